@@ -1,0 +1,55 @@
+# MCP Steward — developer entry points. Every target bootstraps ./.venv (Python 3.13) from the lock file.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements/dev.lock pyproject.toml | sha256sum | cut -c1-16)
+PYTEST_ARGS ?=
+
+.PHONY: dev test test-fast lint bench build validate deploy lock conformance clean
+
+$(STAMP): requirements/dev.lock pyproject.toml
+	@PY=$$(scripts/find-python313.sh) || exit 1; \
+	  if [ ! -x $(BIN)/python ] || ! $(BIN)/python -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null; then \
+	    rm -rf $(VENV); echo "creating $(VENV) with $$PY"; $$PY -m venv $(VENV); fi
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
+	@UV_PYTHON_DOWNLOADS=never $(BIN)/uv pip sync --quiet --python $(BIN)/python requirements/dev.lock
+	@UV_PYTHON_DOWNLOADS=never $(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@rm -f $(VENV)/.installed-*; touch $(STAMP)
+
+dev: $(STAMP)  ## run the local plane (DESIGN.md section 7)
+	$(BIN)/steward dev $(ARGS)
+
+test: $(STAMP) conformance-tools  ## the whole suite: unit, contract, integration, end to end, infra, conformance
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)  ## unit tests only
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+conformance-tools:  ## Node 22 and the MCP conformance suite from the npm registry, cached in .tools/
+	@scripts/install-conformance.sh
+
+build: $(STAMP)
+	$(BIN)/sam build --template-file infra/template.yaml
+
+validate: $(STAMP)
+	$(BIN)/sam validate --lint --template-file infra/template.yaml
+
+deploy: build
+	$(BIN)/sam deploy $(if $(ENV),--config-env $(ENV),)
+
+lock:  ## re-resolve the pinned dependencies (needs uv and network)
+	UV_PYTHON_DOWNLOADS=never uv pip compile pyproject.toml --extra dev --universal --generate-hashes \
+	  --python $$(scripts/find-python313.sh) -o requirements/dev.lock
+	UV_PYTHON_DOWNLOADS=never uv pip compile pyproject.toml --python-version 3.13 \
+	  --python-platform aarch64-manylinux_2_28 --no-header -o layers/core/requirements.txt
+
+clean:
+	rm -rf $(VENV) .tools .aws-sam .steward .pytest_cache .mypy_cache .ruff_cache

@@ -36,14 +36,32 @@ bench: $(STAMP)
 conformance-tools:  ## Node 22 and the MCP conformance suite from the npm registry, cached in .tools/
 	@scripts/install-conformance.sh
 
-build: $(STAMP)
-	$(BIN)/sam build --template-file infra/template.yaml
+# SAM CLI pins a boto3 that conflicts with ours, so it lives in its own venv, stamped by its lock's hash.
+SAM_VENV := .tools/sam
+SAM := $(SAM_VENV)/bin/sam
+SAM_STAMP := $(SAM_VENV)/.installed-$(shell sha256sum requirements/sam.lock | cut -c1-16)
+# `sam build` looks for `python3.13` on PATH; .venv/bin has it. No Docker: the arm64 layer's wheels are
+# downloaded for the target platform (manylinux aarch64) by aws-lambda-builders.
+SAM_ENV := PATH="$(CURDIR)/$(BIN):$$PATH" SAM_CLI_TELEMETRY=0
+# With --template-file, SAM looks for samconfig.toml beside the template (infra/): name ours explicitly.
+SAM_CONFIG := --config-file $(CURDIR)/samconfig.toml $(if $(ENV),--config-env $(ENV),)
 
-validate: $(STAMP)
-	$(BIN)/sam validate --lint --template-file infra/template.yaml
+$(SAM_STAMP): requirements/sam.lock $(STAMP)
+	@PY=$$(scripts/find-python313.sh) || exit 1; \
+	  if [ ! -x $(SAM_VENV)/bin/python ] || ! $(SAM_VENV)/bin/python -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null; then \
+	    rm -rf $(SAM_VENV); echo "creating $(SAM_VENV) with $$PY"; $$PY -m venv $(SAM_VENV); fi
+	@UV_PYTHON_DOWNLOADS=never $(BIN)/uv pip sync --quiet --python $(SAM_VENV)/bin/python requirements/sam.lock
+	@rm -f $(SAM_VENV)/.installed-*; touch $(SAM_STAMP)
 
-deploy: build
-	$(BIN)/sam deploy $(if $(ENV),--config-env $(ENV),)
+build: $(STAMP) $(SAM_STAMP)  ## sam build (no Docker); prints the artifacts' sizes
+	$(SAM_ENV) $(SAM) build --template-file infra/template.yaml $(SAM_CONFIG)
+	@du -sh .aws-sam/build/*/
+
+validate: $(STAMP) $(SAM_STAMP)  ## sam validate --lint (cfn-lint)
+	$(SAM_ENV) $(SAM) validate --lint --template-file infra/template.yaml $(SAM_CONFIG)
+
+deploy: build  ## sam deploy [ENV=prod] of the built template (samconfig.toml)
+	$(SAM_ENV) $(SAM) deploy $(SAM_CONFIG)
 
 lock:  ## re-resolve the pinned dependencies (needs uv and network)
 	UV_PYTHON_DOWNLOADS=never uv pip compile pyproject.toml --extra dev --universal --generate-hashes \

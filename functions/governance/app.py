@@ -1,0 +1,19 @@
+"""Governance function: wiring only; behaviour lives in mcp_steward."""
+
+from typing import Any
+
+from mangum import Mangum
+
+from mcp_steward.bootstrap import aws_ports, build_endpoint
+from mcp_steward.http.app import create_app
+from mcp_steward.observability import logger, metrics
+from mcp_steward.settings import Settings
+
+_settings = Settings.from_env()
+_asgi = Mangum(create_app(build_endpoint(_settings, aws_ports(_settings))), lifespan="off")  # once per sandbox
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return _asgi(event, context)  # type: ignore[no-any-return]

@@ -1,0 +1,1 @@
+"""Adapters: DynamoDB, Lambda and in-memory implementations of the domain's ports."""

@@ -1,0 +1,100 @@
+"""The registry table: ``pk = SERVER#<name>``; ``sk = SERVER`` for the server, ``TOOL#<exposed>`` per tool.
+
+Tool definitions are stored as JSON strings so that numbers survive exactly (no float/Decimal conversion).
+"""
+
+from __future__ import annotations
+
+import json
+
+from mcp_steward.adapters.dynamodb_common import DynamoDBClient, Item, query_all, s, scan_all, store_errors
+from mcp_steward.domain.names import ExposedName, ServerName
+from mcp_steward.domain.registry import Catalog, ServerKind, ServerRecord, ToolRecord, ToolStatus
+
+MAX_TOOLS_PER_SERVER = 99  # one TransactWriteItems holds 100 actions: the server item and its tools
+
+
+def _server_item(server: ServerRecord) -> Item:
+    item: Item = {
+        "pk": s(f"SERVER#{server.name}"),
+        "sk": s("SERVER"),
+        "kind": s(server.kind),
+        "function_name": s(server.function_name),
+        "function_timeout_s": {"N": str(server.function_timeout_s)},
+    }
+    if server.logical_id is not None:
+        item["logical_id"] = s(server.logical_id)
+    return item
+
+
+def _tool_item(tool: ToolRecord) -> Item:
+    return {
+        "pk": s(f"SERVER#{tool.server}"),
+        "sk": s(f"TOOL#{tool.exposed_name}"),
+        "upstream_name": s(tool.upstream_name),
+        "definition": s(json.dumps(tool.definition, separators=(",", ":"), sort_keys=True)),
+        "status": s(tool.status),
+    }
+
+
+class DynamoDbRegistry:
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    def catalog(self) -> Catalog:
+        servers: list[ServerRecord] = []
+        tools: list[ToolRecord] = []
+        with store_errors("reading the registry"):
+            items = list(scan_all(self._client, self._table, ConsistentRead=True))
+        for item in items:
+            name = ServerName(item["pk"]["S"].removeprefix("SERVER#"))
+            sort_key = item["sk"]["S"]
+            if sort_key == "SERVER":
+                servers.append(
+                    ServerRecord(
+                        name=name,
+                        kind=ServerKind(item["kind"]["S"]),
+                        function_name=item["function_name"]["S"],
+                        function_timeout_s=int(item["function_timeout_s"]["N"]),
+                        logical_id=item.get("logical_id", {}).get("S"),
+                    )
+                )
+            elif sort_key.startswith("TOOL#"):
+                tools.append(
+                    ToolRecord(
+                        exposed_name=ExposedName(sort_key.removeprefix("TOOL#")),
+                        upstream_name=item["upstream_name"]["S"],
+                        server=name,
+                        definition=json.loads(item["definition"]["S"]),
+                        status=ToolStatus(item["status"]["S"]),
+                    )
+                )
+        return Catalog.build(servers, tools)
+
+    def put_server(self, server: ServerRecord, tools: list[ToolRecord]) -> None:
+        """Replace the server and its tools in one transaction (tools no longer listed are removed)."""
+        if len(tools) > MAX_TOOLS_PER_SERVER:
+            raise ValueError(f"a server may expose at most {MAX_TOOLS_PER_SERVER} tools")
+        pk = f"SERVER#{server.name}"
+        with store_errors("writing the registry"):
+            existing = {
+                item["sk"]["S"]
+                for item in query_all(
+                    self._client,
+                    self._table,
+                    KeyConditionExpression="pk = :pk AND begins_with(sk, :tool)",
+                    ExpressionAttributeValues={":pk": s(pk), ":tool": s("TOOL#")},
+                    ProjectionExpression="sk",
+                )
+            }
+            keep = {f"TOOL#{tool.exposed_name}" for tool in tools}
+            actions: list[dict[str, object]] = [{"Put": {"TableName": self._table, "Item": _server_item(server)}}]
+            actions += [{"Put": {"TableName": self._table, "Item": _tool_item(tool)}} for tool in tools]
+            actions += [
+                {"Delete": {"TableName": self._table, "Key": {"pk": s(pk), "sk": s(sort_key)}}}
+                for sort_key in sorted(existing - keep)
+            ]
+            if len(actions) > 100:
+                raise ValueError("too many tool changes for one transaction: remove stale tools first")
+            self._client.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]

@@ -1,0 +1,86 @@
+"""In-memory fakes of every port. They pass the same contract tests as the DynamoDB adapters."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from mcp_steward.domain.grants import Grant, SubjectKind
+from mcp_steward.domain.identity import Principal
+from mcp_steward.domain.keys import KeyRecord, token_digest
+from mcp_steward.domain.names import ServerName
+from mcp_steward.domain.ports import InvocationError
+from mcp_steward.domain.registry import Catalog, ServerRecord, ToolRecord
+
+
+class InMemoryKeyStore:
+    def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self._by_digest: dict[str, KeyRecord] = {}
+        self._clock = clock
+
+    def put(self, record: KeyRecord) -> None:
+        self._by_digest[record.digest] = record
+
+    def resolve(self, token: str) -> Principal | None:
+        record = self._by_digest.get(token_digest(token))
+        if record is None or not record.usable_at(self._clock()):
+            return None
+        return record.principal_view()
+
+    def records(self) -> list[KeyRecord]:
+        return sorted(self._by_digest.values(), key=lambda record: record.key_id)
+
+
+class InMemoryRegistry:
+    def __init__(self) -> None:
+        self._servers: dict[ServerName, ServerRecord] = {}
+        self._tools: dict[ServerName, list[ToolRecord]] = {}
+        self._lock = threading.Lock()
+
+    def catalog(self) -> Catalog:
+        with self._lock:
+            return Catalog.build(list(self._servers.values()), [t for ts in self._tools.values() for t in ts])
+
+    def put_server(self, server: ServerRecord, tools: list[ToolRecord]) -> None:
+        with self._lock:
+            self._servers[server.name] = server
+            self._tools[server.name] = list(tools)
+
+
+class InMemoryGrantStore:
+    def __init__(self, grants: list[Grant] | None = None) -> None:
+        self._grants: set[Grant] = set(grants or [])
+
+    def grants_for(self, subjects: list[tuple[SubjectKind, str]]) -> list[Grant]:
+        wanted = set(subjects)
+        return sorted((g for g in self._grants if (g.subject_kind, g.subject) in wanted), key=str)
+
+    def add(self, grant: Grant) -> None:
+        self._grants.add(grant)
+
+
+type Handler = Callable[[dict[str, Any], Any], Any]
+
+
+class InProcessInvoker:
+    """Calls tool handlers in this process, with a JSON round trip as at the Lambda boundary."""
+
+    def __init__(self, handlers: dict[str, Handler], context: Any = None) -> None:
+        self._handlers = handlers
+        self._context = context
+
+    def invoke(self, server: ServerRecord, envelope: dict[str, Any], *, deadline_ms: int) -> dict[str, Any]:
+        handler = self._handlers.get(server.function_name)
+        if handler is None:
+            raise InvocationError("function_not_found", f"The tool function of {server.name} does not exist.")
+        try:
+            answer = handler(json.loads(json.dumps(envelope)), self._context)
+        except Exception as exc:
+            raise InvocationError("function_error", f"The tool function of {server.name} failed.") from exc
+        decoded = json.loads(json.dumps(answer))
+        if not isinstance(decoded, dict):
+            raise InvocationError("malformed_response", f"The tool function of {server.name} answered garbage.")
+        return decoded

@@ -1,0 +1,75 @@
+"""The composition root: settings in, a ready MCP endpoint out. Clients are built once per sandbox.
+
+Building clients reads botocore's models from disk but makes no network call, so a bad network cannot
+fail the init; a missing setting does (``SettingsError``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+from mcp_steward.adapters.dynamodb_grants import DynamoDbGrantStore
+from mcp_steward.adapters.dynamodb_keys import DynamoDbKeyStore
+from mcp_steward.adapters.dynamodb_registry import DynamoDbRegistry
+from mcp_steward.adapters.lambda_invoker import LambdaInvoker
+from mcp_steward.domain.ports import GrantStore, KeyStore, Registry, ToolInvoker
+from mcp_steward.http.app import EndpointConfig, McpEndpoint
+from mcp_steward.http.guards import HostPolicy
+from mcp_steward.http.identity import AuthorizerIdentity, BearerIdentity, IdentityResolver
+from mcp_steward.services.caching import CachedGrants, CachedKeys, CachedRegistry
+from mcp_steward.services.tools import ToolService
+from mcp_steward.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_lambda import LambdaClient
+
+
+@dataclass(frozen=True)
+class Ports:
+    keys: KeyStore
+    registry: Registry
+    grants: GrantStore
+    invoker: ToolInvoker
+
+
+def aws_ports(settings: Settings, session: Any = None) -> Ports:
+    """The DynamoDB and Lambda adapters. Endpoints come from the standard ``AWS_ENDPOINT_URL_*`` variables."""
+    session = session or boto3.session.Session(region_name=settings.region)
+    dynamodb = session.client(
+        "dynamodb",
+        config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5),
+    )
+
+    def lambda_client(config: Config) -> LambdaClient:
+        return session.client("lambda", config=config)  # type: ignore[no-any-return]
+
+    invoker = LambdaInvoker(lambda_client, function_prefix=settings.tool_function_prefix)
+    invoker.client_for(30)  # the common case, built now rather than on the first call
+    return Ports(
+        keys=DynamoDbKeyStore(dynamodb, settings.keys_table),
+        registry=DynamoDbRegistry(dynamodb, settings.registry_table),
+        grants=DynamoDbGrantStore(dynamodb, settings.grants_table),
+        invoker=invoker,
+    )
+
+
+def build_endpoint(settings: Settings, ports: Ports) -> McpEndpoint:
+    identity: IdentityResolver = (
+        BearerIdentity(CachedKeys(ports.keys)) if settings.identity_mode == "bearer" else AuthorizerIdentity()
+    )
+    tools = ToolService(CachedRegistry(ports.registry), CachedGrants(ports.grants), ports.invoker)
+    config = EndpointConfig(
+        host_policy=HostPolicy(
+            settings.allowed_hosts,
+            allow_loopback=settings.local_plane,
+            allow_execute_api=settings.identity_mode == "authorizer",
+        ),
+        max_body_bytes=settings.max_body_bytes,
+        request_timeout_s=settings.request_timeout_s,
+        version=settings.service_version,
+    )
+    return McpEndpoint(tools, identity, config)

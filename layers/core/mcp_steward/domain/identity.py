@@ -1,0 +1,44 @@
+"""Who is calling: principals, teams, roles, and the key that authenticated them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Final, NewType
+
+PrincipalId = NewType("PrincipalId", str)
+TeamName = NewType("TeamName", str)
+KeyId = NewType("KeyId", str)
+
+NAME_PATTERN: Final = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+
+
+def valid_entity_name(value: str) -> bool:
+    """Team and principal names: ``^[a-z0-9][a-z0-9._-]{0,63}$`` (DESIGN.md section 10)."""
+    return NAME_PATTERN.fullmatch(value) is not None
+
+
+class TokenKind(StrEnum):
+    API_KEY = "api_key"
+    JWT = "jwt"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated caller. ``obo`` is the user an agent key acts for, if any."""
+
+    id: PrincipalId
+    team: TeamName
+    roles: frozenset[str] = field(default_factory=frozenset)
+    obo: PrincipalId | None = None
+    key_id: KeyId | None = None
+    token_kind: TokenKind = TokenKind.API_KEY
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+
+class IdentityError(Exception):
+    """No usable identity on the request: answered 401 with ``WWW-Authenticate: Bearer``."""

@@ -1,0 +1,64 @@
+"""Registered servers and their tools, as governance sees them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from mcp_steward.domain.names import ExposedName, ServerName
+
+
+class ServerKind(StrEnum):
+    INTERNAL = "internal"
+    VENDOR = "vendor"
+
+
+class ToolStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    QUARANTINED = "quarantined"
+    DISABLED = "disabled"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerRecord:
+    """An internal server: a Lambda function (``function_name``, its timeout) behind a template logical ID."""
+
+    name: ServerName
+    kind: ServerKind
+    function_name: str
+    function_timeout_s: int
+    logical_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ToolRecord:
+    """A tool as registered: the upstream definition with its exposed name and its review status."""
+
+    exposed_name: ExposedName
+    upstream_name: str
+    server: ServerName
+    definition: dict[str, Any]
+    status: ToolStatus
+
+    def listing(self) -> dict[str, Any]:
+        """The definition a client sees: the upstream one under the exposed name."""
+        return {**self.definition, "name": self.exposed_name}
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """A consistent snapshot of the registry: servers by name, tools by exposed name (sorted)."""
+
+    servers: dict[ServerName, ServerRecord]
+    tools: dict[ExposedName, ToolRecord]
+
+    @classmethod
+    def build(cls, servers: list[ServerRecord], tools: list[ToolRecord]) -> Catalog:
+        """Index the records; tools in exposed-name order, which pagination relies on."""
+        return cls(
+            servers={server.name: server for server in servers},
+            tools={tool.exposed_name: tool for tool in sorted(tools, key=lambda tool: tool.exposed_name)},
+        )

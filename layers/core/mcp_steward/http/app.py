@@ -1,0 +1,197 @@
+"""The Starlette app: ``POST /mcp``, stateless, JSON only, both protocol eras decided per request."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import anyio.to_thread
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from mcp_steward.domain.identity import IdentityError, Principal
+from mcp_steward.domain.ports import StoreUnavailableError
+from mcp_steward.http.guards import HostPolicy, check_media_types
+from mcp_steward.http.identity import IdentityResolver
+from mcp_steward.http.responses import accepted, http_refusal, json_answer, rpc_error, unauthorized
+from mcp_steward.observability import logger
+from mcp_steward.protocol.errors import (
+    HttpRefusal,
+    InvalidParamsError,
+    MethodNotFoundError,
+    StewardError,
+)
+from mcp_steward.protocol.jsonrpc import Message, PostedResponse, parse_body, readable_id, to_message
+from mcp_steward.protocol.negotiation import Headers, check_modern_envelope, detect_era, negotiate_legacy
+from mcp_steward.protocol.versions import (
+    HEADER_METHOD,
+    HEADER_NAME,
+    HEADER_PROTOCOL_VERSION,
+    LEGACY_VERSIONS,
+    META_SERVER_INFO,
+    MODERN_VERSIONS,
+    Era,
+)
+from mcp_steward.services.tools import CallRequest, ToolService
+
+SERVER_NAME: Final = "mcp-steward"
+LIST_TTL_MS: Final = 5_000
+DISCOVER_TTL_MS: Final = 60_000
+_ROUTING_HEADERS: Final = (HEADER_PROTOCOL_VERSION, HEADER_METHOD, HEADER_NAME)
+#: Leave the function this much time after the tool's deadline to settle and answer.
+DEADLINE_MARGIN_MS: Final = 1_500
+
+
+@dataclass(frozen=True)
+class EndpointConfig:
+    host_policy: HostPolicy
+    max_body_bytes: int
+    request_timeout_s: float
+    version: str
+
+
+class McpEndpoint:
+    """One MCP request in, one JSON answer out. Blocking work runs off the event loop."""
+
+    def __init__(self, tools: ToolService, identity: IdentityResolver, config: EndpointConfig) -> None:
+        self._tools = tools
+        self._identity = identity
+        self._config = config
+        self._server_info = {"name": SERVER_NAME, "version": config.version}
+        self._capabilities = {"tools": {"listChanged": False}}
+
+    async def __call__(self, request: Request) -> Response:
+        try:
+            return await self._handle(request)
+        except HttpRefusal as refusal:
+            return http_refusal(refusal)
+
+    async def _handle(self, request: Request) -> Response:
+        if request.method != "POST":
+            raise HttpRefusal(405, "Method Not Allowed: this endpoint serves POST only", {"Allow": "POST"})
+        headers = request.headers
+        self._config.host_policy.check(headers.get("host"), headers.get("origin"))
+        check_media_types(headers.get("accept"), headers.get("content-type"))
+        body = await _read_capped(request, self._config.max_body_bytes)
+        decoded: Any = None
+        era = Era.LEGACY
+        try:
+            decoded = parse_body(body)
+            routing = Headers({name: headers.getlist(name) for name in _ROUTING_HEADERS})
+            params = decoded.get("params") if isinstance(decoded, dict) else None
+            era, version = detect_era(routing, params)
+            message = to_message(decoded)
+            if isinstance(message, PostedResponse) or message.is_notification:
+                return accepted()
+            if era is Era.MODERN:
+                check_modern_envelope(message, routing, version)
+        except StewardError as error:
+            return rpc_error(readable_id(decoded), error, era)
+        return await anyio.to_thread.run_sync(
+            self._dispatch, request.scope, headers.get("authorization"), message, era, version
+        )
+
+    def _dispatch(
+        self, scope: Mapping[str, Any], authorization: str | None, message: Message, era: Era, version: str
+    ) -> Response:
+        """Identify, then answer one request (runs in a worker thread: stores and invokes block)."""
+        try:
+            principal = self._identity(scope, authorization)
+        except IdentityError as exc:
+            return unauthorized(message.id, str(exc))
+        except StoreUnavailableError:
+            logger.exception("identity store unavailable")
+            return json_answer(503, message.id, era, error=("Service unavailable: try again", -32603))
+        try:
+            result = self._answer(scope, principal, message, era, version)
+        except StewardError as error:
+            return rpc_error(message.id, error, era)
+        except StoreUnavailableError:
+            # Fail closed: a store that cannot answer denies the call.
+            logger.exception("store unavailable", extra={"method": message.method})
+            return json_answer(503, message.id, era, error=("Service unavailable: try again", -32603))
+        if era is Era.MODERN:
+            result = {"resultType": "complete", **result}
+            result.setdefault("_meta", {})[META_SERVER_INFO] = self._server_info
+        return json_answer(200, message.id, era, result=result)
+
+    def _answer(
+        self, scope: Mapping[str, Any], principal: Principal, message: Message, era: Era, version: str
+    ) -> dict[str, Any]:
+        method, params = message.method, message.params
+        if method == "tools/list":
+            listing = self._tools.list_tools(principal, params.get("cursor"))
+            if era is Era.MODERN:
+                listing.update(ttlMs=LIST_TTL_MS, cacheScope="private")
+            return listing
+        if method == "tools/call":
+            request_id, deadline_ms = _request_clock(scope, self._config.request_timeout_s)
+            arguments = params.get("arguments")
+            if message.id is None:  # pragma: no cover - notifications never reach here
+                raise InvalidParamsError("tools/call needs an id")
+            return self._tools.call_tool(
+                CallRequest(
+                    principal=principal,
+                    request_id=request_id,
+                    rpc_id=message.id,
+                    name=params.get("name"),
+                    arguments=arguments,
+                    deadline_ms=deadline_ms,
+                )
+            )
+        if era is Era.MODERN and method == "server/discover":
+            return {
+                "supportedVersions": [*MODERN_VERSIONS, *LEGACY_VERSIONS],
+                "capabilities": self._capabilities,
+                "serverInfo": self._server_info,
+                "ttlMs": DISCOVER_TTL_MS,
+                "cacheScope": "public",
+            }
+        if era is Era.LEGACY and method == "initialize":
+            return {
+                "protocolVersion": negotiate_legacy(params.get("protocolVersion")),
+                "capabilities": self._capabilities,
+                "serverInfo": self._server_info,
+                "instructions": "Tools governed by MCP Steward: only the tools you are granted are listed.",
+            }
+        if era is Era.LEGACY and method == "ping":
+            return {}
+        raise MethodNotFoundError(f"Method not found: {method[:100]}")
+
+
+def _request_clock(scope: Mapping[str, Any], default_timeout_s: float) -> tuple[str, int]:
+    """The request id and absolute deadline: from the Lambda context when there is one."""
+    now_ms = int(time.time() * 1000)
+    context = scope.get("aws.context")
+    if context is not None:
+        remaining = int(context.get_remaining_time_in_millis())
+        return str(context.aws_request_id), now_ms + remaining - DEADLINE_MARGIN_MS
+    return uuid.uuid4().hex, now_ms + int(default_timeout_s * 1000) - DEADLINE_MARGIN_MS
+
+
+async def _read_capped(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise HttpRefusal(413, f"Payload Too Large: the limit is {limit} bytes")
+        except ValueError as exc:
+            raise HttpRefusal(400, "Bad Request: invalid Content-Length") from exc
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HttpRefusal(413, f"Payload Too Large: the limit is {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_app(endpoint: McpEndpoint) -> Starlette:
+    """The ASGI app. Only ``/mcp`` exists; every method reaches the endpoint, which answers 405 itself."""
+    return Starlette(routes=[Route("/mcp", endpoint, methods=["GET", "POST", "DELETE", "PUT", "PATCH"])])

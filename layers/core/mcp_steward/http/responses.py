@@ -1,0 +1,55 @@
+"""Turning answers and errors into HTTP responses: the one place statuses are chosen."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.responses import Response
+
+from mcp_steward.protocol.errors import INVALID_REQUEST, HttpRefusal, StewardError
+from mcp_steward.protocol.jsonrpc import RequestId, error_message
+from mcp_steward.protocol.versions import Era
+
+_JSON = "application/json"
+WWW_AUTHENTICATE = 'Bearer realm="mcp-steward"'
+
+
+def _dump(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def json_answer(
+    status: int,
+    request_id: RequestId | None,
+    era: Era,
+    *,
+    result: dict[str, Any] | None = None,
+    error: tuple[str, int] | None = None,
+) -> Response:
+    body: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id}
+    if error is not None:
+        body["error"] = {"code": error[1], "message": error[0]}
+    else:
+        body["result"] = result
+    return Response(_dump(body), status_code=status, media_type=_JSON)
+
+
+def rpc_error(request_id: RequestId | None, error: StewardError, era: Era) -> Response:
+    return Response(_dump(error_message(request_id, error)), status_code=error.rule.status(era), media_type=_JSON)
+
+
+def http_refusal(refusal: HttpRefusal) -> Response:
+    body = {"jsonrpc": "2.0", "id": None, "error": {"code": INVALID_REQUEST, "message": refusal.message}}
+    return Response(_dump(body), status_code=refusal.status, media_type=_JSON, headers=refusal.headers)
+
+
+def unauthorized(request_id: RequestId | None, why: str) -> Response:
+    body = {"jsonrpc": "2.0", "id": request_id, "error": {"code": INVALID_REQUEST, "message": f"Unauthorized: {why}"}}
+    return Response(
+        _dump(body), status_code=401, media_type=_JSON, headers={"WWW-Authenticate": WWW_AUTHENTICATE}
+    )
+
+
+def accepted() -> Response:
+    return Response(status_code=202)

@@ -41,7 +41,7 @@ EMPLOYEES: Final = (
     ("e1006", "Lukas Novak", "HR Business Partner", "People", "lukas.novak@example.com", None),
 )
 
-HR_USERNAME: Final = "steward-hr-directory"
+HR_USERNAME: Final = "hr-reader"
 
 
 def seed_currency(dynamodb_client: DynamoDBClient, table_name: str) -> None:

@@ -21,6 +21,7 @@ class SecretError(RuntimeError):
     """A secret could not be read. The message names the environment variable, never the value."""
 
 
+_clock = time.monotonic  # replaced in tests
 _lock = threading.Lock()
 _client: SecretsManagerClient | None = None
 _cache: dict[str, tuple[float, dict[str, Any]]] = {}
@@ -39,7 +40,7 @@ def get_secret_json(env_var: str, *, max_age_s: int = 300) -> dict[str, Any]:
     secret_id = os.environ.get(env_var, "").strip()
     if not secret_id:
         raise SecretError(f"environment variable {env_var} does not name a secret")
-    now = time.monotonic()
+    now = _clock()
     with _lock:
         cached = _cache.get(secret_id)
         if cached is not None and now - cached[0] < max_age_s:

@@ -1,5 +1,6 @@
 """Governance function: wiring only; behaviour lives in mcp_steward."""
 
+import asyncio
 from typing import Any
 
 from mangum import Mangum
@@ -10,6 +11,8 @@ from mcp_steward.observability import logger, metrics
 from mcp_steward.settings import Settings
 
 _settings = Settings.from_env()
+# One event loop per sandbox, set before Mangum looks for one (Python 3.12+ warns when none is set).
+asyncio.set_event_loop(asyncio.new_event_loop())
 _asgi = Mangum(create_app(build_endpoint(_settings, aws_ports(_settings))), lifespan="off")  # once per sandbox
 
 

@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from mcp_steward.domain.identity import IdentityError, Principal
 from mcp_steward.domain.ports import StoreUnavailableError
@@ -65,7 +66,12 @@ class McpEndpoint:
         self._server_info = {"name": SERVER_NAME, "version": config.version}
         self._capabilities = {"tools": {"listChanged": False}}
 
-    async def __call__(self, request: Request) -> Response:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """An ASGI app, so every HTTP method reaches it (it answers 405 itself, with ``Allow: POST``)."""
+        response = await self.handle(Request(scope, receive))
+        await response(scope, receive, send)
+
+    async def handle(self, request: Request) -> Response:
         try:
             return await self._handle(request)
         except HttpRefusal as refusal:
@@ -194,4 +200,4 @@ async def _read_capped(request: Request, limit: int) -> bytes:
 
 def create_app(endpoint: McpEndpoint) -> Starlette:
     """The ASGI app. Only ``/mcp`` exists; every method reaches the endpoint, which answers 405 itself."""
-    return Starlette(routes=[Route("/mcp", endpoint, methods=["GET", "POST", "DELETE", "PUT", "PATCH"])])
+    return Starlette(routes=[Route("/mcp", endpoint)])

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from mcp_steward.domain.grants import allows, subjects_of
+from mcp_steward.domain.grants import SubjectKind, allows, subjects_of
 from mcp_steward.domain.identity import Principal
 from mcp_steward.domain.names import ExposedName
 from mcp_steward.domain.ports import GrantStore, InvocationError, Registry, ToolInvoker
@@ -70,8 +70,9 @@ class ToolService:
         grants = self._grants.grants_for(subjects_of(principal))
         if principal.obo is None:
             return lambda name: allows(grants, name)
-        # An agent acting for a user may call only what both may call: no confused deputy.
-        user_grants = self._grants.grants_for(subjects_of(Principal(id=principal.obo, team=principal.team)))
+        # An agent acting for a user may call only what both may call: no confused deputy. The user's own
+        # grants count; the agent's team is not the user's, so team grants are not borrowed (fail closed).
+        user_grants = self._grants.grants_for([(SubjectKind.PRINCIPAL, principal.obo)])
         return lambda name: allows(grants, name) and allows(user_grants, name)
 
     def _visible(self, principal: Principal) -> list[ToolRecord]:

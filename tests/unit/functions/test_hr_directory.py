@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.moto
 
 SECRET_ENV = "DIRECTORY_SECRET_ARN"
-CREDENTIALS = {"region_name": "us-east-1", "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "testing",
@@ -59,14 +58,22 @@ def moto_url() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def dynamodb(moto_url: str) -> Iterator[DynamoDBClient]:
-    client = boto3.client("dynamodb", endpoint_url=moto_url, **CREDENTIALS)  # type: ignore[call-overload]
+    client = boto3.client(
+        "dynamodb", endpoint_url=moto_url, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t"
+    )
     yield client
     client.close()
 
 
 @pytest.fixture(scope="module")
 def secretsmanager(moto_url: str) -> Iterator[SecretsManagerClient]:
-    client = boto3.client("secretsmanager", endpoint_url=moto_url, **CREDENTIALS)  # type: ignore[call-overload]
+    client = boto3.client(
+        "secretsmanager",
+        endpoint_url=moto_url,
+        region_name="us-east-1",
+        aws_access_key_id="t",
+        aws_secret_access_key="t",
+    )
     yield client
     client.close()
 

@@ -1,0 +1,150 @@
+"""Every file in events/currency and events/hr_directory through its function's real module-level handler.
+
+The handlers run in a child interpreter configured like the local plane configures a function (template
+environment, service-specific endpoints to a moto server), so the composition at import time is exercised
+too: settings from the environment, the boto3 client, the secret read by reference.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+from mcp_steward.local.demo_data import CURRENCY_RATES, EMPLOYEES, seed_currency, seed_hr_directory
+from mcp_steward.local.template import load_template_document
+from moto.server import ThreadedMotoServer
+
+from tests.conftest import ROOT
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+pytestmark = pytest.mark.moto
+
+REGION = "us-east-1"
+RUNNER = """
+import json, sys
+from pathlib import Path
+from tests.conftest import load_function
+
+name = sys.argv[1]
+app = load_function(name)
+answers = {}
+for path in sorted(Path("events", name).glob("*.json")):
+    answers[path.name] = app.handler(json.loads(path.read_text()), None)
+print(json.dumps(answers))
+"""
+
+
+@pytest.fixture(scope="module")
+def plane() -> Iterator[dict[str, str]]:
+    """A moto server with both example servers' tables and secret, seeded; yields the functions' environment."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    dynamodb = boto3.client(
+        "dynamodb", endpoint_url=url, region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    secretsmanager = boto3.client(
+        "secretsmanager",
+        endpoint_url=url,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    suffix = uuid.uuid4().hex[:8]
+    rates, directory, secret = f"rates-{suffix}", f"directory-{suffix}", f"steward/hr-directory/{suffix}"
+    _create_table(dynamodb, "RatesTable", rates)
+    _create_table(dynamodb, "DirectoryTable", directory)
+    seed_currency(dynamodb, rates)
+    seed_hr_directory(dynamodb, secretsmanager, directory, secret)
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    env.update(
+        AWS_DEFAULT_REGION=REGION,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_ENDPOINT_URL_DYNAMODB=url,
+        AWS_ENDPOINT_URL_SECRETS_MANAGER=url,
+        RATES_TABLE=rates,
+        DIRECTORY_TABLE=directory,
+        DIRECTORY_SECRET_ARN=secret,
+    )
+    try:
+        yield env
+    finally:
+        dynamodb.close()
+        secretsmanager.close()
+        server.stop()
+
+
+def _create_table(dynamodb: DynamoDBClient, logical_id: str, name: str) -> None:
+    # The key schema comes from the template, so these tables cannot drift from the deployed ones.
+    properties = load_template_document((ROOT / "infra" / "template.yaml").read_text())["Resources"][logical_id][
+        "Properties"
+    ]
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=properties["KeySchema"],
+        AttributeDefinitions=properties["AttributeDefinitions"],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def _run_events(function: str, env: dict[str, str]) -> dict[str, dict[str, Any]]:
+    completed = subprocess.run(
+        [sys.executable, "-c", RUNNER, function],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    answers: dict[str, dict[str, Any]] = json.loads(completed.stdout)
+    assert set(answers) == {path.name for path in (ROOT / "events" / function).glob("*.json")}
+    return answers
+
+
+def _events(function: str) -> dict[str, dict[str, Any]]:
+    return {path.name: json.loads(path.read_text()) for path in (ROOT / "events" / function).glob("*.json")}
+
+
+def test_every_currency_event_gets_a_json_rpc_result_echoing_its_id(plane: dict[str, str]) -> None:
+    answers = _run_events("currency", plane)
+    for name, event in _events("currency").items():
+        assert answers[name]["jsonrpc"] == "2.0"
+        assert answers[name]["id"] == event["message"]["id"], name
+        assert "result" in answers[name], answers[name]
+    tools = {tool["name"]: tool for tool in answers["list_tools.json"]["result"]["tools"]}
+    assert set(tools) == {"convert", "list_currencies"}
+    convert = answers["convert.json"]["result"]
+    assert convert["isError"] is False
+    arguments = _events("currency")["convert.json"]["message"]["params"]["arguments"]
+    assert convert["structuredContent"]["from_currency"] == arguments["from_currency"]
+    assert convert["structuredContent"]["to_currency"] == arguments["to_currency"]
+    assert arguments["to_currency"] in CURRENCY_RATES
+    assert json.loads(convert["content"][0]["text"]) == convert["structuredContent"]
+
+
+def test_every_hr_directory_event_gets_a_json_rpc_result_echoing_its_id(plane: dict[str, str]) -> None:
+    answers = _run_events("hr_directory", plane)
+    for name, event in _events("hr_directory").items():
+        assert answers[name]["id"] == event["message"]["id"], name
+        assert "result" in answers[name], answers[name]
+    tools = {tool["name"] for tool in answers["list_tools.json"]["result"]["tools"]}
+    assert tools == {"find_employee", "get_employee"}
+    found = answers["find_employee.json"]["result"]
+    assert found["isError"] is False, found
+    names = {employee["name"] for employee in found["structuredContent"]["employees"]}
+    assert names == {e[1] for e in EMPLOYEES if e[3] == "Finance"}

@@ -75,6 +75,13 @@ def _server() -> ToolServer:
 SERVER = _server()
 
 
+def _nested(depth: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 def _result(answer: dict[str, Any]) -> dict[str, Any]:
     assert answer["jsonrpc"] == "2.0"
     assert "error" not in answer, answer
@@ -262,3 +269,22 @@ def test_unknown_envelope_keys_are_ignored_for_forward_compatibility() -> None:
     event["steward"]["budget"] = {"remaining": 3}
     event["extension"] = True
     assert "result" in SERVER.handler(event, None)
+
+
+@pytest.mark.parametrize("arguments", [{"a": float("nan"), "b": 1}, {"a": 1, "b": 1, "deep": _nested(5000)}])
+def test_arguments_that_are_not_json_are_invalid_arguments_not_a_crash(arguments: dict[str, Any]) -> None:
+    result = _result(SERVER.handler(call("add", arguments), None))
+    assert result["isError"] is True
+    assert result["_meta"]["steward/reason"] == "invalid_arguments"
+    assert [v["path"] for v in result["_meta"]["steward/violations"]] == [""]
+
+
+def test_a_failure_inside_the_server_still_answers_json_rpc(monkeypatch: pytest.MonkeyPatch) -> None:
+    server = _server()
+
+    def broken() -> list[dict[str, Any]]:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(server, "list_tools", broken)
+    answer = server.handler(envelope("tools/list", request_id=11), None)
+    assert answer == {"jsonrpc": "2.0", "id": 11, "error": {"code": -32603, "message": "Internal error"}}

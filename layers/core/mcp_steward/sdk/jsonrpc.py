@@ -9,6 +9,7 @@ from mcp_steward.sdk.envelope import JsonObject, RequestId
 INVALID_REQUEST: Final = -32600
 METHOD_NOT_FOUND: Final = -32601
 INVALID_PARAMS: Final = -32602
+INTERNAL_ERROR: Final = -32603
 
 
 def result_message(request_id: RequestId | None, result: JsonObject) -> JsonObject:

@@ -64,7 +64,11 @@ class Signature:
             InvalidArgumentsError: with one violation per error, located by JSON Pointer.
         """
         try:
-            model = self.arguments_model.model_validate_json(json.dumps(arguments), strict=True)
+            encoded = json.dumps(arguments, allow_nan=False)
+        except (TypeError, ValueError, RecursionError):  # not JSON (NaN, too deep): nothing to locate
+            raise InvalidArgumentsError([Violation(path="", message="arguments are not valid JSON")]) from None
+        try:
+            model = self.arguments_model.model_validate_json(encoded, strict=True)
         except ValidationError as exc:
             raise InvalidArgumentsError(_violations(exc)) from None
         return {param: getattr(model, field) for field, param in self.params.items()}

@@ -29,7 +29,14 @@ from pydantic import ValidationError
 
 from mcp_steward.sdk.context import ToolContext, ToolError
 from mcp_steward.sdk.envelope import JsonObject, RequestId, StewardContext, readable_id
-from mcp_steward.sdk.jsonrpc import INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, error_message, result_message
+from mcp_steward.sdk.jsonrpc import (
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    METHOD_NOT_FOUND,
+    error_message,
+    result_message,
+)
 from mcp_steward.sdk.schema import InvalidArgumentsError, InvalidOutputError, Signature, Violation, compile_signature
 
 logger = logging.getLogger("mcp_steward.sdk")
@@ -126,6 +133,14 @@ class ToolServer:
 
     def handler(self, event: Any, context: object = None) -> JsonObject:
         """The Lambda handler: answer one invocation envelope with a JSON-RPC response object."""
+        try:
+            return self._answer(event, context)
+        except Exception:  # a bug here must still answer JSON-RPC, never an unhandled Lambda error
+            logger.exception("tool server %s failed to answer", self.name)
+            message = event.get("message") if isinstance(event, dict) else None
+            return error_message(readable_id(message), INTERNAL_ERROR, "Internal error")
+
+    def _answer(self, event: Any, context: object) -> JsonObject:
         if not isinstance(event, dict):
             return error_message(None, INVALID_REQUEST, "Invalid Request: the envelope must be an object")
         message = event.get("message")

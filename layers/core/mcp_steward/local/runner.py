@@ -1,0 +1,643 @@
+"""The local function runner: Lambda's Invoke API over the functions a SAM template declares.
+
+Run it as its own process::
+
+    python -m mcp_steward.local.runner --template infra/template.yaml --host 127.0.0.1 --port 0 \\
+        --ready-file PATH [--env KEY=VALUE ...] [--stack-name NAME] [--region R] [--parameter KEY=VALUE ...] \\
+        [--max-workers-per-function 8] [--eager]
+
+It serves ``POST /2015-03-31/functions/{FunctionName}/invocations`` (``RequestResponse``, ``Event``,
+``DryRun``) with Lambda's status codes, headers and error bodies, so boto3's ``lambda`` client works against
+it unchanged, and ``GET /_steward/health``. Functions run in warm worker processes
+(:mod:`mcp_steward.local.worker`): started on first invoke, one more whenever all are busy (up to a cap), and
+replaced when their code changes, when they time out and when they crash.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import unquote, urlsplit
+
+from mcp_steward.local.moto_server import write_ready_file
+from mcp_steward.local.template import FunctionSpec, LocalTemplate
+from mcp_steward.local.worker import read_frame, write_frame
+
+__all__ = [
+    "MAX_PAYLOAD_BYTES",
+    "FunctionRunner",
+    "InvokeResult",
+    "main",
+    "make_server",
+    "worker_environment",
+]
+
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
+INIT_TIMEOUT_S = 30.0  # importing a handler locally can be slow on a cold disk; Lambda allows 10 s
+FINGERPRINT_INTERVAL_S = 1.0
+DEFAULT_MAX_WORKERS = 8
+
+# What a worker inherits from the runner's own environment; everything else comes from the template,
+# --env, and the Lambda-like variables below.
+INHERITED_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR")
+# Never inherited: a global endpoint would send every service to one place (moto's Lambda echoes payloads
+# back with 200 for functions that do not exist), so only service-specific endpoints are passed on.
+STRIPPED_VARIABLES = ("AWS_ENDPOINT_URL",)
+
+_INVOKE_PATH = re.compile(r"/2015-03-31/functions/(?P<name>[^/]+)/invocations")
+_stderr_lock = threading.Lock()
+
+
+def _log(line: str) -> None:
+    with _stderr_lock:
+        sys.stderr.write(line if line.endswith("\n") else line + "\n")
+        sys.stderr.flush()
+
+
+# --- environment ----------------------------------------------------------------------------------------
+
+
+def worker_environment(
+    spec: FunctionSpec,
+    *,
+    region: str,
+    extra: Mapping[str, str] | None = None,
+    parent: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The environment of a worker of ``spec``, in increasing precedence:
+
+    1. ``PATH``, ``HOME``, ``LANG``, ``LC_ALL``, ``LC_CTYPE``, ``TZ``, ``TMPDIR`` from ``parent``;
+    2. defaults: ``AWS_REGION``/``AWS_DEFAULT_REGION`` (the template's region), dummy ``AWS_ACCESS_KEY_ID``/
+       ``AWS_SECRET_ACCESS_KEY``, ``POWERTOOLS_TRACE_DISABLED=true``;
+    3. the function's resolved template environment (Globals merged);
+    4. ``extra`` (the runner's ``--env`` pairs);
+    5. Lambda's own: ``AWS_LAMBDA_FUNCTION_NAME``, ``AWS_LAMBDA_FUNCTION_VERSION=$LATEST``,
+       ``AWS_LAMBDA_FUNCTION_MEMORY_SIZE``, ``AWS_LAMBDA_LOG_GROUP_NAME``, ``AWS_LAMBDA_LOG_STREAM_NAME``,
+       ``AWS_LAMBDA_INITIALIZATION_TYPE=on-demand``, ``AWS_EXECUTION_ENV=AWS_Lambda_<runtime>``,
+       ``LAMBDA_TASK_ROOT``, ``_HANDLER``; and ``STEWARD_LOCAL_PLANE=1``, ``PYTHONUNBUFFERED=1``,
+       ``PYTHONDONTWRITEBYTECODE=1``.
+
+    ``AWS_ENDPOINT_URL`` is removed whichever layer set it.
+    """
+    source = os.environ if parent is None else parent
+    env = {key: source[key] for key in INHERITED_VARIABLES if key in source}
+    env.update(
+        {
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_ACCESS_KEY_ID": "steward-local",
+            "AWS_SECRET_ACCESS_KEY": "steward-local",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        }
+    )
+    env.update(spec.environment)
+    env.update(extra or {})
+    today = datetime.now(UTC).strftime("%Y/%m/%d")
+    env.update(
+        {
+            "AWS_LAMBDA_FUNCTION_NAME": spec.function_name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.function_name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": f"{today}/[$LATEST]{uuid.uuid4().hex}",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+            "LAMBDA_TASK_ROOT": str(spec.code_dir),
+            "_HANDLER": spec.handler,
+            "STEWARD_LOCAL_PLANE": "1",
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
+    for key in STRIPPED_VARIABLES:
+        env.pop(key, None)
+    return env
+
+
+# --- workers --------------------------------------------------------------------------------------------
+
+
+class WorkerDiedError(Exception):
+    """The worker process exited (or closed its pipe) before replying."""
+
+
+class Worker:
+    """One warm worker process for one function."""
+
+    def __init__(self, spec: FunctionSpec, env: Mapping[str, str], generation: int) -> None:
+        self.spec = spec
+        self.generation = generation
+        command = [sys.executable, "-m", "mcp_steward.local.worker", "--code-dir", str(spec.code_dir)]
+        command += ["--handler", spec.handler]
+        for layer_dir in spec.layer_dirs:
+            command += ["--layer-dir", str(layer_dir)]
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=dict(env),
+            cwd=spec.code_dir,
+            start_new_session=True,  # a terminal's Ctrl-C reaches the runner, which then kills its workers
+        )
+        self.pid = self.process.pid
+        self._replies: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        assert self.process.stdout is not None and self.process.stderr is not None
+        threading.Thread(target=self._read_replies, args=(self.process.stdout,), daemon=True).start()
+        threading.Thread(target=self._forward_logs, args=(self.process.stderr,), daemon=True).start()
+
+    def _read_replies(self, stream: IO[bytes]) -> None:
+        try:
+            while (frame := read_frame(stream)) is not None:
+                self._replies.put(frame)
+        except (OSError, ValueError):
+            pass
+        finally:
+            self._replies.put(None)
+
+    def _forward_logs(self, stream: IO[bytes]) -> None:
+        prefix = f"[{self.spec.function_name} {self.pid}] "
+        for line in iter(stream.readline, b""):
+            _log(prefix + line.decode(errors="replace").rstrip("\n"))
+
+    def _reply(self, timeout_s: float) -> dict[str, Any]:
+        try:
+            frame = self._replies.get(timeout=timeout_s)
+        except queue.Empty:
+            raise TimeoutError from None
+        if frame is None:
+            raise WorkerDiedError
+        return frame
+
+    def wait_ready(self, timeout_s: float = INIT_TIMEOUT_S) -> dict[str, Any]:
+        """The worker's first frame (``ready`` or ``init_error``).
+
+        Raises:
+            TimeoutError: no frame in time.
+            WorkerDiedError: the worker exited first.
+        """
+        return self._reply(timeout_s)
+
+    def invoke(self, request: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+        """Send one request and wait for its reply.
+
+        Raises:
+            TimeoutError: no reply in ``timeout_s`` (the worker is still running; kill it).
+            WorkerDiedError: the worker exited first.
+        """
+        assert self.process.stdin is not None
+        try:
+            write_frame(self.process.stdin, request)
+        except OSError as exc:
+            raise WorkerDiedError from exc
+        return self._reply(timeout_s)
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def exit_description(self) -> str:
+        code = self.process.wait(timeout=5)
+        if code < 0:
+            return f"signal: {signal.Signals(-code).name.removeprefix('SIG').lower()}"
+        return f"exit status {code}"
+
+    def kill(self) -> None:
+        if self.alive:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.pid, signal.SIGKILL)
+        self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+
+
+def _fingerprint(dirs: Iterable[Path]) -> int:
+    """A hash of every file's path, mtime and size under ``dirs`` (caches and dot-directories skipped)."""
+    entries: list[tuple[str, int, int]] = []
+    for root_dir in dirs:
+        for root, subdirs, files in os.walk(root_dir):
+            subdirs[:] = [name for name in subdirs if not name.startswith(".") and name != "__pycache__"]
+            for name in files:
+                path = os.path.join(root, name)  # noqa: PTH118 - os.walk hands out strings; this loop is hot
+                try:
+                    stat = os.stat(path)  # noqa: PTH116
+                except FileNotFoundError:
+                    continue
+                entries.append((path, stat.st_mtime_ns, stat.st_size))
+    return hash(tuple(sorted(entries)))
+
+
+class FunctionPool:
+    """The warm workers of one function: reuse an idle one, start another while under the cap."""
+
+    def __init__(self, spec: FunctionSpec, env: Mapping[str, str], max_workers: int) -> None:
+        self.spec = spec
+        self._env = env
+        self._max_workers = max_workers
+        self._cond = threading.Condition()
+        self._idle: list[Worker] = []
+        self._busy: set[Worker] = set()
+        self._starting = 0
+        self._closed = False
+        self.generation = 0
+        self._watched = [spec.code_dir, *spec.layer_dirs]
+        self._fingerprint = _fingerprint(self._watched)
+        self._checked_at = time.monotonic()
+
+    def _check_code_locked(self) -> None:
+        now = time.monotonic()
+        if now - self._checked_at < FINGERPRINT_INTERVAL_S:
+            return
+        self._checked_at = now
+        fingerprint = _fingerprint(self._watched)
+        if fingerprint != self._fingerprint:
+            self._fingerprint = fingerprint
+            self.generation += 1
+            _log(f"[runner] code of {self.spec.function_name} changed; restarting its workers")
+
+    def acquire(self, wait_s: float) -> Worker | dict[str, Any] | None:
+        """A ready worker, an ``init_error`` body (the new worker failed to start), or ``None`` (throttled)."""
+        deadline = time.monotonic() + wait_s
+        stale: list[Worker] = []
+        try:
+            with self._cond:
+                self._check_code_locked()
+                while True:
+                    if self._closed:
+                        return None
+                    while self._idle:
+                        worker = self._idle.pop()
+                        if worker.generation == self.generation and worker.alive:
+                            self._busy.add(worker)
+                            return worker
+                        stale.append(worker)
+                    if len(self._busy) + self._starting < self._max_workers:
+                        self._starting += 1
+                        generation = self.generation
+                        break
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return None
+                    self._cond.wait(remaining)
+        finally:
+            for worker in stale:
+                worker.kill()
+        return self._start(generation)
+
+    def _start(self, generation: int) -> Worker | dict[str, Any]:
+        worker: Worker | None = None
+        failure: dict[str, Any] | None = None
+        try:
+            worker = Worker(self.spec, self._env, generation)
+            first = worker.wait_ready()
+            if first.get("type") != "ready":
+                failure = dict(first.get("error") or {"errorMessage": "worker failed to start"})
+        except TimeoutError:
+            failure = {"errorMessage": f"init did not finish in {INIT_TIMEOUT_S:.0f} s", "errorType": "Runtime.Init"}
+        except WorkerDiedError:
+            failure = {"errorMessage": "Runtime exited during init", "errorType": "Runtime.ExitError"}
+        except OSError as exc:
+            failure = {"errorMessage": f"cannot start worker: {exc}", "errorType": "Runtime.ExitError"}
+        with self._cond:
+            self._starting -= 1
+            if failure is None and worker is not None and not self._closed:
+                self._busy.add(worker)
+                return worker
+            self._cond.notify()
+        if worker is not None:
+            worker.kill()
+        return failure or {"errorMessage": "runner is shutting down", "errorType": "Runtime.ExitError"}
+
+    def release(self, worker: Worker, *, healthy: bool) -> None:
+        """Return a worker after an invocation; unhealthy or out-of-date ones are killed."""
+        with self._cond:
+            self._busy.discard(worker)
+            keep = healthy and not self._closed and worker.generation == self.generation and worker.alive
+            if keep:
+                self._idle.append(worker)
+            self._cond.notify()
+        if not keep:
+            worker.kill()
+
+    def workers(self) -> int:
+        with self._cond:
+            return len(self._idle) + len(self._busy)
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            workers = [*self._idle, *self._busy]
+            self._idle.clear()
+            self._busy.clear()
+            self._cond.notify_all()
+        for worker in workers:
+            worker.kill()
+
+
+# --- invocation -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InvokeResult:
+    """What the HTTP layer sends back for one ``RequestResponse`` invocation."""
+
+    body: bytes
+    function_error: str | None = None
+    request_id: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FunctionRunner:
+    """Runs the template's functions in warm worker pools."""
+
+    def __init__(
+        self,
+        template: LocalTemplate,
+        *,
+        extra_env: Mapping[str, str] | None = None,
+        max_workers_per_function: int = DEFAULT_MAX_WORKERS,
+    ) -> None:
+        self.template = template
+        self._extra_env = dict(extra_env or {})
+        self._max_workers = max_workers_per_function
+        self._pools: dict[str, FunctionPool] = {}
+        self._lock = threading.Lock()
+
+    def pool(self, spec: FunctionSpec) -> FunctionPool:
+        with self._lock:
+            pool = self._pools.get(spec.logical_id)
+            if pool is None:
+                env = worker_environment(spec, region=self.template.region, extra=self._extra_env)
+                pool = self._pools[spec.logical_id] = FunctionPool(spec, env, self._max_workers)
+            return pool
+
+    def warm_up(self) -> None:
+        """Start one worker per function now instead of on first invoke."""
+        for spec in self.template.functions().values():
+            pool = self.pool(spec)
+            acquired = pool.acquire(wait_s=0)
+            if isinstance(acquired, Worker):
+                pool.release(acquired, healthy=True)
+
+    def invoke(self, spec: FunctionSpec, payload: str) -> InvokeResult:
+        """Run one invocation to completion (errors come back as ``Unhandled`` bodies, like Lambda's).
+
+        Raises:
+            ThrottledError: every worker stayed busy for the function's timeout and the cap was reached.
+        """
+        request_id = str(uuid.uuid4())
+        pool = self.pool(spec)
+        acquired = pool.acquire(wait_s=float(spec.timeout_s))
+        if acquired is None:
+            raise ThrottledError(spec.function_name)
+        if not isinstance(acquired, Worker):
+            return _unhandled(request_id, acquired)
+        worker = acquired
+        request = {
+            "request_id": request_id,
+            "payload": payload,
+            "deadline_ms": int(time.time() * 1000) + spec.timeout_s * 1000,
+            "invoked_function_arn": spec.function_arn,
+        }
+        try:
+            reply = worker.invoke(request, timeout_s=float(spec.timeout_s))
+        except TimeoutError:
+            pool.release(worker, healthy=False)
+            stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            message = f"{stamp} {request_id} Task timed out after {spec.timeout_s:.2f} seconds"
+            return _unhandled(request_id, {"errorMessage": message, "errorType": "Sandbox.Timedout"})
+        except WorkerDiedError:
+            pool.release(worker, healthy=False)
+            message = f"RequestId: {request_id} Error: Runtime exited with error: {worker.exit_description()}"
+            return _unhandled(request_id, {"errorMessage": message, "errorType": "Runtime.ExitError"})
+        pool.release(worker, healthy=True)
+        if reply.get("type") == "error":
+            return _unhandled(request_id, reply["error"])
+        body = str(reply.get("body", "null")).encode()
+        if len(body) > MAX_PAYLOAD_BYTES:
+            message = f"Response payload size exceeded maximum allowed payload size ({MAX_PAYLOAD_BYTES} bytes)."
+            return _unhandled(request_id, {"errorMessage": message, "errorType": "Function.ResponseSizeTooLarge"})
+        return InvokeResult(body=body, request_id=request_id)
+
+    def close(self) -> None:
+        """Kill every worker."""
+        with self._lock:
+            pools = list(self._pools.values())
+        for pool in pools:
+            pool.close()
+
+
+class ThrottledError(Exception):
+    """All workers of a function stayed busy and the per-function cap was reached."""
+
+
+def _unhandled(request_id: str, error: Mapping[str, Any]) -> InvokeResult:
+    body = {"errorMessage": "", "errorType": "Unknown", **error, "requestId": request_id}
+    body.setdefault("stackTrace", [])
+    return InvokeResult(body=json.dumps(body).encode(), function_error="Unhandled", request_id=request_id)
+
+
+# --- HTTP -----------------------------------------------------------------------------------------------
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    runner: FunctionRunner
+    verbose: bool = False
+
+
+class _InvokeHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.verbose:
+            _log(f"[runner] {self.address_string()} {format % args}")
+
+    def _send(self, status: int, body: bytes = b"", headers: Mapping[str, str] | None = None) -> None:
+        self.send_response(status)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        if body:
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if body:
+            self.wfile.write(body)
+
+    def _send_error(self, status: int, error_type: str, message: str, *, message_key: str = "message") -> None:
+        body = json.dumps({"Type": "User", message_key: message}).encode()
+        self._send(status, body, {"x-amzn-ErrorType": error_type, "x-amzn-RequestId": str(uuid.uuid4())})
+
+    def _drain(self, length: int) -> None:
+        while length > 0:
+            chunk = self.rfile.read(min(length, 1 << 16))
+            if not chunk:
+                break
+            length -= len(chunk)
+
+    def do_GET(self) -> None:
+        if urlsplit(self.path).path != "/_steward/health":
+            self._send_error(404, "ResourceNotFoundException", "Unknown route", message_key="Message")
+            return
+        functions = {spec.logical_id: spec.function_name for spec in self.server.runner.template.functions().values()}
+        self._send(200, json.dumps({"status": "ok", "functions": functions}).encode())
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        match = _INVOKE_PATH.fullmatch(urlsplit(self.path).path)
+        if match is None:
+            self._drain(length)
+            self._send_error(404, "ResourceNotFoundException", "Unknown route", message_key="Message")
+            return
+        if length > MAX_PAYLOAD_BYTES:
+            self._drain(length)
+            self.close_connection = True
+            message = f"Request must be smaller than {MAX_PAYLOAD_BYTES} bytes for the InvokeFunction operation"
+            self._send_error(413, "RequestTooLargeException", message)
+            return
+        payload = self.rfile.read(length) if length else b""
+        runner = self.server.runner
+        name = unquote(match.group("name"))
+        spec = runner.template.function_by_name(name)
+        if spec is None:
+            template = runner.template
+            arn = (
+                name
+                if name.startswith("arn:")
+                else (f"arn:aws:lambda:{template.region}:{template.account_id}:function:{name}")
+            )
+            self._send_error(404, "ResourceNotFoundException", f"Function not found: {arn}", message_key="Message")
+            return
+        text = payload.decode("utf-8", errors="replace") if payload.strip() else "{}"
+        try:
+            json.loads(text)
+        except ValueError as exc:
+            self._send_error(400, "InvalidRequestContentException", f"Could not parse request body into json: {exc}")
+            return
+        invocation_type = self.headers.get("X-Amz-Invocation-Type") or "RequestResponse"
+        if invocation_type == "DryRun":
+            self._send(204)
+        elif invocation_type == "Event":
+            threading.Thread(target=self._invoke_event, args=(spec, text), daemon=True).start()
+            self._send(202, headers={"x-amzn-RequestId": str(uuid.uuid4())})
+        elif invocation_type == "RequestResponse":
+            self._invoke(spec, text)
+        else:
+            self._send_error(400, "InvalidParameterValueException", f"Unsupported InvocationType {invocation_type}")
+
+    def _invoke(self, spec: FunctionSpec, payload: str) -> None:
+        try:
+            result = self.server.runner.invoke(spec, payload)
+        except ThrottledError:
+            body = json.dumps(
+                {"Type": "User", "message": "Rate Exceeded.", "Reason": "ConcurrentInvocationLimitExceeded"}
+            )
+            self._send(429, body.encode(), {"x-amzn-ErrorType": "TooManyRequestsException"})
+            return
+        headers = {"X-Amz-Executed-Version": "$LATEST", "x-amzn-RequestId": result.request_id}
+        if result.function_error:
+            headers["X-Amz-Function-Error"] = result.function_error
+        self._send(200, result.body, headers)
+
+    def _invoke_event(self, spec: FunctionSpec, payload: str) -> None:
+        try:
+            result = self.server.runner.invoke(spec, payload)
+        except ThrottledError:
+            _log(f"[runner] async invocation of {spec.function_name} throttled and dropped")
+            return
+        if result.function_error:
+            _log(f"[runner] async invocation of {spec.function_name} failed: {result.body.decode(errors='replace')}")
+
+
+def make_server(runner: FunctionRunner, host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False) -> _Server:
+    """Bind (not start) the runner's threaded HTTP server."""
+    server = _Server((host, port), _InvokeHandler)
+    server.runner = runner
+    server.verbose = verbose
+    return server
+
+
+def _pairs(values: list[str], option: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for value in values:
+        key, sep, item = value.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"{option} expects KEY=VALUE, got {value!r}")
+        pairs[key] = item
+    return pairs
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m mcp_steward.local.runner``."""
+    parser = argparse.ArgumentParser(prog="python -m mcp_steward.local.runner", description=__doc__)
+    parser.add_argument("--template", type=Path, required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--ready-file", type=Path, help='written as {"url", "pid"} once listening')
+    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="added to every worker")
+    parser.add_argument("--stack-name", default="steward-local")
+    parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE", help="template parameter")
+    parser.add_argument("--max-workers-per-function", type=int, default=DEFAULT_MAX_WORKERS)
+    parser.add_argument("--eager", action="store_true", help="start one worker per function at start")
+    parser.add_argument("--verbose", action="store_true", help="log every request")
+    args = parser.parse_args(argv)
+
+    template = LocalTemplate.load(
+        args.template,
+        stack_name=args.stack_name,
+        region=args.region,
+        parameter_overrides=_pairs(args.parameter, "--parameter"),
+    )
+    template.functions()  # a template the runner cannot run fails now, not on first invoke
+    runner = FunctionRunner(
+        template, extra_env=_pairs(args.env, "--env"), max_workers_per_function=args.max_workers_per_function
+    )
+    server = make_server(runner, args.host, args.port, verbose=args.verbose)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    thread = threading.Thread(target=server.serve_forever, name="runner-http", daemon=True)
+    thread.start()
+    try:
+        if args.eager:
+            runner.warm_up()
+        host, port = server.server_address[:2]
+        url = f"http://{host!s}:{port}"
+        if args.ready_file is not None:
+            write_ready_file(args.ready_file, {"url": url, "pid": os.getpid()})
+        _log(f"[runner] serving {len(template.functions())} functions on {url}")
+        stop.wait()
+    finally:
+        server.shutdown()
+        runner.close()
+        server.server_close()
+        thread.join()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -246,3 +246,22 @@ def test_sigterm_stops_the_runner_and_its_workers(tmp_path: Path) -> None:
     while _pid_alive(pid):
         assert time.monotonic() < deadline, "worker outlived the runner"
         time.sleep(0.05)
+
+
+def test_handler_that_cannot_be_imported_is_an_init_error_every_time(runner: RunningRunner) -> None:
+    for _ in range(2):
+        response, body = runner.invoke("BrokenFunction", {})
+        assert response["FunctionError"] == "Unhandled"
+        assert body["errorType"] == "Runtime.ImportModuleError"
+        assert "no_such_module" in body["errorMessage"]
+
+
+def test_workers_per_function_never_exceed_the_cap(tmp_path: Path) -> None:
+    running = _start(FIXTURE_DIR / "template.yaml", tmp_path, "--max-workers-per-function", "2")
+    try:
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            results = list(pool.map(lambda i: running.invoke(ECHO, {"sleep": 0.2, "i": i}), range(6)))
+        assert sorted(body["event"]["i"] for _, body in results) == list(range(6))
+        assert 1 <= len({body["pid"] for _, body in results}) <= 2
+    finally:
+        _stop(running)

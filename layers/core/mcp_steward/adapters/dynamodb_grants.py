@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mcp_steward.adapters.dynamodb_common import DynamoDBClient, query_all, s, store_errors
+from mcp_steward.adapters.dynamodb_common import DynamoDBClient, Item, query_all, s, scan_all, store_errors
 from mcp_steward.domain.grants import Grant, SubjectKind
 
 
@@ -27,7 +27,22 @@ class DynamoDbGrantStore:
 
     def add(self, grant: Grant) -> None:
         with store_errors("adding a grant"):
-            self._client.put_item(
-                TableName=self._table,
-                Item={"pk": s(f"{grant.subject_kind}#{grant.subject}"), "sk": s(f"GRANT#{grant.pattern}")},
-            )
+            self._client.put_item(TableName=self._table, Item=_key(grant))
+
+    def remove(self, grant: Grant) -> bool:
+        with store_errors("removing a grant"):
+            answer = self._client.delete_item(TableName=self._table, Key=_key(grant), ReturnValues="ALL_OLD")
+        return "Attributes" in answer
+
+    def all(self) -> list[Grant]:
+        with store_errors("listing grants"):
+            items = list(scan_all(self._client, self._table, ConsistentRead=True))
+        grants = []
+        for item in items:
+            kind, _, subject = item["pk"]["S"].partition("#")
+            grants.append(Grant(SubjectKind(kind), subject, item["sk"]["S"].removeprefix("GRANT#")))
+        return sorted(grants, key=str)
+
+
+def _key(grant: Grant) -> Item:
+    return {"pk": s(f"{grant.subject_kind}#{grant.subject}"), "sk": s(f"GRANT#{grant.pattern}")}

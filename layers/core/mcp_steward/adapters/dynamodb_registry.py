@@ -98,3 +98,14 @@ class DynamoDbRegistry:
             if len(actions) > 100:
                 raise ValueError("too many tool changes for one transaction: remove stale tools first")
             self._client.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
+
+    def set_status(self, tool: ToolRecord, status: ToolStatus) -> None:
+        with store_errors("updating a tool's status"):
+            self._client.update_item(
+                TableName=self._table,
+                Key={"pk": s(f"SERVER#{tool.server}"), "sk": s(f"TOOL#{tool.exposed_name}")},
+                UpdateExpression="SET #status = :status",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":status": s(status)},
+            )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,7 +14,7 @@ from mcp_steward.domain.identity import Principal
 from mcp_steward.domain.keys import KeyRecord, token_digest
 from mcp_steward.domain.names import ServerName
 from mcp_steward.domain.ports import InvocationError
-from mcp_steward.domain.registry import Catalog, ServerRecord, ToolRecord
+from mcp_steward.domain.registry import Catalog, ServerRecord, ToolRecord, ToolStatus
 
 
 class InMemoryKeyStore:
@@ -49,6 +50,13 @@ class InMemoryRegistry:
             self._servers[server.name] = server
             self._tools[server.name] = list(tools)
 
+    def set_status(self, tool: ToolRecord, status: ToolStatus) -> None:
+        with self._lock:
+            self._tools[tool.server] = [
+                replace(t, status=status) if t.exposed_name == tool.exposed_name else t
+                for t in self._tools.get(tool.server, [])
+            ]
+
 
 class InMemoryGrantStore:
     def __init__(self, grants: list[Grant] | None = None) -> None:
@@ -60,6 +68,14 @@ class InMemoryGrantStore:
 
     def add(self, grant: Grant) -> None:
         self._grants.add(grant)
+
+    def remove(self, grant: Grant) -> bool:
+        found = grant in self._grants
+        self._grants.discard(grant)
+        return found
+
+    def all(self) -> list[Grant]:
+        return sorted(self._grants, key=str)
 
 
 type Handler = Callable[[dict[str, Any], Any], Any]

@@ -6,7 +6,7 @@ from typing import Any, Protocol
 
 from mcp_steward.domain.grants import Grant, SubjectKind
 from mcp_steward.domain.identity import Principal
-from mcp_steward.domain.registry import Catalog, ServerRecord, ToolRecord
+from mcp_steward.domain.registry import Catalog, ServerRecord, ToolRecord, ToolStatus
 
 
 class KeyStore(Protocol):
@@ -26,6 +26,10 @@ class Registry(Protocol):
         """Register (or replace) a server and its tools in one step."""
         ...
 
+    def set_status(self, tool: ToolRecord, status: ToolStatus) -> None:
+        """Change one tool's review status."""
+        ...
+
 
 class GrantStore(Protocol):
     def grants_for(self, subjects: list[tuple[SubjectKind, str]]) -> list[Grant]:
@@ -33,6 +37,12 @@ class GrantStore(Protocol):
         ...
 
     def add(self, grant: Grant) -> None: ...
+
+    def remove(self, grant: Grant) -> bool:
+        """Returns False when there was no such grant."""
+        ...
+
+    def all(self) -> list[Grant]: ...
 
 
 class InvocationError(Exception):

@@ -44,6 +44,7 @@ SERVER_NAME: Final = "mcp-steward"
 LIST_TTL_MS: Final = 5_000
 DISCOVER_TTL_MS: Final = 60_000
 _ROUTING_HEADERS: Final = (HEADER_PROTOCOL_VERSION, HEADER_METHOD, HEADER_NAME)
+_EMPTY_LISTS: Final = {"prompts/list": "prompts", "resources/list": "resources", "resources/templates/list": "resourceTemplates"}
 #: Leave the function this much time after the tool's deadline to settle and answer.
 DEADLINE_MARGIN_MS: Final = 1_500
 
@@ -64,7 +65,13 @@ class McpEndpoint:
         self._identity = identity
         self._config = config
         self._server_info = {"name": SERVER_NAME, "version": config.version}
-        self._capabilities = {"tools": {"listChanged": False}}
+        # Steward governs tools. Prompts and resources are declared and answered as empty lists so that
+        # clients and caches see a complete, honest server (nothing is hidden: there is nothing there).
+        self._capabilities = {
+            "tools": {"listChanged": False},
+            "prompts": {"listChanged": False},
+            "resources": {"listChanged": False},
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """An ASGI app, so every HTTP method reaches it (it answers 405 itself, with ``Allow: POST``)."""
@@ -150,6 +157,16 @@ class McpEndpoint:
                     deadline_ms=deadline_ms,
                 )
             )
+        if method in _EMPTY_LISTS:
+            listing: dict[str, Any] = {_EMPTY_LISTS[method]: []}
+            if era is Era.MODERN:
+                listing.update(ttlMs=LIST_TTL_MS, cacheScope="public")
+            return listing
+        if method == "resources/read":
+            uri = params.get("uri")
+            raise InvalidParamsError("Resource not found", data={"uri": uri} if isinstance(uri, str) else None)
+        if method == "prompts/get":
+            raise InvalidParamsError("Prompt not found")
         if era is Era.MODERN and method == "server/discover":
             return {
                 "supportedVersions": [*MODERN_VERSIONS, *LEGACY_VERSIONS],

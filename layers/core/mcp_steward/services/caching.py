@@ -11,7 +11,7 @@ from typing import Final
 from mcp_steward.domain.grants import Grant, SubjectKind
 from mcp_steward.domain.identity import Principal
 from mcp_steward.domain.ports import GrantStore, KeyStore, Registry
-from mcp_steward.domain.registry import Catalog, ServerRecord, ToolRecord
+from mcp_steward.domain.registry import Catalog, ServerRecord, ToolRecord, ToolStatus
 
 DEFAULT_TTL_S: Final = 5.0
 
@@ -58,6 +58,10 @@ class CachedRegistry:
         self._inner.put_server(server, tools)
         self._cache.clear()
 
+    def set_status(self, tool: ToolRecord, status: ToolStatus) -> None:
+        self._inner.set_status(tool, status)
+        self._cache.clear()
+
 
 class CachedGrants:
     def __init__(self, inner: GrantStore, ttl_s: float = DEFAULT_TTL_S, clock: Callable[[], float] = time.monotonic):
@@ -71,6 +75,14 @@ class CachedGrants:
     def add(self, grant: Grant) -> None:
         self._inner.add(grant)
         self._cache.clear()
+
+    def remove(self, grant: Grant) -> bool:
+        found = self._inner.remove(grant)
+        self._cache.clear()
+        return found
+
+    def all(self) -> list[Grant]:
+        return self._inner.all()
 
 
 class CachedKeys:

@@ -1,0 +1,118 @@
+"""``steward``: run the local plane and administer a plane (``--local`` or ``--stack NAME``).
+
+Exit codes: 0 success; 2 usage errors and refused input (nothing changed); 1 other failures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from mcp_steward.cli import admin
+from mcp_steward.cli.target import DEFAULT_STATE_FILE, Target, TargetError, local_target, stack_target
+from mcp_steward.domain.names import NameError_
+from mcp_steward.domain.ports import StoreUnavailableError
+from mcp_steward.services.registration import RegistrationError
+
+type Command = Callable[[Target, argparse.Namespace], None]
+
+
+def _target_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """``--local``/``--state-file``/``--stack``/``--region``, accepted before or after the subcommand."""
+    default = None if top else argparse.SUPPRESS
+    group = parser.add_argument_group("plane")
+    group.add_argument("--local", action="store_true", default=False if top else argparse.SUPPRESS,
+                       help="the local plane (default)")
+    group.add_argument("--state-file", type=Path, default=default, help=f"default {DEFAULT_STATE_FILE}")
+    group.add_argument("--stack", default=default, help="a deployed stack's name")
+    group.add_argument("--region", default=default, help="the stack's region (default: AWS configuration)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="steward", description=__doc__)
+    _target_options(parser, top=True)
+    commands = parser.add_subparsers(dest="group", required=True, metavar="COMMAND")
+
+    def sub(
+        parent: argparse._SubParsersAction[argparse.ArgumentParser], name: str, func: Command | None, help_: str
+    ) -> argparse.ArgumentParser:
+        command = parent.add_parser(name, help=help_, description=help_)
+        if func is not None:
+            _target_options(command, top=False)
+            command.set_defaults(func=func)
+        return command
+
+    dev = commands.add_parser("dev", help="run the local plane (no AWS, no Docker)")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=8787)
+    dev.add_argument("--state-file", type=Path, default=DEFAULT_STATE_FILE)
+    dev.add_argument("--template", type=Path, default=Path("infra/template.yaml"))
+    dev.set_defaults(func=None, dev=True)
+
+    keys = commands.add_parser("keys", help="API keys").add_subparsers(dest="action", required=True)
+    create = sub(keys, "create", admin.keys_create, "create a key (and its principal and team)")
+    create.add_argument("--principal", required=True)
+    create.add_argument("--team", required=True)
+    create.add_argument("--role", action="append", choices=["admin"])
+    create.add_argument("--on-behalf-of", metavar="USER")
+    create.add_argument("--expires", metavar="ISO8601")
+    sub(keys, "list", admin.keys_list, "list keys").add_argument("--json", action="store_true")
+    sub(keys, "revoke", admin.keys_revoke, "revoke a key").add_argument("key_id")
+
+    grants = commands.add_parser("grants", help="who may call which tools").add_subparsers(
+        dest="action", required=True
+    )
+    for action, func in (("add", admin.grants_add), ("remove", admin.grants_remove)):
+        grant = sub(grants, action, func, f"{action} a grant")
+        who = grant.add_mutually_exclusive_group(required=True)
+        who.add_argument("--principal")
+        who.add_argument("--team")
+        who.add_argument("--server")
+        grant.add_argument("--tool", required=True, metavar="NAME|SERVER__*")
+    sub(grants, "list", admin.grants_list, "list grants").add_argument("--json", action="store_true")
+
+    servers = commands.add_parser("servers", help="registered MCP servers").add_subparsers(
+        dest="action", required=True
+    )
+    add = sub(servers, "add", admin.servers_add, "register an internal server (its tools start pending)")
+    add.add_argument("name")
+    add.add_argument("--function", required=True, metavar="LOGICAL_ID")
+    add.add_argument("--alias", action="append", metavar="UPSTREAM=EXPOSED")
+    sub(servers, "list", admin.servers_list, "list servers").add_argument("--json", action="store_true")
+
+    tools = commands.add_parser("tools", help="registered tools").add_subparsers(dest="action", required=True)
+    sub(tools, "list", admin.tools_list, "list tools and their status").add_argument("--json", action="store_true")
+    sub(tools, "approve", admin.tools_approve, "approve a tool").add_argument("name")
+    return parser
+
+
+def _target(args: argparse.Namespace) -> Target:
+    if args.stack and args.local:
+        raise admin.UsageError("--local and --stack are exclusive")
+    if args.stack:
+        return stack_target(args.stack, args.region)
+    return local_target(args.state_file or DEFAULT_STATE_FILE)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "dev", False):
+        from mcp_steward.local.plane import run_dev  # the local plane's imports are for this command only
+
+        return run_dev(host=args.host, port=args.port, state_file=args.state_file, template=args.template)
+    try:
+        args.func(_target(args), args)
+    except (admin.UsageError, NameError_) as exc:
+        print(f"steward: error: {exc}", file=sys.stderr)
+        return 2
+    except (TargetError, RegistrationError, StoreUnavailableError) as exc:
+        print(f"steward: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,340 @@
+"""``steward dev``: the whole plane on one machine, no AWS account and no Docker (DESIGN.md section 7).
+
+Three OS processes: a serialized moto server (DynamoDB, Secrets Manager), the local function runner
+(Lambda's Invoke API over the template's functions) and the governance app under uvicorn, which is the
+process listening on ``mcp_url``. boto3 reaches moto and the runner through service-specific endpoint
+variables, never the global ``AWS_ENDPOINT_URL`` (moto's own Lambda would echo any payload back).
+The plane starts from an empty store and seeds a demo afresh on every start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from mcp_steward.adapters.dynamodb_grants import DynamoDbGrantStore
+from mcp_steward.adapters.dynamodb_keys import DynamoDbKeyStore
+from mcp_steward.adapters.dynamodb_registry import DynamoDbRegistry
+from mcp_steward.adapters.lambda_invoker import LambdaInvoker
+from mcp_steward.domain.grants import Grant, SubjectKind
+from mcp_steward.domain.identity import PrincipalId, TeamName
+from mcp_steward.domain.keys import KeyRecord, new_key_id, new_token, token_digest
+from mcp_steward.domain.registry import ToolStatus
+from mcp_steward.local import demo_data
+from mcp_steward.local.template import LocalTemplate
+from mcp_steward.services.registration import register_internal_server
+
+REGION = "us-east-1"
+STACK_NAME = "steward-local"
+STARTUP_TIMEOUT_S = 60.0
+GOVERNANCE_ID = "GovernanceFunction"
+#: Demo principals: name → (team, roles). alice can call the free currency tools.
+DEMO_PRINCIPALS = {"alice": ("finance", ()), "bob": ("support", ()), "admin": ("platform", ("admin",))}
+#: Demo servers: name → template logical ID.
+DEMO_SERVERS = {"currency": "CurrencyFunction", "hr": "HrDirectoryFunction"}
+DEMO_GRANTS = [
+    Grant(SubjectKind.PRINCIPAL, "alice", "currency__*"),
+    Grant(SubjectKind.TEAM, "support", "currency__convert"),
+    Grant(SubjectKind.PRINCIPAL, "bob", "hr__*"),
+    Grant(SubjectKind.PRINCIPAL, "admin", "currency__*"),
+    Grant(SubjectKind.PRINCIPAL, "admin", "hr__*"),
+]
+_LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": ""}
+
+
+class PlaneError(Exception):
+    """The local plane could not start; the message says which piece and why."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def write_atomically(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as handle:
+        json.dump(data, handle, indent=2)
+        handle.write("\n")
+    Path(temp).replace(path)
+
+
+def child_environment(**extra: str) -> dict[str, str]:
+    """The parent's environment minus anything that could point boto3 elsewhere, plus local credentials."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "STEWARD_", "IDENTITY_MODE"))}
+    env.update(_LOCAL_CREDENTIALS, AWS_REGION=REGION, AWS_DEFAULT_REGION=REGION, PYTHONUNBUFFERED="1")
+    env.update(extra)
+    return {k: v for k, v in env.items() if v != ""}
+
+
+@dataclass
+class LocalPlane:
+    template_path: Path
+    host: str = "127.0.0.1"
+    port: int = 8787
+    state_file: Path = Path(".steward/local.json")
+    _children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    _workdir: Path | None = None
+
+    @property
+    def mcp_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/mcp"
+
+    def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen([sys.executable, "-m", *args], env=env)
+        self._children[name] = process
+        return process
+
+    def _await_ready_file(self, name: str, path: Path) -> dict[str, Any]:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        process = self._children[name]
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise PlaneError(f"{name} exited with status {process.returncode} while starting")
+            if path.exists():
+                return dict(json.loads(path.read_text()))
+            time.sleep(0.05)
+        raise PlaneError(f"{name} did not become ready within {STARTUP_TIMEOUT_S:.0f} s")
+
+    def _await_port(self, name: str, host: str, port: int) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self._children[name].poll() is not None:
+                raise PlaneError(f"{name} exited with status {self._children[name].returncode} while starting")
+            try:
+                with socket.create_connection((host, port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise PlaneError(f"{name} did not listen on {host}:{port} within {STARTUP_TIMEOUT_S:.0f} s")
+
+    def start(self) -> dict[str, Any]:
+        """Start every piece, seed the demo, write the state file; returns the state."""
+        template = LocalTemplate.load(self.template_path, stack_name=STACK_NAME, region=REGION)
+        self._workdir = Path(tempfile.mkdtemp(prefix="steward-dev-"))
+        base_env = child_environment()
+
+        moto_ready = self._workdir / "moto.json"
+        self._spawn(
+            "moto",
+            ["mcp_steward.local.moto_server", "--host", "127.0.0.1", "--port", "0", "--ready-file", str(moto_ready)],
+            base_env,
+        )
+        moto_url = str(self._await_ready_file("moto", moto_ready)["url"])
+
+        session = boto3.session.Session(
+            region_name=REGION,
+            aws_access_key_id=_LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=_LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+        dynamodb = session.client("dynamodb", endpoint_url=moto_url)
+        secretsmanager = session.client("secretsmanager", endpoint_url=moto_url)
+        tables = template.tables()
+        for table in tables.values():
+            dynamodb.create_table(**table.create_table_kwargs)
+        for secret in template.secrets().values():
+            secretsmanager.create_secret(Name=secret.name, SecretString=json.dumps({"value": secrets.token_hex(16)}))
+
+        runner_port = free_port()
+        lambda_url = f"http://127.0.0.1:{runner_port}"
+        endpoints = {
+            "AWS_ENDPOINT_URL_DYNAMODB": moto_url,
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto_url,
+            "AWS_ENDPOINT_URL_LAMBDA": lambda_url,
+        }
+        runner_ready = self._workdir / "runner.json"
+        runner_args = ["mcp_steward.local.runner", "--template", str(self.template_path), "--port", str(runner_port)]
+        runner_args += ["--ready-file", str(runner_ready), "--stack-name", STACK_NAME, "--region", REGION]
+        for key, value in {**endpoints, **_LOCAL_CREDENTIALS, "AWS_REGION": REGION}.items():
+            if value:
+                runner_args += ["--env", f"{key}={value}"]
+        self._spawn("runner", runner_args, base_env)
+        self._await_ready_file("runner", runner_ready)
+
+        functions = template.functions()
+        governance = functions[GOVERNANCE_ID]
+        principals = self._seed(template, session, moto_url, lambda_url)
+
+        # The function's own environment as the template resolves it, with the local plane's identity mode.
+        overrides = {"IDENTITY_MODE": "bearer", "STEWARD_LOCAL_PLANE": "1"}
+        env = child_environment(**{**governance.environment, **endpoints, **overrides})
+        self._spawn(
+            "governance",
+            ["mcp_steward.local.governance_server", "--host", self.host, "--port", str(self.port)],
+            env,
+        )
+        self._await_port("governance", self.host, self.port)
+
+        state = {
+            "mcp_url": self.mcp_url,
+            "aws_endpoint_url": moto_url,
+            "lambda_endpoint_url": lambda_url,
+            "region": REGION,
+            "principals": principals,
+            "tables": {
+                role: governance.environment[variable]
+                for role, variable in (
+                    ("keys", "KEYS_TABLE"),
+                    ("registry", "REGISTRY_TABLE"),
+                    ("grants", "GRANTS_TABLE"),
+                )
+            },
+            "functions": {
+                logical_id: {"name": spec.function_name, "timeout_s": spec.timeout_s}
+                for logical_id, spec in functions.items()
+            },
+            "pid": os.getpid(),
+        }
+        write_atomically(self.state_file, state)
+        return state
+
+    def _seed(self, template: LocalTemplate, session: Any, moto_url: str, lambda_url: str) -> dict[str, Any]:
+        functions = template.functions()
+        governance_env = functions[GOVERNANCE_ID].environment
+        dynamodb = session.client("dynamodb", endpoint_url=moto_url)
+        secretsmanager = session.client("secretsmanager", endpoint_url=moto_url)
+        currency_env = functions[DEMO_SERVERS["currency"]].environment
+        hr_env = functions[DEMO_SERVERS["hr"]].environment
+        demo_data.seed_currency(dynamodb, currency_env["RATES_TABLE"])
+        demo_data.seed_hr_directory(dynamodb, secretsmanager, hr_env["DIRECTORY_TABLE"], hr_env["DIRECTORY_SECRET_ARN"])
+
+        keys = DynamoDbKeyStore(dynamodb, governance_env["KEYS_TABLE"])
+        principals: dict[str, Any] = {}
+        for name, (team, roles) in DEMO_PRINCIPALS.items():
+            token = new_token()
+            keys.put(
+                KeyRecord(
+                    key_id=new_key_id(),
+                    digest=token_digest(token),
+                    principal=PrincipalId(name),
+                    team=TeamName(team),
+                    roles=frozenset(roles),
+                    obo=None,
+                    created_at=datetime.now(UTC),
+                )
+            )
+            principals[name] = {"team": team, "token": token, "roles": list(roles)}
+
+        def lambda_client(config: Config) -> Any:
+            return session.client("lambda", endpoint_url=lambda_url, config=config)
+
+        registry = DynamoDbRegistry(dynamodb, governance_env["REGISTRY_TABLE"])
+        invoker = LambdaInvoker(lambda_client)
+        for server, logical_id in DEMO_SERVERS.items():
+            spec = functions[logical_id]
+            register_internal_server(
+                registry,
+                invoker,
+                name=server,
+                function_name=spec.function_name,
+                function_timeout_s=spec.timeout_s,
+                logical_id=logical_id,
+                # The demo's own servers are approved at seed; registered servers start pending.
+                status=ToolStatus.APPROVED,
+            )
+        grants = DynamoDbGrantStore(dynamodb, governance_env["GRANTS_TABLE"])
+        for grant in DEMO_GRANTS:
+            grants.add(grant)
+        return principals
+
+    def failed_child(self) -> str | None:
+        for name, process in self._children.items():
+            if process.poll() is not None:
+                return f"{name} exited with status {process.returncode}"
+        return None
+
+    def stop(self) -> None:
+        for process in self._children.values():
+            if process.poll() is None:
+                process.terminate()
+        deadline = time.monotonic() + 5
+        for process in self._children.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self._children.clear()
+        try:
+            state = json.loads(self.state_file.read_text())
+            if state.get("pid") == os.getpid():
+                self.state_file.unlink()
+        except (OSError, ValueError):
+            pass
+
+
+def banner(state: dict[str, Any]) -> str:
+    url = state["mcp_url"]
+    alice = state["principals"]["alice"]["token"]
+    lines = [
+        "",
+        "MCP Steward local plane is running.",
+        f"  MCP endpoint   {url}",
+        f"  moto           {state['aws_endpoint_url']}",
+        f"  functions      {state['lambda_endpoint_url']}",
+        "",
+        "Principals (bearer tokens):",
+    ]
+    for name, info in state["principals"].items():
+        lines.append(f"  {name:<6} team {info['team']:<9} {info['token']}")
+    cursor = {"mcpServers": {"steward": {"url": url, "headers": {"Authorization": f"Bearer {alice}"}}}}
+    lines += [
+        "",
+        "Claude Code:",
+        f'  claude mcp add --transport http steward {url} --header "Authorization: Bearer {alice}"',
+        "Cursor (~/.cursor/mcp.json):",
+        "  " + json.dumps(cursor),
+        "MCP Inspector:",
+        f"  npx @modelcontextprotocol/inspector@2.12.0 --cli {url} --protocol-era modern --method tools/list "
+        f'--header "Authorization: Bearer {alice}"',
+        "",
+        "Try: alice may call currency__convert; bob may call hr__*. Stop with Ctrl-C.",
+    ]
+    return "\n".join(lines)
+
+
+def run_dev(*, host: str, port: int, state_file: Path, template: Path) -> int:
+    if not template.exists():
+        print(f"steward dev: error: no template at {template} (run from the repository root)", file=sys.stderr)
+        return 2
+    plane = LocalPlane(template_path=template.resolve(), host=host, port=port, state_file=state_file)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        state = plane.start()
+        print(banner(state), flush=True)
+        while not stop.wait(0.5):
+            failure = plane.failed_child()
+            if failure:
+                print(f"steward dev: {failure}; stopping", file=sys.stderr)
+                return 1
+        return 0
+    except PlaneError as exc:
+        print(f"steward dev: error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        plane.stop()

@@ -1,0 +1,66 @@
+"""The local plane, started once per test session exactly as ``make dev`` starts it (``steward dev``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT
+
+STARTUP_TIMEOUT_S = 120
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The state file of a running local plane (DESIGN.md section 10)."""
+    state_file = tmp_path_factory.mktemp("plane") / "local.json"
+    log = state_file.with_name("steward-dev.log")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mcp_steward.cli.main", "dev", "--port", str(_free_port()),
+             "--state-file", str(state_file)],
+            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while not state_file.exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"steward dev did not start (exit {process.poll()}):\n{log.read_text()[-4000:]}")
+            time.sleep(0.1)
+        state: dict[str, Any] = json.loads(state_file.read_text())
+        state["_state_file"] = str(state_file)
+        state["_log"] = str(log)
+        yield state
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def token(plane: dict[str, Any], who: str) -> str:
+    return str(plane["principals"][who]["token"])
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return ROOT

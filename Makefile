@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements/dev.lock pyproject.toml | sha256sum | cut -c1-16)
 PYTEST_ARGS ?=
 
-.PHONY: dev test test-fast lint bench build validate deploy lock conformance clean
+.PHONY: dev test test-fast lint bench build validate deploy lock conformance-tools clean
 
 $(STAMP): requirements/dev.lock pyproject.toml
 	@PY=$$(scripts/find-python313.sh) || exit 1; \

@@ -12,8 +12,9 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Annotated, Final
 
 import boto3
-from mcp_steward.sdk import ToolContext, ToolError, ToolServer
 from pydantic import BaseModel, Field
+
+from mcp_steward.sdk import ToolContext, ToolError, ToolServer
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -19,4 +19,4 @@ _asgi = Mangum(create_app(build_endpoint(_settings, aws_ports(_settings))), life
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return _asgi(event, context)  # type: ignore[no-any-return]
+    return _asgi(event, context)

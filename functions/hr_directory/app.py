@@ -21,9 +21,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import boto3
+from pydantic import BaseModel, Field
+
 from mcp_steward.sdk import ToolContext, ToolError, ToolServer
 from mcp_steward.sdk.secrets import SecretError, get_secret_json
-from pydantic import BaseModel, Field
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -34,9 +34,20 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "mcp_steward.cli.main", "dev", "--port", str(_free_port()),
-             "--state-file", str(state_file)],
-            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "mcp_steward.cli.main",
+                "dev",
+                "--port",
+                str(_free_port()),
+                "--state-file",
+                str(state_file),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
-from mcp_steward.local.demo_data import CURRENCY_RATES, EMPLOYEES, seed_currency, seed_hr_directory
-from mcp_steward.local.template import load_template_document
 from moto.server import ThreadedMotoServer
 
+from mcp_steward.local.demo_data import CURRENCY_RATES, EMPLOYEES, seed_currency, seed_hr_directory
+from mcp_steward.local.template import load_template_document
 from tests.conftest import ROOT
 
 if TYPE_CHECKING:

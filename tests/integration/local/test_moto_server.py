@@ -17,8 +17,9 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from mcp_steward.local.moto_server import serve_in_thread
 from mypy_boto3_dynamodb import DynamoDBClient
+
+from mcp_steward.local.moto_server import serve_in_thread
 
 pytestmark = pytest.mark.moto
 

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
+from moto.server import ThreadedMotoServer
+
 from mcp_steward.local.demo_data import CURRENCY_RATES, seed_currency
 from mcp_steward.local.template import load_template_document
 from mcp_steward.sdk import ToolServer
-from moto.server import ThreadedMotoServer
-
 from tests.conftest import ROOT, load_function
 
 if TYPE_CHECKING:

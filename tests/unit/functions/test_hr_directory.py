@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
+from moto.server import ThreadedMotoServer
+
 from mcp_steward.local.demo_data import EMPLOYEES, seed_hr_directory
 from mcp_steward.local.template import load_template_document
 from mcp_steward.sdk import ToolServer
 from mcp_steward.sdk.secrets import clear_secret_cache
-from moto.server import ThreadedMotoServer
-
 from tests.conftest import ROOT, load_function
 
 if TYPE_CHECKING:

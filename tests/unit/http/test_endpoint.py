@@ -24,9 +24,7 @@ def plane() -> Plane:
 
 @pytest.fixture
 def client(plane: Plane) -> TestClient:
-    settings = Settings(
-        identity_mode="bearer", keys_table="k", registry_table="r", grants_table="g", local_plane=True
-    )
+    settings = Settings(identity_mode="bearer", keys_table="k", registry_table="r", grants_table="g", local_plane=True)
     ports = Ports(keys=plane.keys, registry=plane.registry, grants=plane.grants, invoker=plane.invoker)
     return TestClient(create_app(build_endpoint(settings, ports)), base_url="http://127.0.0.1:8787")
 
@@ -100,7 +98,11 @@ def test_a_body_over_one_megabyte_gets_413(client: TestClient) -> None:
 def test_invalid_json_gets_parse_error_with_null_id(client: TestClient) -> None:
     response = client.post("/mcp", content=b"{not json", headers={**JSON_HEADERS, **auth()})
     assert response.status_code == 400
-    assert response.json() == {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": response.json()["error"]["message"]}}
+    assert response.json() == {
+        "jsonrpc": "2.0",
+        "id": None,
+        "error": {"code": -32700, "message": response.json()["error"]["message"]},
+    }
 
 
 def test_too_deep_json_gets_parse_error(client: TestClient) -> None:
@@ -166,7 +168,7 @@ def test_ping_answers_an_empty_result(client: TestClient) -> None:
 
 
 def test_an_unknown_method_is_200_with_method_not_found_in_legacy(client: TestClient) -> None:
-    response = legacy(client, "resources/list")
+    response = legacy(client, "completion/complete")
     assert (response.status_code, response.json()["error"]["code"]) == (200, -32601)
 
 
@@ -192,7 +194,7 @@ def test_initialize_in_the_modern_era_is_404_method_not_found(client: TestClient
     assert (response.status_code, response.json()["error"]["code"]) == (404, -32601)
 
 
-@pytest.mark.parametrize("method", ["ping", "subscriptions/listen", "resources/list"])
+@pytest.mark.parametrize("method", ["ping", "subscriptions/listen", "logging/setLevel", "completion/complete"])
 def test_unknown_modern_methods_are_404(client: TestClient, method: str) -> None:
     response = modern(client, method)
     assert (response.status_code, response.json()["error"]["code"]) == (404, -32601)
@@ -234,7 +236,10 @@ def test_an_unsupported_modern_version_gets_32022_with_the_supported_list(client
 
 def test_a_base64_encoded_name_header_is_decoded(client: TestClient) -> None:
     response = modern(
-        client, "tools/call", {"name": "demo__echo", "arguments": {"message": "x"}}, **{"mcp-name": "=?base64?ZGVtb19fZWNobw==?="}
+        client,
+        "tools/call",
+        {"name": "demo__echo", "arguments": {"message": "x"}},
+        **{"mcp-name": "=?base64?ZGVtb19fZWNobw==?="},
     )
     assert response.status_code == 200
     assert response.json()["result"]["structuredContent"]["message"] == "x"

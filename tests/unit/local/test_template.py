@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from mcp_steward.local.template import LocalTemplate, TemplateError, load_template_document
 
 FIXTURE = Path(__file__).resolve().parents[2] / "data" / "runner" / "template.yaml"

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import pytest
-from mcp_steward.sdk import StewardContext, ToolContext
 
+from mcp_steward.sdk import StewardContext, ToolContext
 from tests.unit.sdk.helpers import steward
 
 

@@ -4,8 +4,9 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import pytest
-from mcp_steward.sdk import ToolContext, ToolServer
 from pydantic import BaseModel, Field
+
+from mcp_steward.sdk import ToolContext, ToolServer
 
 
 class Quote(BaseModel):

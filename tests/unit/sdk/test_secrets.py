@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from mcp_steward.sdk import secrets as sdk_secrets
 from mcp_steward.sdk.secrets import SecretError, get_secret_json
 

@@ -5,9 +5,9 @@ import logging
 from typing import Annotated, Any
 
 import pytest
-from mcp_steward.sdk import ToolContext, ToolError, ToolServer
 from pydantic import BaseModel, Field
 
+from mcp_steward.sdk import ToolContext, ToolError, ToolServer
 from tests.unit.sdk.helpers import call, envelope, steward
 
 SECRET_TEXT = "password=hunter2"

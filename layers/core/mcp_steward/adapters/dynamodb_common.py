@@ -17,6 +17,8 @@ else:
 
 type Item = dict[str, Any]
 
+__all__ = ["DynamoDBClient", "Item", "query_all", "s", "scan_all", "store_errors"]
+
 
 @contextmanager
 def store_errors(what: str) -> Iterator[None]:

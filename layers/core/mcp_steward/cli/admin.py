@@ -125,7 +125,9 @@ def grants_remove(target: Target, args: argparse.Namespace) -> None:
 
 
 def grants_list(target: Target, args: argparse.Namespace) -> None:
-    rows = [{"subject_kind": g.subject_kind.value, "subject": g.subject, "tool": g.pattern} for g in target.grants.all()]
+    rows = [
+        {"subject_kind": g.subject_kind.value, "subject": g.subject, "tool": g.pattern} for g in target.grants.all()
+    ]
     _emit(rows, args.json, ["subject_kind", "subject", "tool"])
 
 
@@ -182,7 +184,7 @@ def tools_list(target: Target, args: argparse.Namespace) -> None:
 
 def tools_approve(target: Target, args: argparse.Namespace) -> None:
     catalog = target.registry.catalog()
-    tool = catalog.tools.get(args.name)  # type: ignore[call-overload]
+    tool = catalog.tools.get(args.name)
     if tool is None:
         raise UsageError(f"no tool {args.name!r} (see 'steward tools list')")
     if tool.status is ToolStatus.REJECTED:

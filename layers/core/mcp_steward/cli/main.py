@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mcp_steward.cli import admin
 from mcp_steward.cli.target import DEFAULT_STATE_FILE, Target, TargetError, local_target, stack_target
-from mcp_steward.domain.names import NameError_
+from mcp_steward.domain.names import InvalidNameError
 from mcp_steward.domain.ports import StoreUnavailableError
 from mcp_steward.services.registration import RegistrationError
 
@@ -23,8 +23,9 @@ def _target_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     """``--local``/``--state-file``/``--stack``/``--region``, accepted before or after the subcommand."""
     default = None if top else argparse.SUPPRESS
     group = parser.add_argument_group("plane")
-    group.add_argument("--local", action="store_true", default=False if top else argparse.SUPPRESS,
-                       help="the local plane (default)")
+    group.add_argument(
+        "--local", action="store_true", default=False if top else argparse.SUPPRESS, help="the local plane (default)"
+    )
     group.add_argument("--state-file", type=Path, default=default, help=f"default {DEFAULT_STATE_FILE}")
     group.add_argument("--stack", default=default, help="a deployed stack's name")
     group.add_argument("--region", default=default, help="the stack's region (default: AWS configuration)")
@@ -61,9 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub(keys, "list", admin.keys_list, "list keys").add_argument("--json", action="store_true")
     sub(keys, "revoke", admin.keys_revoke, "revoke a key").add_argument("key_id")
 
-    grants = commands.add_parser("grants", help="who may call which tools").add_subparsers(
-        dest="action", required=True
-    )
+    grants = commands.add_parser("grants", help="who may call which tools").add_subparsers(dest="action", required=True)
     for action, func in (("add", admin.grants_add), ("remove", admin.grants_remove)):
         grant = sub(grants, action, func, f"{action} a grant")
         who = grant.add_mutually_exclusive_group(required=True)
@@ -73,9 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         grant.add_argument("--tool", required=True, metavar="NAME|SERVER__*")
     sub(grants, "list", admin.grants_list, "list grants").add_argument("--json", action="store_true")
 
-    servers = commands.add_parser("servers", help="registered MCP servers").add_subparsers(
-        dest="action", required=True
-    )
+    servers = commands.add_parser("servers", help="registered MCP servers").add_subparsers(dest="action", required=True)
     add = sub(servers, "add", admin.servers_add, "register an internal server (its tools start pending)")
     add.add_argument("name")
     add.add_argument("--function", required=True, metavar="LOGICAL_ID")
@@ -105,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_dev(host=args.host, port=args.port, state_file=args.state_file, template=args.template)
     try:
         args.func(_target(args), args)
-    except (admin.UsageError, NameError_) as exc:
+    except (admin.UsageError, InvalidNameError) as exc:
         print(f"steward: error: {exc}", file=sys.stderr)
         return 2
     except (TargetError, RegistrationError, StoreUnavailableError) as exc:

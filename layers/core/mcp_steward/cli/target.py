@@ -80,7 +80,9 @@ def local_target(state_file: Path) -> Target:
     except ValueError as exc:
         raise TargetError(f"{state_file} is not valid JSON") from exc
     session = boto3.session.Session(
-        region_name=state["region"], aws_access_key_id="local", aws_secret_access_key="local"  # noqa: S106
+        region_name=state["region"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106
     )
     functions = {k: FunctionRef(v["name"], int(v["timeout_s"])) for k, v in state.get("functions", {}).items()}
     return _adapters(

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from mcp_steward.domain.identity import KeyId, Principal, PrincipalId, TeamName, TokenKind
 
-TOKEN_PREFIX = "stw_"
+TOKEN_PREFIX = "stw_"  # noqa: S105 - a prefix, not a secret
 
 
 def new_token() -> str:

@@ -15,13 +15,13 @@ EXPOSED_NAME: Final = re.compile(r"[A-Za-z0-9_-]{1,48}")
 UPSTREAM_NAME: Final = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 
 
-class NameError_(ValueError):  # noqa: N801 - avoid shadowing the builtin NameError
+class InvalidNameError(ValueError):
     """A server, tool or alias name that breaks the rules."""
 
 
 def check_server_name(name: str) -> ServerName:
     if SERVER_NAME.fullmatch(name) is None:
-        raise NameError_(f"server name {name!r} must match ^[a-z][a-z0-9-]{{0,15}}$")
+        raise InvalidNameError(f"server name {name!r} must match ^[a-z][a-z0-9-]{{0,15}}$")
     return ServerName(name)
 
 
@@ -30,7 +30,7 @@ def exposed_name(server: ServerName, upstream: str, alias: str | None = None) ->
     tool = alias if alias is not None else upstream
     name = f"{server}{SEPARATOR}{tool}"
     if EXPOSED_NAME.fullmatch(name) is None:
-        raise NameError_(
+        raise InvalidNameError(
             f"exposed name {name!r} must be at most 48 characters of [A-Za-z0-9_-]; map the upstream name "
             f"{upstream!r} with --alias {upstream}=SHORTER_NAME"
         )

@@ -22,7 +22,7 @@ from mcp_steward.http.identity import IdentityResolver
 from mcp_steward.http.responses import accepted, http_refusal, json_answer, rpc_error, unauthorized
 from mcp_steward.observability import logger
 from mcp_steward.protocol.errors import (
-    HttpRefusal,
+    HttpRefusalError,
     InvalidParamsError,
     MethodNotFoundError,
     StewardError,
@@ -44,7 +44,11 @@ SERVER_NAME: Final = "mcp-steward"
 LIST_TTL_MS: Final = 5_000
 DISCOVER_TTL_MS: Final = 60_000
 _ROUTING_HEADERS: Final = (HEADER_PROTOCOL_VERSION, HEADER_METHOD, HEADER_NAME)
-_EMPTY_LISTS: Final = {"prompts/list": "prompts", "resources/list": "resources", "resources/templates/list": "resourceTemplates"}
+_EMPTY_LISTS: Final = {
+    "prompts/list": "prompts",
+    "resources/list": "resources",
+    "resources/templates/list": "resourceTemplates",
+}
 #: Leave the function this much time after the tool's deadline to settle and answer.
 DEADLINE_MARGIN_MS: Final = 1_500
 
@@ -81,12 +85,12 @@ class McpEndpoint:
     async def handle(self, request: Request) -> Response:
         try:
             return await self._handle(request)
-        except HttpRefusal as refusal:
+        except HttpRefusalError as refusal:
             return http_refusal(refusal)
 
     async def _handle(self, request: Request) -> Response:
         if request.method != "POST":
-            raise HttpRefusal(405, "Method Not Allowed: this endpoint serves POST only", {"Allow": "POST"})
+            raise HttpRefusalError(405, "Method Not Allowed: this endpoint serves POST only", {"Allow": "POST"})
         headers = request.headers
         self._config.host_policy.check(headers.get("host"), headers.get("origin"))
         check_media_types(headers.get("accept"), headers.get("content-type"))
@@ -158,10 +162,10 @@ class McpEndpoint:
                 )
             )
         if method in _EMPTY_LISTS:
-            listing: dict[str, Any] = {_EMPTY_LISTS[method]: []}
+            empty: dict[str, Any] = {_EMPTY_LISTS[method]: []}
             if era is Era.MODERN:
-                listing.update(ttlMs=LIST_TTL_MS, cacheScope="public")
-            return listing
+                empty.update(ttlMs=LIST_TTL_MS, cacheScope="public")
+            return empty
         if method == "resources/read":
             uri = params.get("uri")
             raise InvalidParamsError("Resource not found", data={"uri": uri} if isinstance(uri, str) else None)
@@ -202,15 +206,15 @@ async def _read_capped(request: Request, limit: int) -> bytes:
     if declared is not None:
         try:
             if int(declared) > limit:
-                raise HttpRefusal(413, f"Payload Too Large: the limit is {limit} bytes")
+                raise HttpRefusalError(413, f"Payload Too Large: the limit is {limit} bytes")
         except ValueError as exc:
-            raise HttpRefusal(400, "Bad Request: invalid Content-Length") from exc
+            raise HttpRefusalError(400, "Bad Request: invalid Content-Length") from exc
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise HttpRefusal(413, f"Payload Too Large: the limit is {limit} bytes")
+            raise HttpRefusalError(413, f"Payload Too Large: the limit is {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 

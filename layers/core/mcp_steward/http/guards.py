@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Final
 from urllib.parse import urlsplit
 
-from mcp_steward.protocol.errors import HttpRefusal
+from mcp_steward.protocol.errors import HttpRefusalError
 
 LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
 _EXECUTE_API: Final = re.compile(r"[a-z0-9]{1,32}\.execute-api\.[a-z0-9-]{1,32}\.amazonaws\.com(?:\.cn)?")
@@ -37,9 +37,9 @@ class HostPolicy:
         return self._execute_api and _EXECUTE_API.fullmatch(hostname) is not None
 
     def check(self, host: str | None, origin: str | None) -> None:
-        """Raises :class:`HttpRefusal` (403) for a Host or Origin that is not ours."""
+        """Raises :class:`HttpRefusalError` (403) for a Host or Origin that is not ours."""
         if host is None or not self.host_allowed(_hostname(host)):
-            raise HttpRefusal(403, "Forbidden: unexpected Host header")
+            raise HttpRefusalError(403, "Forbidden: unexpected Host header")
         if origin is not None:
             try:
                 parts = urlsplit(origin.strip())
@@ -47,7 +47,7 @@ class HostPolicy:
             except ValueError:
                 scheme, origin_host = "", None
             if scheme not in ("http", "https") or not self.host_allowed(origin_host):
-                raise HttpRefusal(403, "Forbidden: unexpected Origin header")
+                raise HttpRefusalError(403, "Forbidden: unexpected Origin header")
 
 
 def check_media_types(accept: str | None, content_type: str | None) -> None:
@@ -55,7 +55,7 @@ def check_media_types(accept: str | None, content_type: str | None) -> None:
     if accept is not None:
         ranges = {part.split(";", 1)[0].strip().lower() for part in accept.split(",")}
         if not ranges & {"application/json", "application/*", "*/*"}:
-            raise HttpRefusal(406, "Not Acceptable: the client must accept application/json")
+            raise HttpRefusalError(406, "Not Acceptable: the client must accept application/json")
     media = (content_type or "").split(";", 1)[0].strip().lower()
     if media != "application/json":
-        raise HttpRefusal(415, "Unsupported Media Type: the body must be application/json")
+        raise HttpRefusalError(415, "Unsupported Media Type: the body must be application/json")

@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from mcp_steward.protocol.errors import INVALID_REQUEST, HttpRefusal, StewardError
+from mcp_steward.protocol.errors import INVALID_REQUEST, HttpRefusalError, StewardError
 from mcp_steward.protocol.jsonrpc import RequestId, error_message
 from mcp_steward.protocol.versions import Era
 
@@ -39,16 +39,14 @@ def rpc_error(request_id: RequestId | None, error: StewardError, era: Era) -> Re
     return Response(_dump(error_message(request_id, error)), status_code=error.rule.status(era), media_type=_JSON)
 
 
-def http_refusal(refusal: HttpRefusal) -> Response:
+def http_refusal(refusal: HttpRefusalError) -> Response:
     body = {"jsonrpc": "2.0", "id": None, "error": {"code": INVALID_REQUEST, "message": refusal.message}}
     return Response(_dump(body), status_code=refusal.status, media_type=_JSON, headers=refusal.headers)
 
 
 def unauthorized(request_id: RequestId | None, why: str) -> Response:
     body = {"jsonrpc": "2.0", "id": request_id, "error": {"code": INVALID_REQUEST, "message": f"Unauthorized: {why}"}}
-    return Response(
-        _dump(body), status_code=401, media_type=_JSON, headers={"WWW-Authenticate": WWW_AUTHENTICATE}
-    )
+    return Response(_dump(body), status_code=401, media_type=_JSON, headers={"WWW-Authenticate": WWW_AUTHENTICATE})
 
 
 def accepted() -> Response:

@@ -127,7 +127,7 @@ class GovernanceDeniedError(StewardError):
         self.denial_reason = reason
 
 
-class HttpRefusal(Exception):
+class HttpRefusalError(Exception):
     """A refusal at the HTTP layer, before JSON-RPC parsing (405, 403, 406, 415, 413, 401)."""
 
     def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:

@@ -58,7 +58,7 @@ def register_internal_server(
 
     Raises:
         RegistrationError: the server could not be listed, or a tool name breaks the naming rules.
-        NameError_: the server name breaks the naming rules.
+        InvalidNameError: the server name breaks the naming rules.
     """
     server = ServerRecord(
         name=check_server_name(name),

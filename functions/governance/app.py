@@ -1,22 +1,11 @@
 """Governance function: wiring only; behaviour lives in mcp_steward."""
 
-import asyncio
-from typing import Any
-
-from mangum import Mangum
-
 from mcp_steward.bootstrap import aws_ports, build_endpoint
 from mcp_steward.http.app import create_app
-from mcp_steward.observability import logger, metrics
+from mcp_steward.http.lambda_entry import lambda_handler
 from mcp_steward.settings import Settings
 
 _settings = Settings.from_env()
-# One event loop per sandbox, set before Mangum looks for one (Python 3.12+ warns when none is set).
-asyncio.set_event_loop(asyncio.new_event_loop())
-_asgi = Mangum(create_app(build_endpoint(_settings, aws_ports(_settings))), lifespan="off")  # once per sandbox
-
-
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics(capture_cold_start_metric=True)
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return _asgi(event, context)
+# A sandbox serves one request at a time, so blocking calls may run on the loop (no thread hop per call).
+_endpoint = build_endpoint(_settings, aws_ports(_settings), offload_blocking=False)
+handler = lambda_handler(create_app(_endpoint))  # once per sandbox

@@ -57,7 +57,9 @@ def aws_ports(settings: Settings, session: Any = None) -> Ports:
     )
 
 
-def build_endpoint(settings: Settings, ports: Ports) -> McpEndpoint:
+def build_endpoint(settings: Settings, ports: Ports, *, offload_blocking: bool = True) -> McpEndpoint:
+    """The MCP endpoint over the ports. ``offload_blocking=False`` only where one request runs at a time
+    (a Lambda sandbox): blocking calls then run on the event loop, saving a thread hop per request."""
     identity: IdentityResolver = (
         BearerIdentity(CachedKeys(ports.keys)) if settings.identity_mode == "bearer" else AuthorizerIdentity()
     )
@@ -71,5 +73,6 @@ def build_endpoint(settings: Settings, ports: Ports) -> McpEndpoint:
         max_body_bytes=settings.max_body_bytes,
         request_timeout_s=settings.request_timeout_s,
         version=settings.service_version,
+        offload_blocking=offload_blocking,
     )
     return McpEndpoint(tools, identity, config)

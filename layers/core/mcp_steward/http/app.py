@@ -59,6 +59,9 @@ class EndpointConfig:
     max_body_bytes: int
     request_timeout_s: float
     version: str
+    #: Run blocking work (stores, invokes) in a worker thread. Under uvicorn many requests share the event
+    #: loop, so this is required; a Lambda sandbox serves one request at a time, where the hop only costs.
+    offload_blocking: bool = True
 
 
 class McpEndpoint:
@@ -109,9 +112,10 @@ class McpEndpoint:
                 check_modern_envelope(message, routing, version)
         except StewardError as error:
             return rpc_error(readable_id(decoded), error, era)
-        return await anyio.to_thread.run_sync(
-            self._dispatch, request.scope, headers.get("authorization"), message, era, version
-        )
+        arguments = (request.scope, headers.get("authorization"), message, era, version)
+        if not self._config.offload_blocking:
+            return self._dispatch(*arguments)
+        return await anyio.to_thread.run_sync(self._dispatch, *arguments)
 
     def _dispatch(
         self, scope: Mapping[str, Any], authorization: str | None, message: Message, era: Era, version: str

@@ -2,96 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
-from mypy_boto3_lambda import LambdaClient
 
-FIXTURE_DIR = Path(__file__).resolve().parents[2] / "data" / "runner"
-ECHO = "steward-local-tool-echo"
-
-
-@dataclass
-class RunningRunner:
-    url: str
-    process: subprocess.Popen[bytes]
-    client: LambdaClient
-
-    def invoke(self, function: str, event: Any, **kwargs: Any) -> tuple[dict[str, Any], Any]:
-        response = self.client.invoke(FunctionName=function, Payload=json.dumps(event).encode(), **kwargs)
-        return dict(response), json.loads(response["Payload"].read() or b"null")
-
-
-def _start(template: Path, tmp_path: Path, *extra: str) -> RunningRunner:
-    ready = tmp_path / "runner-ready.json"
-    env = {**os.environ, "AWS_ENDPOINT_URL": "http://must-not-reach-workers.invalid"}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mcp_steward.local.runner",
-            "--template",
-            str(template),
-            "--port",
-            "0",
-            "--ready-file",
-            str(ready),
-            "--env",
-            "EXTRA=from-cli",
-            *extra,
-        ],
-        env=env,
-    )
-    deadline = time.monotonic() + 30
-    while not ready.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError("runner did not become ready")
-        time.sleep(0.05)
-    data = json.loads(ready.read_text())
-    assert data["pid"] == process.pid
-    client = boto3.client(
-        "lambda",
-        endpoint_url=data["url"],
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(retries={"total_max_attempts": 1}, max_pool_connections=20, read_timeout=30),
-    )
-    return RunningRunner(url=data["url"], process=process, client=client)
-
-
-def _stop(runner: RunningRunner) -> int:
-    if runner.process.poll() is None:
-        runner.process.send_signal(signal.SIGTERM)
-        try:
-            return runner.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            runner.process.kill()
-            runner.process.wait()
-    return runner.process.returncode
+from tests.integration.local.runner_harness import ECHO, FIXTURE_DIR, RunningRunner, start_runner, stop_runner
 
 
 @pytest.fixture(scope="module")
 def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRunner]:
-    running = _start(FIXTURE_DIR / "template.yaml", tmp_path_factory.mktemp("runner"))
+    running = start_runner(FIXTURE_DIR / "template.yaml", tmp_path_factory.mktemp("runner"))
     try:
         yield running
     finally:
-        _stop(running)
+        stop_runner(running)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -220,7 +149,7 @@ def test_concurrent_invocations_scale_out_to_several_workers(runner: RunningRunn
 def test_code_change_is_seen_by_the_next_invocations(tmp_path: Path) -> None:
     copy = tmp_path / "runner"
     shutil.copytree(FIXTURE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    running = _start(copy / "template.yaml", tmp_path)
+    running = start_runner(copy / "template.yaml", tmp_path)
     try:
         assert running.invoke(ECHO, {})[1]["code_version"] == "v1"
         app = copy / "echo" / "app.py"
@@ -235,13 +164,13 @@ def test_code_change_is_seen_by_the_next_invocations(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, "the new layer code was never served"
             time.sleep(0.2)
     finally:
-        _stop(running)
+        stop_runner(running)
 
 
 def test_sigterm_stops_the_runner_and_its_workers(tmp_path: Path) -> None:
-    running = _start(FIXTURE_DIR / "template.yaml", tmp_path, "--eager")
+    running = start_runner(FIXTURE_DIR / "template.yaml", tmp_path, "--eager")
     pid = running.invoke(ECHO, {})[1]["pid"]
-    assert _stop(running) == 0
+    assert stop_runner(running) == 0
     deadline = time.monotonic() + 10
     while _pid_alive(pid):
         assert time.monotonic() < deadline, "worker outlived the runner"
@@ -257,11 +186,11 @@ def test_handler_that_cannot_be_imported_is_an_init_error_every_time(runner: Run
 
 
 def test_workers_per_function_never_exceed_the_cap(tmp_path: Path) -> None:
-    running = _start(FIXTURE_DIR / "template.yaml", tmp_path, "--max-workers-per-function", "2")
+    running = start_runner(FIXTURE_DIR / "template.yaml", tmp_path, "--max-workers-per-function", "2")
     try:
         with ThreadPoolExecutor(max_workers=6) as pool:
             results = list(pool.map(lambda i: running.invoke(ECHO, {"sleep": 0.2, "i": i}), range(6)))
         assert sorted(body["event"]["i"] for _, body in results) == list(range(6))
         assert 1 <= len({body["pid"] for _, body in results}) <= 2
     finally:
-        _stop(running)
+        stop_runner(running)

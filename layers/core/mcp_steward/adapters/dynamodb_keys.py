@@ -8,6 +8,11 @@ from datetime import UTC, datetime
 from mcp_steward.adapters.dynamodb_common import DynamoDBClient, Item, s, scan_all, store_errors
 from mcp_steward.domain.identity import KeyId, Principal, PrincipalId, TeamName
 from mcp_steward.domain.keys import KeyRecord, token_digest
+from mcp_steward.domain.ports import StoreUnavailableError
+
+
+def _code(error: BaseException | None) -> str:
+    return str(getattr(error, "response", {}).get("Error", {}).get("Code", ""))
 
 
 def _to_item(record: KeyRecord) -> Item:
@@ -67,10 +72,16 @@ class DynamoDbKeyStore:
         return record.principal_view() if record.usable_at(self._clock()) else None
 
     def put(self, record: KeyRecord) -> None:
-        with store_errors("storing an API key"):
-            self._client.put_item(
-                TableName=self._table, Item=_to_item(record), ConditionExpression="attribute_not_exists(pk)"
-            )
+        """Raises ``ValueError`` when a key with the same token digest exists (tokens are never reused)."""
+        try:
+            with store_errors("storing an API key"):
+                self._client.put_item(
+                    TableName=self._table, Item=_to_item(record), ConditionExpression="attribute_not_exists(pk)"
+                )
+        except StoreUnavailableError as exc:
+            if _code(exc.__cause__) == "ConditionalCheckFailedException":
+                raise ValueError("a key with this token already exists") from exc
+            raise
 
     def records(self) -> list[KeyRecord]:
         with store_errors("listing API keys"):

@@ -23,6 +23,8 @@ class InMemoryKeyStore:
         self._clock = clock
 
     def put(self, record: KeyRecord) -> None:
+        if record.digest in self._by_digest:
+            raise ValueError("a key with this token already exists")
         self._by_digest[record.digest] = record
 
     def resolve(self, token: str) -> Principal | None:
@@ -33,6 +35,13 @@ class InMemoryKeyStore:
 
     def records(self) -> list[KeyRecord]:
         return sorted(self._by_digest.values(), key=lambda record: record.key_id)
+
+    def revoke(self, key_id: str) -> bool:
+        for digest, record in self._by_digest.items():
+            if record.key_id == key_id:
+                self._by_digest[digest] = replace(record, revoked=True)
+                return True
+        return False
 
 
 class InMemoryRegistry:

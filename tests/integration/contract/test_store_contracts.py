@@ -1,0 +1,179 @@
+"""The keys, registry and grants contracts, for the fakes and the DynamoDB adapters alike; and fail-closed
+behaviour of the DynamoDB adapters when DynamoDB throttles, errs or times out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from mcp_steward.adapters.dynamodb_grants import DynamoDbGrantStore
+from mcp_steward.adapters.dynamodb_keys import DynamoDbKeyStore
+from mcp_steward.adapters.dynamodb_registry import DynamoDbRegistry
+from mcp_steward.adapters.memory import InMemoryGrantStore, InMemoryKeyStore, InMemoryRegistry
+from mcp_steward.domain.grants import Grant, SubjectKind
+from mcp_steward.domain.identity import KeyId, PrincipalId, TeamName
+from mcp_steward.domain.keys import KeyRecord, token_digest
+from mcp_steward.domain.names import ExposedName, ServerName
+from mcp_steward.domain.ports import StoreUnavailableError
+from mcp_steward.domain.registry import ServerKind, ServerRecord, ToolRecord, ToolStatus
+from tests.integration.contract.conftest import FAULTS, dynamodb_client
+
+pytestmark = pytest.mark.moto
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def keys(request: pytest.FixtureRequest, moto_url: str, fresh_table: Callable[[str], str]) -> Any:
+    if request.param == "memory":
+        return InMemoryKeyStore(clock=lambda: NOW)
+    return DynamoDbKeyStore(dynamodb_client(moto_url), fresh_table("KeysTable"), clock=lambda: NOW)
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def registry(request: pytest.FixtureRequest, moto_url: str, fresh_table: Callable[[str], str]) -> Any:
+    if request.param == "memory":
+        return InMemoryRegistry()
+    return DynamoDbRegistry(dynamodb_client(moto_url), fresh_table("RegistryTable"))
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def grants(request: pytest.FixtureRequest, moto_url: str, fresh_table: Callable[[str], str]) -> Any:
+    if request.param == "memory":
+        return InMemoryGrantStore()
+    return DynamoDbGrantStore(dynamodb_client(moto_url), fresh_table("GrantsTable"))
+
+
+def key(token: str, key_id: str = "key_1", **changes: Any) -> KeyRecord:
+    fields: dict[str, Any] = {
+        "key_id": KeyId(key_id),
+        "digest": token_digest(token),
+        "principal": PrincipalId("alice"),
+        "team": TeamName("finance"),
+        "roles": frozenset({"admin"}),
+        "obo": PrincipalId("carol"),
+        "created_at": NOW,
+    }
+    fields.update(changes)
+    return KeyRecord(**fields)
+
+
+def tool(server: str, name: str, status: ToolStatus = ToolStatus.PENDING, **definition: Any) -> ToolRecord:
+    return ToolRecord(
+        exposed_name=ExposedName(f"{server}__{name}"),
+        upstream_name=name,
+        server=ServerName(server),
+        definition={"name": name, "inputSchema": {"type": "object"}, **definition},
+        status=status,
+    )
+
+
+def server(name: str) -> ServerRecord:
+    return ServerRecord(ServerName(name), ServerKind.INTERNAL, f"steward-tool-{name}", 10, "X")
+
+
+# --- keys -------------------------------------------------------------------------------------------------
+
+
+def test_a_stored_key_resolves_to_its_principal_and_nothing_else_does(keys: Any) -> None:
+    keys.put(key("stw_one"))
+    principal = keys.resolve("stw_one")
+    assert principal is not None
+    assert (principal.id, principal.team, principal.obo, principal.key_id) == ("alice", "finance", "carol", "key_1")
+    assert principal.is_admin
+    assert keys.resolve("stw_two") is None
+
+
+def test_the_same_token_cannot_be_stored_twice(keys: Any) -> None:
+    keys.put(key("stw_one"))
+    with pytest.raises(ValueError, match="already exists"):
+        keys.put(key("stw_one", key_id="key_2"))
+
+
+def test_expired_and_revoked_keys_resolve_to_nobody(keys: Any) -> None:
+    keys.put(key("stw_old", "key_old", expires_at=NOW - timedelta(seconds=1)))
+    keys.put(key("stw_live", "key_live", expires_at=NOW + timedelta(days=1)))
+    assert keys.resolve("stw_old") is None
+    assert keys.resolve("stw_live") is not None
+    assert keys.revoke("key_live") is True
+    assert keys.resolve("stw_live") is None
+    assert keys.revoke("key_nope") is False
+    assert [r.key_id for r in keys.records()] == ["key_live", "key_old"]
+
+
+# --- registry ---------------------------------------------------------------------------------------------
+
+
+def test_a_registered_server_and_its_tools_form_the_catalog(registry: Any) -> None:
+    registry.put_server(server("beta"), [tool("beta", "b", description="x" * 3, annotations={"readOnlyHint": True})])
+    registry.put_server(server("alpha"), [tool("alpha", "z"), tool("alpha", "a", ToolStatus.APPROVED)])
+    catalog = registry.catalog()
+    assert list(catalog.tools) == ["alpha__a", "alpha__z", "beta__b"]
+    assert catalog.servers[ServerName("alpha")] == server("alpha")
+    assert catalog.tools[ExposedName("beta__b")].definition["annotations"] == {"readOnlyHint": True}
+    assert catalog.tools[ExposedName("alpha__a")].status is ToolStatus.APPROVED
+
+
+def test_registering_again_replaces_the_tools(registry: Any) -> None:
+    registry.put_server(server("alpha"), [tool("alpha", "old"), tool("alpha", "kept")])
+    registry.put_server(server("alpha"), [tool("alpha", "kept"), tool("alpha", "new")])
+    assert list(registry.catalog().tools) == ["alpha__kept", "alpha__new"]
+
+
+def test_a_status_change_is_seen_in_the_next_catalog(registry: Any) -> None:
+    pending = tool("alpha", "a")
+    registry.put_server(server("alpha"), [pending])
+    registry.set_status(pending, ToolStatus.APPROVED)
+    assert registry.catalog().tools[ExposedName("alpha__a")].status is ToolStatus.APPROVED
+
+
+def test_numbers_in_definitions_survive_exactly(registry: Any) -> None:
+    schema = {"type": "object", "properties": {"x": {"type": "number", "maximum": 0.1}}}
+    registry.put_server(server("alpha"), [tool("alpha", "a", inputSchema=schema)])
+    stored = registry.catalog().tools[ExposedName("alpha__a")].definition
+    assert stored["inputSchema"]["properties"]["x"]["maximum"] == 0.1
+
+
+# --- grants -----------------------------------------------------------------------------------------------
+
+
+def test_grants_are_found_by_subject_and_removed_once(grants: Any) -> None:
+    alice = Grant(SubjectKind.PRINCIPAL, "alice", "currency__*")
+    team = Grant(SubjectKind.TEAM, "finance", "hr__find_employee")
+    other = Grant(SubjectKind.TEAM, "support", "hr__*")
+    for grant in (alice, team, other):
+        grants.add(grant)
+    found = grants.grants_for([(SubjectKind.PRINCIPAL, "alice"), (SubjectKind.TEAM, "finance")])
+    assert sorted(found, key=str) == sorted([alice, team], key=str)
+    assert grants.remove(team) is True
+    assert grants.remove(team) is False
+    assert sorted(grants.all(), key=str) == sorted([alice, other], key=str)
+
+
+def test_no_grants_means_nothing_is_found(grants: Any) -> None:
+    assert grants.grants_for([(SubjectKind.PRINCIPAL, "nobody")]) == []
+
+
+# --- faults: the DynamoDB adapters fail closed ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_every_read_fails_closed_when_dynamodb_cannot_answer(
+    fault: str, moto_url: str, fresh_table: Callable[[str], str]
+) -> None:
+    client = dynamodb_client(moto_url, fault)
+    keys = DynamoDbKeyStore(client, fresh_table("KeysTable"))
+    registry = DynamoDbRegistry(client, fresh_table("RegistryTable"))
+    grants = DynamoDbGrantStore(client, fresh_table("GrantsTable"))
+    reads: list[Callable[[], object]] = [
+        lambda: keys.resolve("stw_x"),
+        registry.catalog,
+        lambda: grants.grants_for([(SubjectKind.PRINCIPAL, "alice")]),
+        lambda: registry.put_server(server("alpha"), [tool("alpha", "a")]),
+        lambda: grants.add(Grant(SubjectKind.PRINCIPAL, "alice", "x__*")),
+    ]
+    for operation in reads:
+        with pytest.raises(StoreUnavailableError):
+            operation()

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,3 +28,26 @@ def load_function(name: str) -> ModuleType:
     sys.modules[module_name] = module
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    """The local plane's serialized moto server, in a thread of this process, for the whole session."""
+    from mcp_steward.local.moto_server import serve_in_thread
+
+    with serve_in_thread() as url:
+        yield url
+
+
+def aws_client(service: str, endpoint_url: str, **kwargs: Any) -> Any:
+    """A boto3 client for a loopback endpoint, with test credentials and no profile lookups."""
+    import boto3
+
+    return boto3.client(
+        service,  # type: ignore[call-overload]
+        endpoint_url=endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        **kwargs,
+    )

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.infra.cfn_yaml import load_template
+from mcp_steward.local.template import load_template_document
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "infra" / "template.yaml"
@@ -39,7 +39,7 @@ PSEUDO = {
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    return load_template(TEMPLATE_PATH)
+    return load_template_document(TEMPLATE_PATH.read_text(encoding="utf-8"))
 
 
 def _resources(template: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -15,13 +15,11 @@ import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from mcp_steward.local.demo_data import CURRENCY_RATES, EMPLOYEES, seed_currency, seed_hr_directory
 from mcp_steward.local.template import load_template_document
-from tests.conftest import ROOT
+from tests.conftest import ROOT, aws_client
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -44,22 +42,11 @@ print(json.dumps(answers))
 
 
 @pytest.fixture(scope="module")
-def plane() -> Iterator[dict[str, str]]:
+def plane(moto_url: str) -> Iterator[dict[str, str]]:
     """A moto server with both example servers' tables and secret, seeded; yields the functions' environment."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    dynamodb = boto3.client(
-        "dynamodb", endpoint_url=url, region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
-    )
-    secretsmanager = boto3.client(
-        "secretsmanager",
-        endpoint_url=url,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    url = moto_url
+    dynamodb = aws_client("dynamodb", url)
+    secretsmanager = aws_client("secretsmanager", url)
     suffix = uuid.uuid4().hex[:8]
     rates, directory, secret = f"rates-{suffix}", f"directory-{suffix}", f"steward/hr-directory/{suffix}"
     _create_table(dynamodb, "RatesTable", rates)
@@ -84,7 +71,6 @@ def plane() -> Iterator[dict[str, str]]:
     finally:
         dynamodb.close()
         secretsmanager.close()
-        server.stop()
 
 
 def _create_table(dynamodb: DynamoDBClient, logical_id: str, name: str) -> None:

@@ -7,14 +7,12 @@ import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ReadTimeoutError
 
-from mcp_steward.local.moto_server import serve_in_thread
 from mcp_steward.local.template import LocalTemplate
-from tests.conftest import ROOT
+from tests.conftest import ROOT, aws_client
 
 _names = itertools.count()
 FAULTS = {
@@ -43,21 +41,8 @@ def _error_response(code: str, status: int) -> Any:
     return AWSResponse("http://injected", status, headers, _Raw(body))
 
 
-@pytest.fixture(scope="session")
-def moto_url() -> Iterator[str]:
-    with serve_in_thread() as url:
-        yield url
-
-
 def dynamodb_client(url: str, fault: str | None = None) -> Any:
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(retries={"total_max_attempts": 1}),
-    )
+    client = aws_client("dynamodb", url, config=Config(retries={"total_max_attempts": 1}))
     if fault is not None:
         inject = FAULTS[fault]
         client.meta.events.register("before-send.dynamodb", lambda request, **_: inject(request))  # type: ignore[no-untyped-call]

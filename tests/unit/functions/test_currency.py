@@ -9,14 +9,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from mcp_steward.local.demo_data import CURRENCY_RATES, seed_currency
 from mcp_steward.local.template import load_template_document
 from mcp_steward.sdk import ToolServer
-from tests.conftest import ROOT, load_function
+from tests.conftest import ROOT, aws_client, load_function
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -42,22 +40,10 @@ def app() -> Iterator[ModuleType]:
 
 
 @pytest.fixture(scope="module")
-def dynamodb() -> Iterator[DynamoDBClient]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=f"http://{host}:{port}",
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    try:
-        yield client
-    finally:
-        client.close()
-        server.stop()
+def dynamodb(moto_url: str) -> Iterator[DynamoDBClient]:
+    client = aws_client("dynamodb", moto_url)
+    yield client
+    client.close()
 
 
 @pytest.fixture(scope="module")

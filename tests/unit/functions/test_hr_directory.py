@@ -10,15 +10,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from mcp_steward.local.demo_data import EMPLOYEES, seed_hr_directory
 from mcp_steward.local.template import load_template_document
 from mcp_steward.sdk import ToolServer
 from mcp_steward.sdk.secrets import clear_secret_cache
-from tests.conftest import ROOT, load_function
+from tests.conftest import ROOT, aws_client, load_function
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -46,34 +44,15 @@ def app() -> Iterator[ModuleType]:
 
 
 @pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
 def dynamodb(moto_url: str) -> Iterator[DynamoDBClient]:
-    client = boto3.client(
-        "dynamodb", endpoint_url=moto_url, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t"
-    )
+    client = aws_client("dynamodb", moto_url)
     yield client
     client.close()
 
 
 @pytest.fixture(scope="module")
 def secretsmanager(moto_url: str) -> Iterator[SecretsManagerClient]:
-    client = boto3.client(
-        "secretsmanager",
-        endpoint_url=moto_url,
-        region_name="us-east-1",
-        aws_access_key_id="t",
-        aws_secret_access_key="t",
-    )
+    client = aws_client("secretsmanager", moto_url)
     yield client
     client.close()
 

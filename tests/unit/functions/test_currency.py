@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -14,36 +13,18 @@ import pytest
 from mcp_steward.local.demo_data import CURRENCY_RATES, seed_currency
 from mcp_steward.local.template import load_template_document
 from mcp_steward.sdk import ToolServer
-from tests.conftest import ROOT, aws_client, load_function
+from tests.conftest import ROOT
+from tests.unit.functions.conftest import load_with_env
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 pytestmark = pytest.mark.moto
 
-ENV = {
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_CONFIG_FILE": str(Path("/nonexistent/aws-config")),
-    "AWS_SHARED_CREDENTIALS_FILE": str(Path("/nonexistent/aws-credentials")),
-    "RATES_TABLE": "rates-unused",
-}
-
 
 @pytest.fixture(scope="module")
 def app() -> Iterator[ModuleType]:
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in ENV.items():
-            patch.setenv(name, value)
-        yield load_function("currency")
-
-
-@pytest.fixture(scope="module")
-def dynamodb(moto_url: str) -> Iterator[DynamoDBClient]:
-    client = aws_client("dynamodb", moto_url)
-    yield client
-    client.close()
+    yield from load_with_env("currency", RATES_TABLE="rates-unused")
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ import json
 import logging
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +15,8 @@ from mcp_steward.local.demo_data import EMPLOYEES, seed_hr_directory
 from mcp_steward.local.template import load_template_document
 from mcp_steward.sdk import ToolServer
 from mcp_steward.sdk.secrets import clear_secret_cache
-from tests.conftest import ROOT, aws_client, load_function
+from tests.conftest import ROOT
+from tests.unit.functions.conftest import TEST_ENV, load_with_env
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -25,36 +25,11 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.moto
 
 SECRET_ENV = "DIRECTORY_SECRET_ARN"
-ENV = {
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_CONFIG_FILE": str(Path("/nonexistent/aws-config")),
-    "AWS_SHARED_CREDENTIALS_FILE": str(Path("/nonexistent/aws-credentials")),
-    "DIRECTORY_TABLE": "directory-unused",
-}
 
 
 @pytest.fixture(scope="module")
 def app() -> Iterator[ModuleType]:
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in ENV.items():
-            patch.setenv(name, value)
-        yield load_function("hr_directory")
-
-
-@pytest.fixture(scope="module")
-def dynamodb(moto_url: str) -> Iterator[DynamoDBClient]:
-    client = aws_client("dynamodb", moto_url)
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module")
-def secretsmanager(moto_url: str) -> Iterator[SecretsManagerClient]:
-    client = aws_client("secretsmanager", moto_url)
-    yield client
-    client.close()
+    yield from load_with_env("hr_directory", DIRECTORY_TABLE="directory-unused")
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +52,7 @@ def seeded(dynamodb: DynamoDBClient, secretsmanager: SecretsManagerClient) -> tu
 @pytest.fixture
 def secret_env(moto_url: str, seeded: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Point the SDK's secrets helper at moto (service endpoint only, never the global AWS_ENDPOINT_URL)."""
-    for name, value in ENV.items():
+    for name, value in TEST_ENV.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto_url)
     monkeypatch.setenv(SECRET_ENV, seeded[1])

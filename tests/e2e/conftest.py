@@ -62,10 +62,14 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     finally:
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=15)
+            code = process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+            pytest.fail("steward dev did not stop within 15 s of SIGTERM")
+    # It stops cleanly: exit status 0 and the state file of a plane that no longer runs is gone.
+    assert code == 0, log.read_text()[-4000:]
+    assert not state_file.exists()
 
 
 def token(plane: dict[str, Any], who: str) -> str:

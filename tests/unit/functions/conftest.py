@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from mcp_steward.sdk import ToolServer
 from tests.conftest import aws_client, load_function
 
 if TYPE_CHECKING:
@@ -45,3 +46,24 @@ def secretsmanager(moto_url: str) -> Iterator[SecretsManagerClient]:
     client = aws_client("secretsmanager", moto_url)
     yield client
     client.close()
+
+
+def call_tool(server: ToolServer, name: str, arguments: dict[str, Any], principal: str, team: str) -> dict[str, Any]:
+    """Invoke one tool through the function's handler with a well-formed envelope; returns the result."""
+    event = {
+        "steward": {
+            "v": 1,
+            "request_id": f"req-{name}",
+            "deadline_ms": 4_102_444_800_000,
+            "principal": {"id": principal, "team": team, "obo": None},
+            "delegation": None,
+        },
+        "message": {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {"name": name, "arguments": arguments},
+        },
+    }
+    result: dict[str, Any] = server.handler(event, None)["result"]
+    return result

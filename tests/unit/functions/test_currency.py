@@ -14,7 +14,7 @@ from mcp_steward.local.demo_data import CURRENCY_RATES, seed_currency
 from mcp_steward.local.template import load_template_document
 from mcp_steward.sdk import ToolServer
 from tests.conftest import ROOT
-from tests.unit.functions.conftest import load_with_env
+from tests.unit.functions.conftest import call_tool, load_with_env
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -51,24 +51,7 @@ def server(app: ModuleType, dynamodb: DynamoDBClient, rates_table: str) -> ToolS
 
 
 def _call(server: ToolServer, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-    event = {
-        "steward": {
-            "v": 1,
-            "request_id": "req-1",
-            "deadline_ms": 4_102_444_800_000,
-            "principal": {"id": "alice", "team": "finance", "obo": None},
-            "delegation": None,
-        },
-        "message": {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "tools/call",
-            "params": {"name": name, "arguments": arguments},
-        },
-    }
-    answer = server.handler(event, None)
-    result: dict[str, Any] = answer["result"]
-    return result
+    return call_tool(server, name, arguments, "alice", "finance")
 
 
 def test_convert_multiplies_by_the_cross_rate_and_rounds_to_minor_units(server: ToolServer) -> None:

@@ -16,7 +16,7 @@ from mcp_steward.local.template import load_template_document
 from mcp_steward.sdk import ToolServer
 from mcp_steward.sdk.secrets import clear_secret_cache
 from tests.conftest import ROOT
-from tests.unit.functions.conftest import TEST_ENV, load_with_env
+from tests.unit.functions.conftest import TEST_ENV, call_tool, load_with_env
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -73,23 +73,7 @@ def _secret_token(secretsmanager: SecretsManagerClient, secret_id: str) -> str:
 
 
 def _call(server: ToolServer, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-    event = {
-        "steward": {
-            "v": 1,
-            "request_id": "req-hr-1",
-            "deadline_ms": 4_102_444_800_000,
-            "principal": {"id": "bob", "team": "support", "obo": None},
-            "delegation": None,
-        },
-        "message": {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "tools/call",
-            "params": {"name": name, "arguments": arguments},
-        },
-    }
-    result: dict[str, Any] = server.handler(event, None)["result"]
-    return result
+    return call_tool(server, name, arguments, "bob", "support")
 
 
 def test_find_employee_matches_department_title_name_and_email_case_insensitively(server: ToolServer) -> None:

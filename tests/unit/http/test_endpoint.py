@@ -307,3 +307,28 @@ def test_a_failing_tool_becomes_an_is_error_result_without_its_details(client: T
 def test_arguments_that_are_not_an_object_are_invalid_params(client: TestClient) -> None:
     response = legacy(client, "tools/call", {"name": "demo__echo", "arguments": [1]})
     assert response.json()["error"]["code"] == -32602
+
+
+def test_a_notification_without_a_token_is_not_accepted(client: TestClient) -> None:
+    note = json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    assert client.post("/mcp", content=note, headers=JSON_HEADERS).status_code == 401
+
+
+def test_a_store_that_cannot_answer_refuses_the_request_with_503(plane: Plane) -> None:
+    from mcp_steward.domain.ports import StoreUnavailableError
+
+    class DownRegistry:
+        def catalog(self) -> Any:
+            raise StoreUnavailableError("injected")
+
+        def put_server(self, *args: Any) -> None: ...
+
+        def set_status(self, *args: Any) -> None: ...
+
+    settings = Settings(identity_mode="bearer", keys_table="k", registry_table="r", grants_table="g", local_plane=True)
+    ports = Ports(keys=plane.keys, registry=DownRegistry(), grants=plane.grants, invoker=plane.invoker)
+    down = TestClient(create_app(build_endpoint(settings, ports)), base_url="http://127.0.0.1:8787")
+    for method in ("tools/list", "tools/call"):
+        response = legacy(down, method, {"name": "demo__echo", "arguments": {}})
+        assert response.status_code == 503
+        assert response.json()["error"]["code"] == -32603

@@ -25,6 +25,7 @@ from mcp_steward.protocol.errors import (
     HttpRefusalError,
     InvalidParamsError,
     MethodNotFoundError,
+    ServiceUnavailableError,
     StewardError,
 )
 from mcp_steward.protocol.jsonrpc import Message, PostedResponse, parse_body, readable_id, to_message
@@ -106,9 +107,7 @@ class McpEndpoint:
             params = decoded.get("params") if isinstance(decoded, dict) else None
             era, version = detect_era(routing, params)
             message = to_message(decoded)
-            if isinstance(message, PostedResponse) or message.is_notification:
-                return accepted()
-            if era is Era.MODERN:
+            if era is Era.MODERN and isinstance(message, Message) and not message.is_notification:
                 check_modern_envelope(message, routing, version)
         except StewardError as error:
             return rpc_error(readable_id(decoded), error, era)
@@ -118,28 +117,34 @@ class McpEndpoint:
         return await anyio.to_thread.run_sync(self._dispatch, *arguments)
 
     def _dispatch(
-        self, scope: Mapping[str, Any], authorization: str | None, message: Message, era: Era, version: str
+        self,
+        scope: Mapping[str, Any],
+        authorization: str | None,
+        message: Message | PostedResponse,
+        era: Era,
+        version: str,
     ) -> Response:
-        """Identify, then answer one request (runs in a worker thread: stores and invokes block)."""
+        """Identify, then answer one request. Notifications and posted responses are acknowledged (202) only
+        for an identified caller: nothing is accepted anonymously. Stores and invokes block: see
+        ``EndpointConfig.offload_blocking``."""
+        request_id = message.id if isinstance(message, Message) else None
         try:
             principal = self._identity(scope, authorization)
-        except IdentityError as exc:
-            return unauthorized(message.id, str(exc))
-        except StoreUnavailableError:
-            logger.exception("identity store unavailable")
-            return json_answer(503, message.id, era, error=("Service unavailable: try again", -32603))
-        try:
+            if isinstance(message, PostedResponse) or message.is_notification:
+                return accepted()
             result = self._answer(scope, principal, message, era, version)
+        except IdentityError as exc:
+            return unauthorized(request_id, str(exc))
         except StewardError as error:
-            return rpc_error(message.id, error, era)
+            return rpc_error(request_id, error, era)
         except StoreUnavailableError:
-            # Fail closed: a store that cannot answer denies the call.
-            logger.exception("store unavailable", extra={"method": message.method})
-            return json_answer(503, message.id, era, error=("Service unavailable: try again", -32603))
+            # Fail closed: a store that cannot answer refuses the request.
+            logger.exception("store unavailable", extra={"method": getattr(message, "method", None)})
+            return rpc_error(request_id, ServiceUnavailableError(), era)
         if era is Era.MODERN:
             result = {"resultType": "complete", **result}
             result.setdefault("_meta", {})[META_SERVER_INFO] = self._server_info
-        return json_answer(200, message.id, era, result=result)
+        return json_answer(request_id, result)
 
     def _answer(
         self, scope: Mapping[str, Any], principal: Principal, message: Message, era: Era, version: str

@@ -19,20 +19,8 @@ def _dump(body: dict[str, Any]) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def json_answer(
-    status: int,
-    request_id: RequestId | None,
-    era: Era,
-    *,
-    result: dict[str, Any] | None = None,
-    error: tuple[str, int] | None = None,
-) -> Response:
-    body: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id}
-    if error is not None:
-        body["error"] = {"code": error[1], "message": error[0]}
-    else:
-        body["result"] = result
-    return Response(_dump(body), status_code=status, media_type=_JSON)
+def json_answer(request_id: RequestId | None, result: dict[str, Any]) -> Response:
+    return Response(_dump({"jsonrpc": "2.0", "id": request_id, "result": result}), media_type=_JSON)
 
 
 def rpc_error(request_id: RequestId | None, error: StewardError, era: Era) -> Response:

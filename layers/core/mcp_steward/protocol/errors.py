@@ -114,6 +114,16 @@ class UnsupportedVersionError(StewardError):
     reason = "unsupported_protocol_version"
 
 
+class ServiceUnavailableError(StewardError):
+    """A store could not answer; the request is refused (fail closed) and may be retried."""
+
+    rule = ErrorRule(INTERNAL_ERROR, 503, 503)
+    reason = "service_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__("Service unavailable: try again")
+
+
 class GovernanceDeniedError(StewardError):
     """A call refused by policy. ``reason`` must be one of :data:`DENIAL_REASONS`."""
 

@@ -12,7 +12,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
@@ -95,9 +95,8 @@ class LambdaInvoker:
             raise InvocationError("transport_error", "Could not reach the tool function.") from exc
         if len(payload) > MAX_RESPONSE_BYTES:
             raise InvocationError("response_too_large", f"The tool {server.name} answered more than 1 MB.")
-        function_error = answer.get("FunctionError")
-        if function_error:
-            return _function_error(server, payload)
+        if answer.get("FunctionError"):
+            _function_error(server, payload)
         try:
             decoded = json.loads(payload)
         except ValueError as exc:
@@ -108,7 +107,7 @@ class LambdaInvoker:
         return decoded
 
 
-def _function_error(server: ServerRecord, payload: bytes) -> dict[str, Any]:
+def _function_error(server: ServerRecord, payload: bytes) -> NoReturn:
     try:
         error_type = json.loads(payload).get("errorType", "")
     except (ValueError, AttributeError):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -37,8 +38,8 @@ from mcp_steward.domain.identity import PrincipalId, TeamName
 from mcp_steward.domain.keys import KeyRecord, new_key_id, new_token, token_digest
 from mcp_steward.domain.registry import ToolStatus
 from mcp_steward.local import demo_data
-from mcp_steward.local.template import LocalTemplate
-from mcp_steward.services.registration import register_internal_server
+from mcp_steward.local.template import LocalTemplate, TemplateError
+from mcp_steward.services.registration import RegistrationError, register_internal_server
 
 REGION = "us-east-1"
 STACK_NAME = "steward-local"
@@ -274,6 +275,8 @@ class LocalPlane:
                 process.kill()
                 process.wait()
         self._children.clear()
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
         try:
             state = json.loads(self.state_file.read_text())
             if state.get("pid") == os.getpid():
@@ -333,7 +336,7 @@ def run_dev(*, host: str, port: int, state_file: Path, template: Path) -> int:
                 print(f"steward dev: {failure}; stopping", file=sys.stderr)
                 return 1
         return 0
-    except PlaneError as exc:
+    except (PlaneError, TemplateError, RegistrationError) as exc:
         print(f"steward dev: error: {exc}", file=sys.stderr)
         return 1
     finally:

@@ -124,6 +124,7 @@ def test_authorizer_events_allow_a_known_key_and_refuse_a_missing_one(plane: dic
                 created_at=datetime.now(UTC),
             )
         )
+    dynamodb.close()
     answers = run_events(plane, "authorizer", {"POWERTOOLS_SERVICE_NAME": "authorizer"})
     allowed = answers["api_key.json"]["ok"]
     assert allowed["principalId"] == "alice"

@@ -35,8 +35,11 @@ def test_the_runner_refuses_a_function_the_template_does_not_declare(plane: dict
         aws_secret_access_key="local",
         config=Config(retries={"total_max_attempts": 1}),
     )
-    with pytest.raises(client.exceptions.ResourceNotFoundException):
-        client.invoke(FunctionName="steward-local-tool-not-declared", Payload=b"{}")
+    try:
+        with pytest.raises(client.exceptions.ResourceNotFoundException):
+            client.invoke(FunctionName="steward-local-tool-not-declared", Payload=b"{}")
+    finally:
+        client.close()
 
 
 def test_fifty_concurrent_calls_all_complete(plane: dict[str, Any]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 import pytest
@@ -29,7 +29,10 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRunner]:
 class CountingInvoker:
     """A LambdaInvoker whose clients count the HTTP attempts botocore makes."""
 
+    made: ClassVar[list[CountingInvoker]] = []
+
     def __init__(self, url: str) -> None:
+        CountingInvoker.made.append(self)
         self.attempts = 0
         session = boto3.session.Session(
             region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
@@ -56,6 +59,15 @@ def envelope(**event: Any) -> dict[str, Any]:
 
 def deadline(seconds: float = 20) -> int:
     return int((time.time() + seconds) * 1000)
+
+
+@pytest.fixture(autouse=True)
+def close_clients() -> Iterator[None]:
+    """Every invoker a test makes is closed after it, so no connection outlives its test."""
+    yield
+    for invoker in CountingInvoker.made:
+        invoker.invoker.close()
+    CountingInvoker.made.clear()
 
 
 def reason_of(invoker: LambdaInvoker, record: ServerRecord, payload: dict[str, Any], until: int) -> str:

@@ -67,6 +67,13 @@ class LambdaInvoker:
                 client = self._clients[read_timeout_s] = self._factory(config)
             return client
 
+    def close(self) -> None:
+        """Close every client's connections (the plane's processes and tests end cleanly)."""
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
+
     def invoke(self, server: ServerRecord, envelope: dict[str, Any], *, deadline_ms: int) -> dict[str, Any]:
         if self._prefix is not None and not server.function_name.startswith(self._prefix):
             # Defense in depth: the role only allows the prefix anyway.
@@ -82,7 +89,11 @@ class LambdaInvoker:
                 InvocationType="RequestResponse",
                 Payload=json.dumps(envelope, separators=(",", ":")).encode(),
             )
-            payload = answer["Payload"].read(MAX_RESPONSE_BYTES + 1)
+            stream = answer["Payload"]
+            try:
+                payload = stream.read(MAX_RESPONSE_BYTES + 1)
+            finally:
+                stream.close()  # an oversized answer is not read to the end: drop its connection now
         except ReadTimeoutError as exc:
             raise InvocationError("timeout", f"The tool {server.name} did not answer in time.") from exc
         except ConnectTimeoutError as exc:

@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,6 +95,7 @@ class LocalPlane:
     state_file: Path = Path(".steward/local.json")
     _children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _workdir: Path | None = None
+    _closers: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def mcp_url(self) -> str:
@@ -240,6 +242,7 @@ class LocalPlane:
 
         registry = DynamoDbRegistry(dynamodb, governance_env["REGISTRY_TABLE"])
         invoker = LambdaInvoker(lambda_client)
+        self._closers.append(invoker.close)
         for server, logical_id in DEMO_SERVERS.items():
             spec = functions[logical_id]
             register_internal_server(
@@ -275,6 +278,8 @@ class LocalPlane:
                 process.kill()
                 process.wait()
         self._children.clear()
+        for close in self._closers:
+            close()
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
         try:

@@ -20,7 +20,14 @@ if TYPE_CHECKING:
 
 DEFAULT_STATE_FILE = Path(".steward/local.json")
 #: Logical IDs in infra/template.yaml that admin commands need.
-TABLE_IDS = {"keys": "KeysTable", "registry": "RegistryTable", "grants": "GrantsTable"}
+TABLE_IDS = {
+    "keys": "KeysTable",
+    "registry": "RegistryTable",
+    "grants": "GrantsTable",
+    "budgets": "BudgetsTable",
+    "ledger": "LedgerTable",
+    "audit": "AuditTable",
+}
 
 
 class TargetError(Exception):

@@ -34,6 +34,7 @@ from mcp_steward.adapters.dynamodb_grants import DynamoDbGrantStore
 from mcp_steward.adapters.dynamodb_keys import DynamoDbKeyStore
 from mcp_steward.adapters.dynamodb_registry import DynamoDbRegistry
 from mcp_steward.adapters.lambda_invoker import LambdaInvoker
+from mcp_steward.cli.target import TABLE_IDS
 from mcp_steward.domain.grants import Grant, SubjectKind
 from mcp_steward.domain.identity import PrincipalId, TeamName
 from mcp_steward.domain.keys import KeyRecord, new_key_id, new_token, token_digest
@@ -193,14 +194,7 @@ class LocalPlane:
             "lambda_endpoint_url": lambda_url,
             "region": REGION,
             "principals": principals,
-            "tables": {
-                role: governance.environment[variable]
-                for role, variable in (
-                    ("keys", "KEYS_TABLE"),
-                    ("registry", "REGISTRY_TABLE"),
-                    ("grants", "GRANTS_TABLE"),
-                )
-            },
+            "tables": {role: template.physical_name(logical_id) for role, logical_id in TABLE_IDS.items()},
             "functions": {
                 logical_id: {"name": spec.function_name, "timeout_s": spec.timeout_s}
                 for logical_id, spec in functions.items()

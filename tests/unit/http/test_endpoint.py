@@ -325,6 +325,8 @@ def test_a_store_that_cannot_answer_refuses_the_request_with_503(plane: Plane) -
 
         def set_status(self, *args: Any) -> None: ...
 
+        def set_price(self, *args: Any) -> None: ...
+
     settings = Settings(identity_mode="bearer", keys_table="k", registry_table="r", grants_table="g", local_plane=True)
     ports = Ports(keys=plane.keys, registry=DownRegistry(), grants=plane.grants, invoker=plane.invoker)
     down = TestClient(create_app(build_endpoint(settings, ports)), base_url="http://127.0.0.1:8787")

@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 
 from mcp_steward.adapters.dynamodb_common import DynamoDBClient, Item, query_all, s, scan_all, store_errors
+from mcp_steward.domain.money import Micros
 from mcp_steward.domain.names import ExposedName, ServerName
+from mcp_steward.domain.pricing import Price
 from mcp_steward.domain.registry import Catalog, ServerKind, ServerRecord, ToolRecord, ToolStatus
 
 MAX_TOOLS_PER_SERVER = 99  # one TransactWriteItems holds 100 actions: the server item and its tools
@@ -34,7 +36,23 @@ def _tool_item(tool: ToolRecord) -> Item:
         "upstream_name": s(tool.upstream_name),
         "definition": s(json.dumps(tool.definition, separators=(",", ":"), sort_keys=True)),
         "status": s(tool.status),
+        **_price_attributes(tool.price),
     }
+
+
+def _price_attributes(price: Price) -> Item:
+    return {
+        "price": {"N": str(price.price)},
+        "unit_price": {"N": str(price.unit_price)},
+        "max_units": {"N": str(price.max_units)},
+    }
+
+
+def _price_of(item: Item) -> Price:
+    def number(name: str) -> int:
+        return int(item.get(name, {}).get("N", "0"))
+
+    return Price(price=Micros(number("price")), unit_price=Micros(number("unit_price")), max_units=number("max_units"))
 
 
 class DynamoDbRegistry:
@@ -68,6 +86,7 @@ class DynamoDbRegistry:
                         server=name,
                         definition=json.loads(item["definition"]["S"]),
                         status=ToolStatus(item["status"]["S"]),
+                        price=_price_of(item),
                     )
                 )
         return Catalog.build(servers, tools)
@@ -100,12 +119,21 @@ class DynamoDbRegistry:
             self._client.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
 
     def set_status(self, tool: ToolRecord, status: ToolStatus) -> None:
-        with store_errors("updating a tool's status"):
+        self._update(tool, "SET #status = :status", {"#status": "status"}, {":status": s(status)})
+
+    def set_price(self, tool: ToolRecord, price: Price) -> None:
+        values = {f":{name}": value for name, value in _price_attributes(price).items()}
+        names = {f"#{name}": name for name in _price_attributes(price)}
+        expression = "SET " + ", ".join(f"#{name} = :{name}" for name in _price_attributes(price))
+        self._update(tool, expression, names, values)
+
+    def _update(self, tool: ToolRecord, expression: str, names: dict[str, str], values: Item) -> None:
+        with store_errors("updating a tool"):
             self._client.update_item(
                 TableName=self._table,
                 Key={"pk": s(f"SERVER#{tool.server}"), "sk": s(f"TOOL#{tool.exposed_name}")},
-                UpdateExpression="SET #status = :status",
+                UpdateExpression=expression,
                 ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":status": s(status)},
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
             )

@@ -14,6 +14,7 @@ from mcp_steward.domain.identity import Principal
 from mcp_steward.domain.keys import KeyRecord, token_digest
 from mcp_steward.domain.names import ServerName
 from mcp_steward.domain.ports import InvocationError
+from mcp_steward.domain.pricing import Price
 from mcp_steward.domain.registry import Catalog, ServerRecord, ToolRecord, ToolStatus
 
 
@@ -60,9 +61,15 @@ class InMemoryRegistry:
             self._tools[server.name] = list(tools)
 
     def set_status(self, tool: ToolRecord, status: ToolStatus) -> None:
+        self._update(tool, status=status)
+
+    def set_price(self, tool: ToolRecord, price: Price) -> None:
+        self._update(tool, price=price)
+
+    def _update(self, tool: ToolRecord, **changes: Any) -> None:
         with self._lock:
             self._tools[tool.server] = [
-                replace(t, status=status) if t.exposed_name == tool.exposed_name else t
+                replace(t, **changes) if t.exposed_name == tool.exposed_name else t
                 for t in self._tools.get(tool.server, [])
             ]
 

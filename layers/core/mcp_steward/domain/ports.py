@@ -6,6 +6,7 @@ from typing import Any, Protocol
 
 from mcp_steward.domain.grants import Grant, SubjectKind
 from mcp_steward.domain.identity import Principal
+from mcp_steward.domain.pricing import Price
 from mcp_steward.domain.registry import Catalog, ServerRecord, ToolRecord, ToolStatus
 
 
@@ -28,6 +29,10 @@ class Registry(Protocol):
 
     def set_status(self, tool: ToolRecord, status: ToolStatus) -> None:
         """Change one tool's review status."""
+        ...
+
+    def set_price(self, tool: ToolRecord, price: Price) -> None:
+        """Change one tool's price (takes effect for new calls within the cache's staleness)."""
         ...
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from mcp_steward.domain.names import ExposedName, ServerName
+from mcp_steward.domain.pricing import Price
 
 
 class ServerKind(StrEnum):
@@ -42,6 +43,7 @@ class ToolRecord:
     server: ServerName
     definition: dict[str, Any]
     status: ToolStatus
+    price: Price = field(default_factory=Price)
 
     def listing(self) -> dict[str, Any]:
         """The definition a client sees: the upstream one under the exposed name."""

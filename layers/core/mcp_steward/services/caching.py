@@ -11,6 +11,7 @@ from typing import Final
 from mcp_steward.domain.grants import Grant, SubjectKind
 from mcp_steward.domain.identity import Principal
 from mcp_steward.domain.ports import GrantStore, KeyStore, Registry
+from mcp_steward.domain.pricing import Price
 from mcp_steward.domain.registry import Catalog, ServerRecord, ToolRecord, ToolStatus
 
 DEFAULT_TTL_S: Final = 5.0
@@ -60,6 +61,10 @@ class CachedRegistry:
 
     def set_status(self, tool: ToolRecord, status: ToolStatus) -> None:
         self._inner.set_status(tool, status)
+        self._cache.clear()
+
+    def set_price(self, tool: ToolRecord, price: Price) -> None:
+        self._inner.set_price(tool, price)
         self._cache.clear()
 
 

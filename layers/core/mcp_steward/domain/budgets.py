@@ -1,0 +1,208 @@
+"""Budgets, caps, rate limits and reservations: what one call may spend, and the record of what it holds.
+
+A team has a standing monthly limit, materialized lazily as one item per calendar month (UTC) holding
+``limit = available + reserved + charged``. A principal may have a cap of the same shape. A call reserves its
+maximum cost on both before it runs and settles the actual cost after, each in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, NewType
+
+from mcp_steward.domain.grants import Grant
+from mcp_steward.domain.identity import Principal
+from mcp_steward.domain.money import Micros, format_credits
+from mcp_steward.domain.pricing import Price
+from mcp_steward.domain.records import AuditRecord, LedgerEntry
+
+Period = NewType("Period", str)  # "YYYY-MM"
+
+
+def period_of(at: datetime) -> Period:
+    return Period(at.astimezone(UTC).strftime("%Y-%m"))
+
+
+def minute_of(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y%m%d%H%M")
+
+
+class OwnerKind(StrEnum):
+    TEAM = "team"
+    PRINCIPAL = "principal"
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """Whose budget: a team's, or a principal's cap."""
+
+    kind: OwnerKind
+    name: str
+
+    @property
+    def key(self) -> str:
+        return f"{'TEAM' if self.kind is OwnerKind.TEAM else 'PRINCIPAL'}#{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodBudget:
+    owner: Owner
+    period: Period
+    limit: Micros
+    available: Micros
+    reserved: Micros
+    charged: Micros
+
+    @property
+    def balanced(self) -> bool:
+        return self.limit == self.available + self.reserved + self.charged and self.available >= 0
+
+
+class RateScope(StrEnum):
+    PRINCIPAL = "principal"
+    TOOL = "tool"
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    scope: RateScope
+    subject: str
+    per_minute: int
+
+
+class ReservationStatus(StrEnum):
+    RESERVED = "reserved"
+    SETTLED = "settled"
+    RELEASED = "released"
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationRequest:
+    """Everything the reserve transaction checks and writes for one call."""
+
+    request_id: str
+    principal: Principal
+    tool: str
+    server: str
+    grants: tuple[Grant, ...]  # the grant items re-checked (one, or two for an agent acting for a user)
+    price: Price
+    team_budget: bool  # the team has a standing limit (else only free tools pass)
+    cap: bool  # the principal has a cap
+    rate_limits: tuple[RateLimit, ...]
+    idempotency_key: str | None
+    at: datetime
+    expires_at: datetime
+
+    @property
+    def period(self) -> Period:
+        return period_of(self.at)
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """An open hold on a team's (and a cap's) budget for one call."""
+
+    request_id: str
+    principal: str
+    obo: str | None
+    team: str
+    tool: str
+    server: str
+    period: Period
+    amount: Micros
+    price: Price
+    cap: bool
+    idempotency_key: str | None
+    started_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    reservation: Reservation
+    cost: Micros
+    ledger: LedgerEntry
+    audit: AuditRecord
+    #: The result to answer an idempotent repeat with (None when too large to keep).
+    replay: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """An idempotent repeat of a call that already completed: answer with the stored result."""
+
+    result: dict[str, Any]
+
+
+# --- denials (the services layer maps them to the protocol's error table) ---------------------------------
+
+
+class Denied(Exception):  # noqa: N818 - a decision, not a fault
+    """A governance denial with a stable reason from the closed list, and the data a person needs."""
+
+    def __init__(self, reason: str, message: str, data: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.data = data or {}
+
+
+class GrantRevoked(Exception):  # noqa: N818
+    """The grant the cache chose is gone: the call answers like an unknown tool."""
+
+
+class ToolNotCallable(Exception):  # noqa: N818
+    """The tool is no longer approved (or its pin changed): quarantined for a grant holder."""
+
+
+class PeriodMissing(Exception):  # noqa: N818
+    """The period item of an owner does not exist yet: it must be created from the standing limit first."""
+
+    def __init__(self, owner: Owner, period: Period) -> None:
+        super().__init__(f"no {period} budget item for {owner.kind} {owner.name}")
+        self.owner = owner
+        self.period = period
+
+
+def budget_exceeded(owner: Owner, period: Period, remaining: int, cost: int) -> Denied:
+    reason = "budget_exceeded" if owner.kind is OwnerKind.TEAM else "cap_exceeded"
+    who = f"team {owner.name}" if owner.kind is OwnerKind.TEAM else f"principal {owner.name}"
+    return Denied(
+        reason,
+        f"The {period} budget of {who} has {format_credits(remaining)} credits left; this call may cost "
+        f"{format_credits(cost)}.",
+        {
+            owner.kind.value: owner.name,
+            "period": period,
+            "remaining_micros": remaining,
+            "remaining": format_credits(remaining),
+            "cost_micros": cost,
+            "cost": format_credits(cost),
+        },
+    )
+
+
+def no_budget(team: str, period: Period, cost: int) -> Denied:
+    return budget_exceeded(Owner(OwnerKind.TEAM, team), period, 0, cost)
+
+
+def rate_limited(limit: RateLimit, at: datetime) -> Denied:
+    next_minute = at.astimezone(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    retry_after = max(1, int((next_minute - at).total_seconds() + 0.999))
+    return Denied(
+        "rate_limited",
+        f"The {limit.scope.value} {limit.subject} may make {limit.per_minute} calls a minute; "
+        f"retry in {retry_after} s.",
+        {"scope": limit.scope.value, "subject": limit.subject, "limit": limit.per_minute, "retry_after_s": retry_after},
+    )
+
+
+@dataclass
+class BudgetConfig:
+    """The standing configuration a call needs, cached per sandbox: limits, caps, rate limits, prices."""
+
+    team_limits: dict[str, Micros] = field(default_factory=dict)
+    caps: dict[str, Micros] = field(default_factory=dict)
+    rate_limits: dict[tuple[RateScope, str], int] = field(default_factory=dict)

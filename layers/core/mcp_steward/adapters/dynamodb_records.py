@@ -161,14 +161,15 @@ class DynamoDbRecords:
 
     ``ledger(None, ...)`` needs the teams: pass ``teams`` (one Query per team, day and shard), or pass nothing
     and it Scans the whole ledger table with a filter on ``at`` (reads every item: for small planes and
-    one-off admin use only; the aggregator always passes the team list).
+    one-off admin use only; the aggregator always passes the team list). ``audit_table`` may be omitted by a
+    reader of the ledger only (the aggregator).
     """
 
     def __init__(
         self,
         client: DynamoDBClient,
         ledger_table: str,
-        audit_table: str,
+        audit_table: str | None = None,
         *,
         retention_days: int = DEFAULT_RETENTION_DAYS,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -214,7 +215,13 @@ class DynamoDbRecords:
             },
         )
 
+    def _audit_table(self) -> str:
+        if self._audit is None:
+            raise TypeError("this DynamoDbRecords was built without an audit table")
+        return self._audit
+
     def audit(self, since: datetime, until: datetime | None = None, kind: str | None = None) -> list[AuditRecord]:
+        table = self._audit_table()
         start = _utc(since)
         end = _utc(until) if until is not None else self._clock().astimezone(UTC)
         if end < start:
@@ -231,7 +238,7 @@ class DynamoDbRecords:
                     items.extend(
                         query_all(
                             self._client,
-                            self._audit,
+                            table,
                             KeyConditionExpression="pk = :pk AND sk BETWEEN :lo AND :hi",
                             ExpressionAttributeValues={":pk": s(audit_pk(day, shard)), **values},
                             **extra,
@@ -243,4 +250,4 @@ class DynamoDbRecords:
     def record_admin(self, record: AuditRecord) -> None:
         """Write one audit record (a plain put; admin actions are not part of a call's transaction)."""
         with store_errors("writing an audit record"):
-            self._client.put_item(TableName=self._audit, Item=audit_item(record, self._retention_days))
+            self._client.put_item(TableName=self._audit_table(), Item=audit_item(record, self._retention_days))

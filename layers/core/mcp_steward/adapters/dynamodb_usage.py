@@ -28,7 +28,8 @@ def _n(value: int) -> dict[str, str]:
 
 
 def _code(error: BaseException | None) -> str:
-    return str(getattr(error, "response", {}).get("Error", {}).get("Code", ""))
+    response = getattr(error, "response", None) or {}  # a botocore timeout has response=None
+    return str(response.get("Error", {}).get("Code", ""))
 
 
 def aggregate_item(row: DailyUsage, retention_days: int = DEFAULT_RETENTION_DAYS) -> Item:

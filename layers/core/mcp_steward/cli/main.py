@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from mcp_steward.cli import admin
+from mcp_steward.cli import admin, reports
 from mcp_steward.cli.target import DEFAULT_STATE_FILE, Target, TargetError, local_target, stack_target
 from mcp_steward.domain.names import InvalidNameError
 from mcp_steward.domain.ports import StoreUnavailableError
@@ -82,6 +82,16 @@ def build_parser() -> argparse.ArgumentParser:
     tools = commands.add_parser("tools", help="registered tools").add_subparsers(dest="action", required=True)
     sub(tools, "list", admin.tools_list, "list tools and their status").add_argument("--json", action="store_true")
     sub(tools, "approve", admin.tools_approve, "approve a tool").add_argument("name")
+
+    usage = sub(commands, "usage", reports.usage, "spend per team and tool, and each team's budget burn, for a month")
+    usage.add_argument("--team")
+    usage.add_argument("--period", metavar="YYYY-MM", help="default: the current month (UTC)")
+    usage.add_argument("--json", action="store_true")
+    audit = sub(commands, "audit", reports.audit, "audit records: call decisions and admin actions")
+    audit.add_argument("--since", metavar="ISO8601|YYYY-MM-DD", help="default: 24 hours ago")
+    audit.add_argument("--until", metavar="ISO8601|YYYY-MM-DD", help="default: now (a date: the end of that day)")
+    audit.add_argument("--kind", metavar="decision|admin")
+    audit.add_argument("--json", action="store_true")
     return parser
 
 

@@ -12,7 +12,9 @@ from botocore.config import Config
 
 from mcp_steward.adapters.dynamodb_grants import DynamoDbGrantStore
 from mcp_steward.adapters.dynamodb_keys import DynamoDbKeyStore
+from mcp_steward.adapters.dynamodb_records import DynamoDbRecords
 from mcp_steward.adapters.dynamodb_registry import DynamoDbRegistry
+from mcp_steward.adapters.dynamodb_usage import DynamoDbAggregates, DynamoDbPeriods
 from mcp_steward.adapters.lambda_invoker import LambdaInvoker
 
 if TYPE_CHECKING:
@@ -50,6 +52,10 @@ class Target:
     invoker: LambdaInvoker
     functions: dict[str, FunctionRef]
     description: str
+    records: DynamoDbRecords
+    aggregates: DynamoDbAggregates
+    periods: DynamoDbPeriods
+    local: bool = False  # the local plane runs no schedule: reports compute missing aggregates on the fly
 
     def function(self, logical_id: str) -> FunctionRef:
         try:
@@ -60,7 +66,13 @@ class Target:
 
 
 def _adapters(
-    session: Any, tables: dict[str, str], functions: dict[str, FunctionRef], description: str, **endpoints: str
+    session: Any,
+    tables: dict[str, str],
+    functions: dict[str, FunctionRef],
+    description: str,
+    *,
+    local: bool = False,
+    **endpoints: str,
 ) -> Target:
     dynamodb = session.client("dynamodb", endpoint_url=endpoints.get("dynamodb"))
     lambda_url = endpoints.get("lambda")
@@ -75,6 +87,10 @@ def _adapters(
         invoker=LambdaInvoker(lambda_client),
         functions=functions,
         description=description,
+        records=DynamoDbRecords(dynamodb, tables["ledger"], tables["audit"]),
+        aggregates=DynamoDbAggregates(dynamodb, tables["ledger"]),
+        periods=DynamoDbPeriods(dynamodb, tables["budgets"]),
+        local=local,
     )
 
 
@@ -97,6 +113,7 @@ def local_target(state_file: Path) -> Target:
         state["tables"],
         functions,
         f"the local plane ({state_file})",
+        local=True,
         dynamodb=state["aws_endpoint_url"],
         **{"lambda": state["lambda_endpoint_url"]},
     )

@@ -47,7 +47,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     days = [today - timedelta(days=1), today]
     rows = {day.isoformat(): len(aggregate(day)) for day in days}
     emitted: list[BudgetAlert] = []
-    failed: list[BudgetAlert] = []
+    failed: list[tuple[BudgetAlert, str]] = []
     for period in sorted({period_of(day) for day in days}):
         run = alerts(period)
         emitted.extend(run.emitted)
@@ -58,6 +58,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "alerts": [{"team": a.team, "period": a.period, "threshold": a.threshold} for a in emitted],
     }
     logger.info("usage aggregated", extra=summary)
+    for alert, why in failed:
+        logger.error("budget alert not delivered", extra={"team": alert.team, "threshold": alert.threshold, "why": why})
     if failed:
         raise AlertDeliveryError(f"{len(failed)} budget alerts were not delivered; the next run retries them")
     return summary

@@ -70,7 +70,9 @@ def test_a_failed_delivery_is_released_and_retried_by_the_next_run() -> None:
     alerts = BudgetAlerts(periods, sink, lambda: ["finance"])
     sink.fail = AlertDeliveryError("EventBridge answered ThrottlingException")
     run = alerts(PERIOD)
-    assert run.emitted == () and [a.threshold for a in run.failed] == [50]
+    assert run.emitted == () and [(a.threshold, why) for a, why in run.failed] == [
+        (50, "EventBridge answered ThrottlingException")
+    ]
     balance = periods.balance("finance", PERIOD)
     assert balance is not None and balance.alerts == frozenset()
     sink.fail = None

@@ -30,7 +30,7 @@ def crossed(balance: PeriodBalance) -> list[int]:
 @dataclass(frozen=True, slots=True)
 class AlertRun:
     emitted: tuple[BudgetAlert, ...]
-    failed: tuple[BudgetAlert, ...]
+    failed: tuple[tuple[BudgetAlert, str], ...]  # and why (the delivery error's message)
 
 
 class BudgetAlerts:
@@ -55,7 +55,7 @@ class BudgetAlerts:
             StoreUnavailableError: a period item could not be read or marked.
         """
         emitted: list[BudgetAlert] = []
-        failed: list[BudgetAlert] = []
+        failed: list[tuple[BudgetAlert, str]] = []
         for team in sorted(set(self._teams())):
             balance = self._periods.balance(team, period)
             if balance is None or not balance.materialized:
@@ -69,9 +69,9 @@ class BudgetAlerts:
                 alert = BudgetAlert(team, period, threshold, balance.limit, balance.charged, balance.reserved)
                 try:
                     self._sink.emit(alert)
-                except AlertDeliveryError:
+                except AlertDeliveryError as exc:
                     self._periods.release_alert(team, period, threshold, token)
-                    failed.append(alert)
+                    failed.append((alert, str(exc)))
                     continue
                 emitted.append(alert)
         return AlertRun(tuple(emitted), tuple(failed))

@@ -25,6 +25,7 @@ import pstats
 import time
 import warnings
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,13 @@ from starlette.routing import Route
 
 from bench.stats import median, ratio_line
 from mcp_steward.adapters.memory import InMemoryGrantStore, InMemoryKeyStore, InMemoryRegistry, InProcessInvoker
+from mcp_steward.adapters.memory_budgets import InMemoryBudgetLedger
 from mcp_steward.bootstrap import Ports, build_endpoint
+from mcp_steward.domain.budgets import Owner, OwnerKind, period_of
 from mcp_steward.domain.grants import Grant, SubjectKind
+from mcp_steward.domain.money import parse_credits
+from mcp_steward.domain.names import ExposedName
+from mcp_steward.domain.pricing import Price
 from mcp_steward.domain.registry import ToolStatus
 from mcp_steward.http.app import create_app
 from mcp_steward.http.lambda_entry import lambda_handler
@@ -136,8 +142,23 @@ def governance_handler() -> Handler:
         function_timeout_s=10,
         status=ToolStatus.APPROVED,
     )
-    settings = Settings(identity_mode="authorizer", keys_table="k", registry_table="r", grants_table="g")
-    ports = Ports(keys=InMemoryKeyStore(), registry=registry, grants=grants, invoker=invoker)
+    # Governance on: a priced tool, a team budget, argument validation, reserve and settle (in memory).
+    tool = registry.catalog().tools[ExposedName("calc__add")]
+    registry.set_price(tool, Price(price=parse_credits("0.001")))
+    budgets = InMemoryBudgetLedger(grants, registry)
+    budgets.set_limit(
+        Owner(OwnerKind.TEAM, "finance"), "finance", parse_credits("1000000"), period_of(datetime.now(UTC))
+    )
+    settings = Settings(
+        identity_mode="authorizer",
+        keys_table="k",
+        registry_table="r",
+        grants_table="g",
+        budgets_table="b",
+        ledger_table="l",
+        audit_table="a",
+    )
+    ports = Ports(keys=InMemoryKeyStore(), registry=registry, grants=grants, invoker=invoker, budgets=budgets)
     return lambda_handler(create_app(build_endpoint(settings, ports, offload_blocking=False)))  # as deployed
 
 

@@ -6,11 +6,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mcp_steward.adapters.memory import InMemoryGrantStore, InMemoryKeyStore, InMemoryRegistry, InProcessInvoker
+from mcp_steward.adapters.memory_budgets import InMemoryBudgetLedger
+from mcp_steward.bootstrap import Ports
 from mcp_steward.domain.grants import Grant, SubjectKind
 from mcp_steward.domain.identity import KeyId, PrincipalId, TeamName
 from mcp_steward.domain.keys import KeyRecord, token_digest
 from mcp_steward.domain.registry import ToolStatus
 from mcp_steward.services.registration import register_internal_server
+from mcp_steward.settings import Settings
 
 ECHO_TOOLS = [
     {
@@ -55,6 +58,7 @@ class Plane:
         self.registry = InMemoryRegistry()
         self.grants = InMemoryGrantStore()
         self.invoker = InProcessInvoker({"steward-local-tool-demo": echo_handler})
+        self.budgets = InMemoryBudgetLedger(self.grants, self.registry)
         now = datetime.now(UTC)
         for name, team, obo in (("alice", "finance", None), ("bob", "support", None), ("agent", "finance", "bob")):
             self.keys.put(
@@ -78,3 +82,24 @@ class Plane:
         )
         self.grants.add(Grant(SubjectKind.PRINCIPAL, "alice", "demo__*"))
         self.grants.add(Grant(SubjectKind.TEAM, "finance", "demo__echo"))
+
+    def ports(self) -> Ports:
+        return Ports(
+            keys=self.keys, registry=self.registry, grants=self.grants, invoker=self.invoker, budgets=self.budgets
+        )
+
+
+def settings(**overrides: Any) -> Settings:
+    """Settings naming every table (the in-memory ports ignore the names)."""
+    fields: dict[str, Any] = {
+        "identity_mode": "bearer",
+        "keys_table": "keys",
+        "registry_table": "registry",
+        "grants_table": "grants",
+        "budgets_table": "budgets",
+        "ledger_table": "ledger",
+        "audit_table": "audit",
+        "local_plane": True,
+    }
+    fields.update(overrides)
+    return Settings(**fields)

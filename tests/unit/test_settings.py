@@ -6,7 +6,15 @@ import pytest
 
 from mcp_steward.settings import Settings, SettingsError
 
-BASE = {"IDENTITY_MODE": "authorizer", "KEYS_TABLE": "k", "REGISTRY_TABLE": "r", "GRANTS_TABLE": "g"}
+BASE = {
+    "IDENTITY_MODE": "authorizer",
+    "KEYS_TABLE": "k",
+    "REGISTRY_TABLE": "r",
+    "GRANTS_TABLE": "g",
+    "BUDGETS_TABLE": "b",
+    "LEDGER_TABLE": "l",
+    "AUDIT_TABLE": "a",
+}
 
 
 def test_a_complete_environment_is_read() -> None:
@@ -15,7 +23,9 @@ def test_a_complete_environment_is_read() -> None:
     assert settings.allowed_hosts == ("mcp.example.com", "other.example.com")
 
 
-@pytest.mark.parametrize("missing", ["KEYS_TABLE", "REGISTRY_TABLE", "GRANTS_TABLE"])
+@pytest.mark.parametrize(
+    "missing", ["KEYS_TABLE", "REGISTRY_TABLE", "GRANTS_TABLE", "BUDGETS_TABLE", "LEDGER_TABLE", "AUDIT_TABLE"]
+)
 def test_a_missing_table_names_the_variable(missing: str) -> None:
     env = {k: v for k, v in BASE.items() if k != missing}
     with pytest.raises(SettingsError, match=missing):

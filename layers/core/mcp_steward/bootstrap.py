@@ -7,20 +7,23 @@ fail the init; a missing setting does (``SettingsError``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 
+from mcp_steward.adapters.dynamodb_budgets import DynamoDbBudgetLedger
 from mcp_steward.adapters.dynamodb_grants import DynamoDbGrantStore
 from mcp_steward.adapters.dynamodb_keys import DynamoDbKeyStore
 from mcp_steward.adapters.dynamodb_registry import DynamoDbRegistry
 from mcp_steward.adapters.lambda_invoker import LambdaInvoker
-from mcp_steward.domain.ports import GrantStore, KeyStore, Registry, ToolInvoker
+from mcp_steward.domain.ports import BudgetLedger, GrantStore, KeyStore, Registry, ToolInvoker
 from mcp_steward.http.app import EndpointConfig, McpEndpoint
 from mcp_steward.http.guards import HostPolicy
 from mcp_steward.http.identity import AuthorizerIdentity, BearerIdentity, IdentityResolver
 from mcp_steward.services.caching import CachedGrants, CachedKeys, CachedRegistry
+from mcp_steward.services.calls import CallTool
 from mcp_steward.services.tools import ToolService
 from mcp_steward.settings import Settings
 
@@ -34,6 +37,7 @@ class Ports:
     registry: Registry
     grants: GrantStore
     invoker: ToolInvoker
+    budgets: BudgetLedger
 
 
 def aws_ports(settings: Settings, session: Any = None) -> Ports:
@@ -54,6 +58,14 @@ def aws_ports(settings: Settings, session: Any = None) -> Ports:
         registry=DynamoDbRegistry(dynamodb, settings.registry_table),
         grants=DynamoDbGrantStore(dynamodb, settings.grants_table),
         invoker=invoker,
+        budgets=DynamoDbBudgetLedger(
+            dynamodb,
+            budgets=settings.budgets_table,
+            grants=settings.grants_table,
+            registry=settings.registry_table,
+            ledger=settings.ledger_table,
+            audit=settings.audit_table,
+        ),
     )
 
 
@@ -63,7 +75,10 @@ def build_endpoint(settings: Settings, ports: Ports, *, offload_blocking: bool =
     identity: IdentityResolver = (
         BearerIdentity(CachedKeys(ports.keys)) if settings.identity_mode == "bearer" else AuthorizerIdentity()
     )
-    tools = ToolService(CachedRegistry(ports.registry), CachedGrants(ports.grants), ports.invoker)
+    tools = ToolService(CachedRegistry(ports.registry), CachedGrants(ports.grants))
+    call_tool = CallTool(
+        tools, ports.budgets, ports.invoker, function_timeout=timedelta(seconds=settings.request_timeout_s)
+    )
     config = EndpointConfig(
         host_policy=HostPolicy(
             settings.allowed_hosts,
@@ -75,4 +90,4 @@ def build_endpoint(settings: Settings, ports: Ports, *, offload_blocking: bool =
         version=settings.service_version,
         offload_blocking=offload_blocking,
     )
-    return McpEndpoint(tools, identity, config)
+    return McpEndpoint(tools, call_tool, identity, config)

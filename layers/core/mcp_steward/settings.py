@@ -24,6 +24,9 @@ class Settings:
     keys_table: str
     registry_table: str
     grants_table: str
+    budgets_table: str = ""
+    ledger_table: str = ""
+    audit_table: str = ""
     tool_function_prefix: str | None = None
     allowed_hosts: tuple[str, ...] = ()
     local_plane: bool = False
@@ -41,6 +44,9 @@ class Settings:
             ("KEYS_TABLE", self.keys_table),
             ("REGISTRY_TABLE", self.registry_table),
             ("GRANTS_TABLE", self.grants_table),
+            ("BUDGETS_TABLE", self.budgets_table),
+            ("LEDGER_TABLE", self.ledger_table),
+            ("AUDIT_TABLE", self.audit_table),
         ):
             if not value:
                 raise SettingsError(f"{variable} is required")
@@ -64,6 +70,9 @@ class Settings:
             keys_table=env.get("KEYS_TABLE", ""),
             registry_table=env.get("REGISTRY_TABLE", ""),
             grants_table=env.get("GRANTS_TABLE", ""),
+            budgets_table=env.get("BUDGETS_TABLE", ""),
+            ledger_table=env.get("LEDGER_TABLE", ""),
+            audit_table=env.get("AUDIT_TABLE", ""),
             tool_function_prefix=env.get("TOOL_FUNCTION_PREFIX") or None,
             allowed_hosts=tuple(h.strip().lower() for h in env.get("ALLOWED_HOSTS", "").split(",") if h.strip()),
             local_plane=env.get("STEWARD_LOCAL_PLANE") == "1",

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
-from mcp_steward.bootstrap import Ports, build_endpoint
+from mcp_steward.bootstrap import build_endpoint
 from mcp_steward.http.app import create_app
-from mcp_steward.settings import Settings
-from tests.unit.fakes import TOKENS, Plane
+from tests.unit.fakes import TOKENS, Plane, settings
 
 MODERN = "2026-07-28"
 JSON_HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
@@ -24,9 +24,7 @@ def plane() -> Plane:
 
 @pytest.fixture
 def client(plane: Plane) -> TestClient:
-    settings = Settings(identity_mode="bearer", keys_table="k", registry_table="r", grants_table="g", local_plane=True)
-    ports = Ports(keys=plane.keys, registry=plane.registry, grants=plane.grants, invoker=plane.invoker)
-    return TestClient(create_app(build_endpoint(settings, ports)), base_url="http://127.0.0.1:8787")
+    return TestClient(create_app(build_endpoint(settings(), plane.ports())), base_url="http://127.0.0.1:8787")
 
 
 def auth(who: str = "alice") -> dict[str, str]:
@@ -263,7 +261,7 @@ def test_modern_tools_list_is_private_and_carries_a_ttl(client: TestClient) -> N
 def test_tools_list_paginates_with_an_opaque_cursor(plane: Plane) -> None:
     from mcp_steward.services.tools import ToolService
 
-    service = ToolService(plane.registry, plane.grants, plane.invoker, page_size=1)
+    service = ToolService(plane.registry, plane.grants, page_size=1)
     alice = plane.keys.resolve(TOKENS["alice"])
     assert alice is not None
     first = service.list_tools(alice)
@@ -304,9 +302,10 @@ def test_a_failing_tool_becomes_an_is_error_result_without_its_details(client: T
     assert "secret-ish" not in json.dumps(result)
 
 
-def test_arguments_that_are_not_an_object_are_invalid_params(client: TestClient) -> None:
-    response = legacy(client, "tools/call", {"name": "demo__echo", "arguments": [1]})
-    assert response.json()["error"]["code"] == -32602
+def test_arguments_that_are_not_an_object_are_a_tool_error_the_model_can_correct(client: TestClient) -> None:
+    result = legacy(client, "tools/call", {"name": "demo__echo", "arguments": [1]}).json()["result"]
+    assert result["isError"] is True
+    assert result["_meta"]["steward/reason"] == "invalid_arguments"
 
 
 def test_a_notification_without_a_token_is_not_accepted(client: TestClient) -> None:
@@ -327,9 +326,8 @@ def test_a_store_that_cannot_answer_refuses_the_request_with_503(plane: Plane) -
 
         def set_price(self, *args: Any) -> None: ...
 
-    settings = Settings(identity_mode="bearer", keys_table="k", registry_table="r", grants_table="g", local_plane=True)
-    ports = Ports(keys=plane.keys, registry=DownRegistry(), grants=plane.grants, invoker=plane.invoker)
-    down = TestClient(create_app(build_endpoint(settings, ports)), base_url="http://127.0.0.1:8787")
+    ports = replace(plane.ports(), registry=DownRegistry())
+    down = TestClient(create_app(build_endpoint(settings(), ports)), base_url="http://127.0.0.1:8787")
     for method in ("tools/list", "tools/call"):
         response = legacy(down, method, {"name": "demo__echo", "arguments": {}})
         assert response.status_code == 503

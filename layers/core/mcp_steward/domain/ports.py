@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
+from mcp_steward.domain.budgets import (
+    Owner,
+    Period,
+    PeriodBudget,
+    RateLimit,
+    Replay,
+    Reservation,
+    ReservationRequest,
+    Settlement,
+)
 from mcp_steward.domain.grants import Grant, SubjectKind
 from mcp_steward.domain.identity import Principal
+from mcp_steward.domain.money import Micros
 from mcp_steward.domain.pricing import Price
+from mcp_steward.domain.records import AuditRecord
 from mcp_steward.domain.registry import Catalog, ServerRecord, ToolRecord, ToolStatus
 
 
@@ -71,3 +85,73 @@ class ToolInvoker(Protocol):
 
 class StoreUnavailableError(Exception):
     """A store could not answer. Callers fail closed: the request is refused, never allowed by default."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallConfig:
+    """The standing configuration one call needs: its team's limit, the principal's cap, rate limits."""
+
+    team_limit: Micros | None
+    cap: Micros | None
+    rate_limits: tuple[RateLimit, ...]
+
+
+class BudgetLedger(Protocol):
+    """Reservations against period budgets, each transition in one transaction (DESIGN.md section 4)."""
+
+    def call_config(self, team: str, principal: str, tool: str) -> CallConfig:
+        """Standing limit, cap and rate limits for a call (callers cache it)."""
+        ...
+
+    def reserve(self, request: ReservationRequest) -> Reservation | Replay:
+        """Re-check the grants and the tool, count the rate limits, hold the maximum cost, record the call.
+
+        Raises:
+            Denied: over budget or cap, rate limited, an idempotent repeat still running or not kept.
+            GrantRevoked: a re-checked grant is gone.
+            ToolNotCallable: the tool is no longer approved.
+            PeriodMissing: an owner's period item does not exist yet (call ``open_period``, then retry).
+            StoreUnavailableError: the store could not answer (fail closed).
+        """
+        ...
+
+    def open_period(self, owner: Owner, period: Period) -> bool:
+        """Materialize a period item from the owner's standing limit. False when there is no standing limit."""
+        ...
+
+    def settle(self, settlement: Settlement) -> bool:
+        """Charge the actual cost, release the rest, write the ledger entry and the audit record, close the
+        idempotency record. Exactly once: False when the reservation was already closed (by the sweeper)."""
+        ...
+
+    def record(self, audit: AuditRecord) -> None:
+        """Write one audit record (a denial before any reservation)."""
+        ...
+
+    def open_reservations(self, now: datetime) -> list[Reservation]:
+        """Reservations still open after their ``expires_at``: their owners are provably gone."""
+        ...
+
+    def set_limit(self, owner: Owner, team: str, limit: Micros, period: Period) -> None:
+        """Set a standing monthly limit and apply it to the current period item if it exists.
+
+        Raises:
+            LimitBelowUsageError: the current period has more charged and reserved than the new limit.
+        """
+        ...
+
+    def period_budget(self, owner: Owner, period: Period) -> PeriodBudget | None: ...
+
+    def set_rate_limit(self, limit: RateLimit) -> None:
+        """Set (``per_minute`` > 0) or clear (0) a rate limit."""
+        ...
+
+    def rate_limits(self) -> list[RateLimit]: ...
+
+    def limits(self) -> list[tuple[Owner, str, Micros]]:
+        """Every standing limit: (owner, team, limit)."""
+        ...
+
+
+class LimitBelowUsageError(ValueError):
+    """A limit lower than what the current period has already charged and reserved."""

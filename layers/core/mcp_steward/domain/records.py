@@ -18,6 +18,7 @@ class Outcome(StrEnum):
     TOOL_ERROR = "tool_error"  # the tool ran and answered isError: fixed price
     UNKNOWN = "unknown"  # timeout, transport failure or garbage after invoking; or abandoned: fixed price
     INVALID_OUTPUT = "invalid_output"  # charged, with an audit finding
+    NOT_INVOKED = "not_invoked"  # refused after reserving but before the tool ran (throttled, gone): free
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,7 +39,8 @@ from mcp_steward.protocol.versions import (
     MODERN_VERSIONS,
     Era,
 )
-from mcp_steward.services.tools import CallRequest, ToolService
+from mcp_steward.services.calls import CallRequest, CallTool
+from mcp_steward.services.tools import ToolService
 
 SERVER_NAME: Final = "mcp-steward"
 LIST_TTL_MS: Final = 5_000
@@ -68,8 +69,11 @@ class EndpointConfig:
 class McpEndpoint:
     """One MCP request in, one JSON answer out. Blocking work runs off the event loop."""
 
-    def __init__(self, tools: ToolService, identity: IdentityResolver, config: EndpointConfig) -> None:
+    def __init__(
+        self, tools: ToolService, call_tool: CallTool, identity: IdentityResolver, config: EndpointConfig
+    ) -> None:
         self._tools = tools
+        self._call_tool = call_tool
         self._identity = identity
         self._config = config
         self._server_info = {"name": SERVER_NAME, "version": config.version}
@@ -157,17 +161,18 @@ class McpEndpoint:
             return listing
         if method == "tools/call":
             request_id, deadline_ms = _request_clock(scope, self._config.request_timeout_s)
-            arguments = params.get("arguments")
             if message.id is None:  # pragma: no cover - notifications never reach here
                 raise InvalidParamsError("tools/call needs an id")
-            return self._tools.call_tool(
+            meta = params.get("_meta")
+            return self._call_tool(
                 CallRequest(
                     principal=principal,
                     request_id=request_id,
                     rpc_id=message.id,
                     name=params.get("name"),
-                    arguments=arguments,
+                    arguments=params.get("arguments"),
                     deadline_ms=deadline_ms,
+                    meta=meta if isinstance(meta, dict) else None,
                 )
             )
         if method in _EMPTY_LISTS:

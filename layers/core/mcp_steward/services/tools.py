@@ -6,28 +6,18 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Final
 
-from mcp_steward.domain.grants import SubjectKind, allows, subjects_of
+from mcp_steward.domain.budgets import Denied
+from mcp_steward.domain.grants import Grant, SubjectKind, allows, subjects_of
 from mcp_steward.domain.identity import Principal
 from mcp_steward.domain.names import ExposedName
-from mcp_steward.domain.ports import GrantStore, InvocationError, Registry, ToolInvoker
-from mcp_steward.domain.registry import ToolRecord, ToolStatus
+from mcp_steward.domain.ports import GrantStore, Registry
+from mcp_steward.domain.registry import ServerRecord, ToolRecord, ToolStatus
 from mcp_steward.protocol.errors import InvalidParamsError, UnknownToolError
 
 PAGE_SIZE: Final = 100
 ENVELOPE_VERSION: Final = 1
-
-
-@dataclass(frozen=True, slots=True)
-class CallRequest:
-    principal: Principal
-    request_id: str
-    rpc_id: str | int
-    name: object
-    arguments: object
-    deadline_ms: int
 
 
 def _encode_cursor(after: str) -> str:
@@ -57,12 +47,11 @@ def tool_error_result(text: str, reason: str, **meta: Any) -> dict[str, Any]:
 
 
 class ToolService:
-    """``tools/list`` and ``tools/call`` for one principal, deny by default."""
+    """What a principal may see and call, deny by default: ``tools/list`` and the resolution of a name."""
 
-    def __init__(self, registry: Registry, grants: GrantStore, invoker: ToolInvoker, page_size: int = PAGE_SIZE):
+    def __init__(self, registry: Registry, grants: GrantStore, page_size: int = PAGE_SIZE):
         self._registry = registry
         self._grants = grants
-        self._invoker = invoker
         self._page_size = page_size
 
     def _granted(self, principal: Principal) -> Callable[[str], bool]:
@@ -94,56 +83,74 @@ class ToolService:
             result["nextCursor"] = _encode_cursor(page[-1].exposed_name)
         return result
 
-    def resolve(self, principal: Principal, name: object) -> ToolRecord:
-        """The tool the principal may call under that name; unknown and not granted answer alike."""
+    def resolve(self, principal: Principal, name: object) -> tuple[ToolRecord, tuple[Grant, ...]]:
+        """The tool the principal holds a grant for, and the grant items to re-check when reserving (the
+        principal's, and the user's too for an agent acting for a user). Unknown, not granted, disabled and
+        rejected tools answer alike; a granted tool that is pending or quarantined is a governance denial.
+
+        Raises:
+            UnknownToolError: no such tool for this principal.
+            Denied: ``quarantined``, for a grant holder only.
+        """
         if not isinstance(name, str):
             raise UnknownToolError(name)
         tool = self._registry.catalog().tools.get(ExposedName(name))
-        if tool is None or tool.status is not ToolStatus.APPROVED or not self._granted(principal)(name):
+        if tool is None or tool.status in (ToolStatus.DISABLED, ToolStatus.REJECTED):
             raise UnknownToolError(name)
-        return tool
+        chosen = _first_match(self._grants.grants_for(subjects_of(principal)), name)
+        if chosen is None:
+            raise UnknownToolError(name)
+        grants: tuple[Grant, ...] = (chosen,)
+        if principal.obo is not None:
+            user = _first_match(self._grants.grants_for([(SubjectKind.PRINCIPAL, principal.obo)]), name)
+            if user is None:
+                raise UnknownToolError(name)
+            grants = (chosen, user)
+        if tool.status is not ToolStatus.APPROVED:
+            raise Denied("quarantined", f"The tool {name} is awaiting review and cannot be called now.", {"tool": name})
+        return tool, grants
 
-    def call_tool(self, request: CallRequest) -> dict[str, Any]:
-        tool = self.resolve(request.principal, request.name)
-        arguments = request.arguments if request.arguments is not None else {}
-        if not isinstance(arguments, dict):
-            raise InvalidParamsError("tools/call arguments must be an object")
+    def server_of(self, tool: ToolRecord) -> ServerRecord:
         server = self._registry.catalog().servers.get(tool.server)
         if server is None:
-            raise UnknownToolError(request.name)
-        principal = request.principal
-        envelope = {
-            "steward": {
-                "v": ENVELOPE_VERSION,
-                "request_id": request.request_id,
-                "deadline_ms": request.deadline_ms,
-                "principal": {"id": principal.id, "team": principal.team, "obo": principal.obo},
-                "delegation": None,
-            },
-            "message": {
-                "jsonrpc": "2.0",
-                "id": request.rpc_id,
-                "method": "tools/call",
-                "params": {"name": tool.upstream_name, "arguments": arguments},
-            },
-        }
-        try:
-            response = self._invoker.invoke(server, envelope, deadline_ms=request.deadline_ms)
-        except InvocationError as exc:
-            return tool_error_result(exc.message, exc.reason)
-        return _tool_result(response, ExposedName(tool.exposed_name))
+            raise UnknownToolError(tool.exposed_name)
+        return server
 
 
-def _tool_result(response: dict[str, Any], name: ExposedName) -> dict[str, Any]:
-    """Accept a tool function's JSON-RPC answer only if it is a well-formed ``tools/call`` result."""
+def _first_match(grants: list[Grant], name: str) -> Grant | None:
+    # Principal grants before team grants: the most specific subject is the one re-checked.
+    ordered = sorted(grants, key=lambda grant: grant.subject_kind is not SubjectKind.PRINCIPAL)
+    return next((grant for grant in ordered if grant.matches(name)), None)
+
+
+def envelope_for(
+    request_id: str, deadline_ms: int, principal: Principal, rpc_id: str | int, upstream: str, arguments: dict[str, Any]
+) -> dict[str, Any]:
+    """The invocation envelope of DESIGN.md section 5."""
+    return {
+        "steward": {
+            "v": ENVELOPE_VERSION,
+            "request_id": request_id,
+            "deadline_ms": deadline_ms,
+            "principal": {"id": principal.id, "team": principal.team, "obo": principal.obo},
+            "delegation": None,
+        },
+        "message": {
+            "jsonrpc": "2.0",
+            "id": rpc_id,
+            "method": "tools/call",
+            "params": {"name": upstream, "arguments": arguments},
+        },
+    }
+
+
+def tool_result(response: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """A tool function's JSON-RPC answer as a ``tools/call`` result; None when it is not a well-formed one."""
     if "error" in response:
         error = response["error"]
         code = error.get("code") if isinstance(error, dict) else None
         return tool_error_result(f"The tool {name} answered with an error (code {code}).", "tool_error")
     result = response.get("result")
     if not isinstance(result, dict) or not isinstance(result.get("content"), list):
-        return tool_error_result(f"The tool {name} returned a malformed result.", "malformed_response")
-    structured = result.get("structuredContent")
-    if structured is not None and not isinstance(structured, dict):
-        result = {**result, "structuredContent": {"result": structured}}
+        return None
     return result

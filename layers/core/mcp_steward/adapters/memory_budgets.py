@@ -1,0 +1,216 @@
+"""The in-memory :class:`~mcp_steward.domain.ports.BudgetLedger`: the same transitions as the DynamoDB
+adapter, each under one lock, so the same contract tests run against both."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from mcp_steward.adapters.memory import InMemoryGrantStore, InMemoryRegistry
+from mcp_steward.domain.budgets import (
+    Denied,
+    GrantRevoked,
+    Owner,
+    OwnerKind,
+    Period,
+    PeriodBudget,
+    PeriodMissing,
+    RateLimit,
+    RateScope,
+    Replay,
+    Reservation,
+    ReservationRequest,
+    ReservationStatus,
+    Settlement,
+    ToolNotCallable,
+    budget_exceeded,
+    minute_of,
+    rate_limited,
+)
+from mcp_steward.domain.money import Micros
+from mcp_steward.domain.names import ExposedName
+from mcp_steward.domain.ports import CallConfig, LimitBelowUsageError
+from mcp_steward.domain.records import AuditRecord, LedgerEntry
+from mcp_steward.domain.registry import ToolStatus
+
+MAX_KEPT_RESULT_BYTES = 64 * 1024
+
+
+class InMemoryBudgetLedger:
+    def __init__(self, grants: InMemoryGrantStore, registry: InMemoryRegistry) -> None:
+        self._grants = grants
+        self._registry = registry
+        self._lock = threading.Lock()
+        self.standing: dict[Owner, tuple[str, Micros]] = {}
+        self.periods: dict[tuple[Owner, Period], PeriodBudget] = {}
+        self.rates: dict[tuple[RateScope, str], int] = {}
+        self.counters: dict[tuple[RateScope, str, str], int] = {}
+        self.reservations: dict[str, tuple[Reservation, ReservationStatus]] = {}
+        self.idempotency: dict[tuple[str, str], dict[str, Any]] = {}
+        self.ledger: list[LedgerEntry] = []
+        self.audit: list[AuditRecord] = []
+
+    def call_config(self, team: str, principal: str, tool: str) -> CallConfig:
+        with self._lock:
+            team_limit = self.standing.get(Owner(OwnerKind.TEAM, team))
+            cap = self.standing.get(Owner(OwnerKind.PRINCIPAL, principal))
+            rates = tuple(
+                RateLimit(scope, subject, self.rates[(scope, subject)])
+                for scope, subject in ((RateScope.PRINCIPAL, principal), (RateScope.TOOL, tool))
+                if (scope, subject) in self.rates
+            )
+        return CallConfig(team_limit[1] if team_limit else None, cap[1] if cap else None, rates)
+
+    def reserve(self, request: ReservationRequest) -> Reservation | Replay:
+        principal = request.principal
+        amount = request.price.maximum
+        with self._lock:
+            if any(grant not in set(self._grants.all()) for grant in request.grants):
+                raise GrantRevoked
+            tool = self._registry.catalog().tools.get(ExposedName(request.tool))
+            if tool is None or tool.status is not ToolStatus.APPROVED:
+                raise ToolNotCallable
+            idem_key = (principal.id, request.idempotency_key) if request.idempotency_key is not None else None
+            if idem_key is not None and idem_key in self.idempotency:
+                record = self.idempotency[idem_key]
+                if record["status"] == ReservationStatus.RESERVED:
+                    raise Denied("idempotency_in_progress", "An earlier call with this key is still running.")
+                if record.get("result") is None:
+                    raise Denied("idempotency_result_not_kept", "The earlier call's result was too large to keep.")
+                return Replay(json.loads(record["result"]))
+            minute = minute_of(request.at)
+            for limit in request.rate_limits:
+                if self.counters.get((limit.scope, limit.subject, minute), 0) >= limit.per_minute:
+                    raise rate_limited(limit, request.at)
+            owners = []
+            if amount > 0:
+                owners.append(Owner(OwnerKind.TEAM, principal.team))
+                if request.cap:
+                    owners.append(Owner(OwnerKind.PRINCIPAL, principal.id))
+            for owner in owners:
+                budget = self.periods.get((owner, request.period))
+                if budget is None:
+                    raise PeriodMissing(owner, request.period)
+                if budget.available < amount:
+                    raise budget_exceeded(owner, request.period, budget.available, amount)
+            if request.request_id in self.reservations:
+                raise ValueError(f"request id {request.request_id} was already reserved")
+            for limit in request.rate_limits:
+                key = (limit.scope, limit.subject, minute)
+                self.counters[key] = self.counters.get(key, 0) + 1
+            for owner in owners:
+                budget = self.periods[(owner, request.period)]
+                self.periods[(owner, request.period)] = replace(
+                    budget, available=Micros(budget.available - amount), reserved=Micros(budget.reserved + amount)
+                )
+            reservation = Reservation(
+                request_id=request.request_id,
+                principal=principal.id,
+                obo=principal.obo,
+                team=principal.team,
+                tool=request.tool,
+                server=request.server,
+                period=request.period,
+                amount=amount,
+                price=request.price,
+                cap=request.cap and amount > 0,
+                idempotency_key=request.idempotency_key,
+                started_at=request.at,
+                expires_at=request.expires_at,
+            )
+            self.reservations[request.request_id] = (reservation, ReservationStatus.RESERVED)
+            if idem_key is not None:
+                self.idempotency[idem_key] = {"status": ReservationStatus.RESERVED, "request_id": request.request_id}
+            return reservation
+
+    def open_period(self, owner: Owner, period: Period) -> bool:
+        with self._lock:
+            standing = self.standing.get(owner)
+            if standing is None:
+                return False
+            limit = standing[1]
+            self.periods.setdefault((owner, period), PeriodBudget(owner, period, limit, limit, Micros(0), Micros(0)))
+            return True
+
+    def settle(self, settlement: Settlement) -> bool:
+        reservation = settlement.reservation
+        cost = min(settlement.cost, reservation.amount)
+        with self._lock:
+            current = self.reservations.get(reservation.request_id)
+            if current is None or current[1] is not ReservationStatus.RESERVED:
+                return False
+            self.reservations[reservation.request_id] = (reservation, ReservationStatus.SETTLED)
+            owners = []
+            if reservation.amount > 0:
+                owners.append(Owner(OwnerKind.TEAM, reservation.team))
+                if reservation.cap:
+                    owners.append(Owner(OwnerKind.PRINCIPAL, reservation.principal))
+            for owner in owners:
+                budget = self.periods[(owner, reservation.period)]
+                self.periods[(owner, reservation.period)] = replace(
+                    budget,
+                    reserved=Micros(budget.reserved - reservation.amount),
+                    charged=Micros(budget.charged + cost),
+                    available=Micros(budget.available + reservation.amount - cost),
+                )
+            self.ledger.append(settlement.ledger)
+            self.audit.append(settlement.audit)
+            if reservation.idempotency_key is not None:
+                kept = None
+                if settlement.replay is not None:
+                    encoded = json.dumps(settlement.replay, separators=(",", ":"), ensure_ascii=False)
+                    kept = encoded if len(encoded.encode()) <= MAX_KEPT_RESULT_BYTES else None
+                self.idempotency[(reservation.principal, reservation.idempotency_key)] = {
+                    "status": ReservationStatus.SETTLED,
+                    "result": kept,
+                }
+            return True
+
+    def record(self, audit: AuditRecord) -> None:
+        with self._lock:
+            self.audit.append(audit)
+
+    def open_reservations(self, now: datetime) -> list[Reservation]:
+        with self._lock:
+            return [
+                reservation
+                for reservation, status in self.reservations.values()
+                if status is ReservationStatus.RESERVED and reservation.expires_at < now
+            ]
+
+    def set_limit(self, owner: Owner, team: str, limit: Micros, period: Period) -> None:
+        with self._lock:
+            current = self.periods.get((owner, period))
+            if current is not None:
+                if current.reserved + current.charged > limit:
+                    raise LimitBelowUsageError(
+                        f"{owner.kind.value} {owner.name} has more charged and reserved than {limit} micros"
+                    )
+                self.periods[(owner, period)] = replace(
+                    current, limit=limit, available=Micros(current.available + limit - current.limit)
+                )
+            self.standing[owner] = (team, limit)
+
+    def period_budget(self, owner: Owner, period: Period) -> PeriodBudget | None:
+        with self._lock:
+            return self.periods.get((owner, period))
+
+    def set_rate_limit(self, limit: RateLimit) -> None:
+        with self._lock:
+            if limit.per_minute <= 0:
+                self.rates.pop((limit.scope, limit.subject), None)
+            else:
+                self.rates[(limit.scope, limit.subject)] = limit.per_minute
+
+    def rate_limits(self) -> list[RateLimit]:
+        with self._lock:
+            return sorted(
+                (RateLimit(sc, su, pm) for (sc, su), pm in self.rates.items()), key=lambda r: (r.scope, r.subject)
+            )
+
+    def limits(self) -> list[tuple[Owner, str, Micros]]:
+        with self._lock:
+            return sorted(((o, t, lim) for o, (t, lim) in self.standing.items()), key=lambda e: (e[0].kind, e[0].name))

@@ -1,0 +1,304 @@
+"""``tools/call``: the pipeline of DESIGN.md section 3, steps 3 to 10, and every decision recorded.
+
+resolve (cached registry) → authorize (cached grants; unknown and not granted answer alike) → integrity
+(approved, else ``quarantined`` for a grant holder) → validate arguments (not charged, not invoked) →
+reserve (one transaction that re-checks the grant and the tool, counts the rate limits, holds the maximum
+cost, writes the idempotency record) → invoke (one attempt, absolute deadline) → validate output → settle
+(one transaction: charge, release the rest, ledger entry, audit record).
+
+Who pays when things go wrong: refused before invoke → nothing; the tool answered ``isError`` or crashed →
+its fixed price; timeout, transport failure or garbage after invoking → fixed price, no metered units, ledger
+outcome ``unknown``; an output-schema violation → charged, with an audit finding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from mcp_steward.domain.budgets import (
+    Denied,
+    GrantRevoked,
+    OwnerKind,
+    PeriodMissing,
+    Replay,
+    Reservation,
+    ReservationRequest,
+    Settlement,
+    ToolNotCallable,
+    no_budget,
+    period_of,
+)
+from mcp_steward.domain.identity import Principal
+from mcp_steward.domain.money import Micros
+from mcp_steward.domain.ports import BudgetLedger, CallConfig, InvocationError, ToolInvoker
+from mcp_steward.domain.records import AuditRecord, Decision, LedgerEntry, Outcome
+from mcp_steward.domain.registry import ToolRecord
+from mcp_steward.protocol.errors import GovernanceDeniedError, InvalidParamsError, UnknownToolError
+from mcp_steward.services.caching import DEFAULT_TTL_S, TtlCache
+from mcp_steward.services.tools import ToolService, envelope_for, tool_error_result, tool_result
+from mcp_steward.services.validation import (
+    SchemaValidators,
+    invalid_arguments_result,
+    invalid_output_result,
+    validate_arguments,
+    validate_output,
+)
+
+#: Added to the governance function's timeout for a reservation's expiry: its owner is then provably gone.
+RESERVATION_MARGIN: Final = timedelta(seconds=60)
+IDEMPOTENCY_META: Final = "steward/idempotencyKey"
+MAX_IDEMPOTENCY_KEY: Final = 256
+#: Invocation failures that mean the tool never ran: nothing is charged.
+NOT_INVOKED: Final = frozenset(
+    {"function_not_found", "throttled", "deadline_exceeded", "function_forbidden", "request_too_large"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CallRequest:
+    principal: Principal
+    request_id: str
+    rpc_id: str | int
+    name: object
+    arguments: object
+    deadline_ms: int
+    meta: dict[str, Any] | None = None
+
+
+class CallObserver:
+    """What the pipeline reports for metrics; the default does nothing (tests, the local plane's CLI)."""
+
+    def allowed(self, tool: str, team: str, cost_micros: int, outcome: Outcome, latency_ms: float) -> None: ...
+
+    def denied(self, reason: str) -> None: ...
+
+
+class CallTool:
+    def __init__(
+        self,
+        tools: ToolService,
+        budgets: BudgetLedger,
+        invoker: ToolInvoker,
+        *,
+        function_timeout: timedelta = timedelta(seconds=28),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        observer: CallObserver | None = None,
+        config_ttl_s: float = DEFAULT_TTL_S,
+    ) -> None:
+        self._tools = tools
+        self._budgets = budgets
+        self._invoker = invoker
+        self._expiry = function_timeout + RESERVATION_MARGIN
+        self._clock = clock
+        self._observer = observer or CallObserver()
+        self._configs: TtlCache[tuple[str, str, str], CallConfig] = TtlCache(config_ttl_s)
+        self._validators = SchemaValidators()
+
+    def __call__(self, request: CallRequest) -> dict[str, Any]:
+        started = time.perf_counter()
+        at = self._clock()
+        principal = request.principal
+        name = request.name if isinstance(request.name, str) else ""
+        try:
+            tool, grants = self._tools.resolve(principal, request.name)
+        except UnknownToolError:
+            self._deny(request, at, name[:128], "unknown_tool")
+            raise
+        except Denied as denial:
+            self._deny(request, at, name, denial.reason)
+            raise _protocol(denial) from None
+        arguments = request.arguments if request.arguments is not None else {}
+        key = _schema_key(tool)
+        report = validate_arguments(self._validators, key, tool.definition.get("inputSchema"), arguments)
+        if not report.valid:
+            self._deny(request, at, tool.exposed_name, "invalid_arguments")
+            return invalid_arguments_result(report)
+        assert isinstance(arguments, dict)  # validate_arguments refuses anything else
+        idempotency_key = _idempotency_key(request.meta)
+        config = self._configs.get(
+            (principal.team, principal.id, tool.exposed_name),
+            lambda: self._budgets.call_config(principal.team, principal.id, tool.exposed_name),
+        )
+        if not tool.price.is_free and config.team_limit is None:
+            refusal = no_budget(principal.team, period_of(at), tool.price.maximum)
+            self._deny(request, at, tool.exposed_name, refusal.reason)
+            raise _protocol(refusal)
+        reservation_request = ReservationRequest(
+            request_id=request.request_id,
+            principal=principal,
+            tool=tool.exposed_name,
+            server=tool.server,
+            grants=grants,
+            price=tool.price,
+            team_budget=config.team_limit is not None,
+            cap=config.cap is not None,
+            rate_limits=config.rate_limits,
+            idempotency_key=idempotency_key,
+            at=at,
+            expires_at=at + self._expiry,
+        )
+        try:
+            held = self._reserve(reservation_request)
+        except Denied as denial:
+            self._deny(request, at, tool.exposed_name, denial.reason)
+            raise _protocol(denial) from None
+        except GrantRevoked:
+            self._deny(request, at, tool.exposed_name, "grant_revoked")
+            raise UnknownToolError(request.name) from None
+        except ToolNotCallable:
+            self._deny(request, at, tool.exposed_name, "quarantined")
+            raise _protocol(Denied("quarantined", f"The tool {tool.exposed_name} is not callable now.")) from None
+        if isinstance(held, Replay):
+            return held.result
+        return self._invoke_and_settle(request, tool, held, arguments, started)
+
+    def _reserve(self, request: ReservationRequest) -> Reservation | Replay:
+        """Reserve; a missing period item is created from its standing limit once, then the reserve retried."""
+        for _ in range(3):
+            try:
+                return self._budgets.reserve(request)
+            except PeriodMissing as missing:
+                if not self._budgets.open_period(missing.owner, missing.period):
+                    if missing.owner.kind is OwnerKind.TEAM:
+                        raise no_budget(missing.owner.name, missing.period, request.price.maximum) from None
+                    raise Denied("cap_exceeded", "The principal's cap has no standing limit.") from None
+        raise Denied("budget_exceeded", "The budget could not be opened for this period; try again.")
+
+    def _invoke_and_settle(
+        self,
+        request: CallRequest,
+        tool: ToolRecord,
+        reservation: Reservation,
+        arguments: dict[str, Any],
+        started: float,
+    ) -> dict[str, Any]:
+        server = self._tools.server_of(tool)
+        envelope = envelope_for(
+            request.request_id, request.deadline_ms, request.principal, request.rpc_id, tool.upstream_name, arguments
+        )
+        price = tool.price
+        result: dict[str, Any]
+        try:
+            answer = self._invoker.invoke(server, envelope, deadline_ms=request.deadline_ms)
+        except InvocationError as failure:
+            result = tool_error_result(failure.message, failure.reason)
+            if failure.reason in NOT_INVOKED:
+                outcome, cost, units = Outcome.NOT_INVOKED, 0, 0
+            elif failure.reason == "function_error":
+                outcome, cost, units = Outcome.TOOL_ERROR, price.price, 0
+            else:
+                outcome, cost, units = Outcome.UNKNOWN, price.price, 0
+        else:
+            parsed = tool_result(answer, tool.exposed_name)
+            if parsed is None:
+                result = tool_error_result(f"The tool {tool.exposed_name} returned a malformed result.", "malformed")
+                outcome, cost, units = Outcome.UNKNOWN, price.price, 0
+            elif parsed.get("isError"):
+                result, outcome, cost, units = parsed, Outcome.TOOL_ERROR, price.price, 0
+            else:
+                units = _units(parsed)
+                cost = price.actual(units)
+                result, outcome = parsed, Outcome.OK
+                output_schema = tool.definition.get("outputSchema")
+                if output_schema is not None:
+                    report = validate_output(
+                        self._validators, _schema_key(tool), output_schema, parsed.get("structuredContent")
+                    )
+                    if not report.valid:
+                        result, outcome = invalid_output_result(report), Outcome.INVALID_OUTPUT
+                if isinstance(result.get("structuredContent"), (list, str, int, float, bool)):
+                    result = {**result, "structuredContent": {"result": result["structuredContent"]}}
+        latency_ms = (time.perf_counter() - started) * 1000
+        self._settle(request, reservation, cost, units, outcome, latency_ms, result)
+        return result
+
+    def _settle(
+        self,
+        request: CallRequest,
+        reservation: Reservation,
+        cost: int,
+        units: int,
+        outcome: Outcome,
+        latency_ms: float,
+        result: dict[str, Any],
+    ) -> None:
+        at = self._clock()
+        principal = request.principal
+        entry = LedgerEntry(
+            request_id=request.request_id,
+            at=at,
+            principal=principal.id,
+            obo=principal.obo,
+            team=principal.team,
+            tool=reservation.tool,
+            server=reservation.server,
+            cost_micros=min(cost, reservation.amount),
+            units=units,
+            outcome=outcome,
+            latency_ms=int(latency_ms),
+        )
+        finding = {"finding": "invalid_output"} if outcome is Outcome.INVALID_OUTPUT else {}
+        audit = AuditRecord(
+            kind="decision",
+            at=at,
+            request_id=request.request_id,
+            principal=principal.id,
+            obo=principal.obo,
+            team=principal.team,
+            tool=reservation.tool,
+            decision=Decision.ALLOWED,
+            reason=outcome.value,
+            detail={"cost_micros": entry.cost_micros, "units": units, **finding},
+        )
+        self._budgets.settle(Settlement(reservation, Micros(entry.cost_micros), entry, audit, replay=result))
+        self._observer.allowed(reservation.tool, principal.team, entry.cost_micros, outcome, latency_ms)
+
+    def _deny(self, request: CallRequest, at: datetime, tool: str, reason: str) -> None:
+        principal = request.principal
+        self._budgets.record(
+            AuditRecord(
+                kind="decision",
+                at=at,
+                request_id=request.request_id,
+                principal=principal.id,
+                obo=principal.obo,
+                team=principal.team,
+                tool=tool,
+                decision=Decision.DENIED,
+                reason=reason,
+            )
+        )
+        self._observer.denied(reason)
+
+
+def _protocol(denial: Denied) -> GovernanceDeniedError:
+    return GovernanceDeniedError(denial.reason, denial.message, data=denial.data)
+
+
+def _schema_key(tool: ToolRecord) -> str:
+    """Validators are cached per definition (issue 4 replaces this with the pinned RFC 8785 hash)."""
+    canonical = json.dumps(tool.definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return f"{tool.exposed_name}#{hashlib.sha256(canonical.encode()).hexdigest()}"
+
+
+def _idempotency_key(meta: dict[str, Any] | None) -> str | None:
+    if not meta or IDEMPOTENCY_META not in meta:
+        return None
+    key = meta[IDEMPOTENCY_META]
+    if not isinstance(key, str) or not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
+        raise InvalidParamsError(
+            f"_meta[{IDEMPOTENCY_META!r}] must be a string of 1 to {MAX_IDEMPOTENCY_KEY} characters"
+        )
+    return key
+
+
+def _units(result: dict[str, Any]) -> int:
+    meta = result.get("_meta")
+    units = meta.get("steward/units") if isinstance(meta, dict) else None
+    return units if isinstance(units, int) and not isinstance(units, bool) and units >= 0 else 0

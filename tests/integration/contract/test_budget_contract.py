@@ -1,0 +1,347 @@
+"""The BudgetLedger contract: the in-memory fake and the DynamoDB adapter (moto server, and behind a conflict
+injector) reserve, settle, refuse and recover exactly alike."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from mcp_steward.adapters.dynamodb_budgets import DynamoDbBudgetLedger
+from mcp_steward.adapters.dynamodb_grants import DynamoDbGrantStore
+from mcp_steward.adapters.dynamodb_registry import DynamoDbRegistry
+from mcp_steward.adapters.memory import InMemoryGrantStore, InMemoryRegistry
+from mcp_steward.adapters.memory_budgets import InMemoryBudgetLedger
+from mcp_steward.domain.budgets import (
+    Denied,
+    GrantRevoked,
+    Owner,
+    OwnerKind,
+    PeriodMissing,
+    RateLimit,
+    RateScope,
+    Replay,
+    Reservation,
+    ReservationRequest,
+    Settlement,
+    ToolNotCallable,
+    period_of,
+)
+from mcp_steward.domain.grants import Grant, SubjectKind
+from mcp_steward.domain.identity import Principal, PrincipalId, TeamName
+from mcp_steward.domain.money import Micros
+from mcp_steward.domain.names import ExposedName, ServerName
+from mcp_steward.domain.ports import LimitBelowUsageError
+from mcp_steward.domain.pricing import Price
+from mcp_steward.domain.records import AuditRecord, Decision, LedgerEntry, Outcome
+from mcp_steward.domain.registry import ServerKind, ServerRecord, ToolRecord, ToolStatus
+from tests.integration.contract.conftest import _error_response, dynamodb_client
+
+pytestmark = pytest.mark.moto
+
+NOW = datetime(2026, 11, 24, 12, 0, 30, tzinfo=UTC)
+PERIOD = period_of(NOW)
+ALICE = Principal(PrincipalId("alice"), TeamName("finance"))
+TEAM = Owner(OwnerKind.TEAM, "finance")
+CAP = Owner(OwnerKind.PRINCIPAL, "alice")
+GRANT = Grant(SubjectKind.PRINCIPAL, "alice", "calc__*")
+PRICED = Price(price=Micros(2_000_000), unit_price=Micros(100_000), max_units=10)  # max 3 credits
+
+
+@dataclass
+class Plane:
+    ledger: Any
+    grants: Any
+    registry: Any
+    retries: list[int]
+    kind: str
+
+
+def _tool(status: ToolStatus = ToolStatus.APPROVED) -> ToolRecord:
+    return ToolRecord(ExposedName("calc__add"), "add", ServerName("calc"), {"name": "add"}, status)
+
+
+def _seed(grants: Any, registry: Any) -> None:
+    grants.add(GRANT)
+    registry.put_server(ServerRecord(ServerName("calc"), ServerKind.INTERNAL, "fn", 10), [_tool()])
+
+
+class ConflictInjector:
+    """Cancels the next ``pending`` TransactWriteItems with TransactionConflict, as DynamoDB does under load."""
+
+    def __init__(self) -> None:
+        self.pending = 0
+
+    def __call__(self, request: Any, **_: Any) -> Any:
+        if self.pending <= 0:  # registered for TransactWriteItems only
+            return None
+        self.pending -= 1
+        items = len(json.loads(request.body)["TransactItems"])
+        response = _error_response("TransactionCanceledException", 400)
+        reasons = [{"Code": "TransactionConflict", "Message": "conflict"}] + [{"Code": "None"}] * (items - 1)
+        body = {
+            "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+            "message": "Transaction cancelled",
+            "CancellationReasons": reasons,
+        }
+        response.raw._body = json.dumps(body).encode()
+        return response
+
+
+INJECTOR = ConflictInjector()
+
+
+@pytest.fixture(params=["memory", "dynamodb", "dynamodb+conflicts"])
+def plane(request: pytest.FixtureRequest, moto_url: str, fresh_table: Callable[[str], str]) -> Iterator[Plane]:
+    retries: list[int] = []
+    if request.param == "memory":
+        memory_grants, memory_registry = InMemoryGrantStore(), InMemoryRegistry()
+        _seed(memory_grants, memory_registry)
+        yield Plane(
+            InMemoryBudgetLedger(memory_grants, memory_registry), memory_grants, memory_registry, retries, request.param
+        )
+        return
+    client = dynamodb_client(moto_url)
+    tables = {
+        name: fresh_table(logical)
+        for name, logical in (
+            ("budgets", "BudgetsTable"),
+            ("grants", "GrantsTable"),
+            ("registry", "RegistryTable"),
+            ("ledger", "LedgerTable"),
+            ("audit", "AuditTable"),
+        )
+    }
+    grants, registry = DynamoDbGrantStore(client, tables["grants"]), DynamoDbRegistry(client, tables["registry"])
+    _seed(grants, registry)
+    if request.param == "dynamodb+conflicts":
+        client.meta.events.register("before-send.dynamodb.TransactWriteItems", INJECTOR)
+    ledger = DynamoDbBudgetLedger(
+        client, clock=lambda: NOW, sleep=lambda _: None, on_retry=lambda: retries.append(1), **tables
+    )
+    try:
+        yield Plane(ledger, grants, registry, retries, request.param)
+    finally:
+        INJECTOR.pending = 0
+        client.close()
+
+
+def request(
+    request_id: str = "r1",
+    price: Price = PRICED,
+    cap: bool = False,
+    rate_limits: tuple[RateLimit, ...] = (),
+    key: str | None = None,
+    principal: Principal = ALICE,
+) -> ReservationRequest:
+    return ReservationRequest(
+        request_id=request_id,
+        principal=principal,
+        tool="calc__add",
+        server="calc",
+        grants=(GRANT,),
+        price=price,
+        team_budget=True,
+        cap=cap,
+        rate_limits=rate_limits,
+        idempotency_key=key,
+        at=NOW,
+        expires_at=NOW + timedelta(seconds=90),
+    )
+
+
+def settlement(reservation: Reservation, cost: int, result: dict[str, Any] | None = None) -> Settlement:
+    entry = LedgerEntry(
+        reservation.request_id,
+        NOW,
+        reservation.principal,
+        None,
+        reservation.team,
+        reservation.tool,
+        reservation.server,
+        cost,
+        0,
+        Outcome.OK,
+        12,
+    )
+    audit = AuditRecord(
+        "decision",
+        NOW,
+        reservation.request_id,
+        principal=reservation.principal,
+        team=reservation.team,
+        tool=reservation.tool,
+        decision=Decision.ALLOWED,
+        reason="ok",
+    )
+    return Settlement(reservation, Micros(cost), entry, audit, replay=result)
+
+
+def funded(plane: Plane, credits: int = 10) -> None:
+    plane.ledger.set_limit(TEAM, "finance", Micros(credits * 1_000_000), PERIOD)
+    assert plane.ledger.open_period(TEAM, PERIOD)
+
+
+def held(plane: Plane, req: ReservationRequest) -> Reservation:
+    outcome = plane.ledger.reserve(req)
+    assert isinstance(outcome, Reservation)
+    return outcome
+
+
+def balance(plane: Plane, owner: Owner = TEAM) -> tuple[int, int, int, int]:
+    budget = plane.ledger.period_budget(owner, PERIOD)
+    assert budget is not None and budget.balanced
+    return budget.limit, budget.available, budget.reserved, budget.charged
+
+
+# --- reserve and settle -----------------------------------------------------------------------------------
+
+
+def test_a_reservation_holds_the_maximum_and_settling_charges_the_actual_cost(plane: Plane) -> None:
+    funded(plane)
+    reservation = held(plane, request())
+    assert reservation.amount == 3_000_000
+    assert balance(plane) == (10_000_000, 7_000_000, 3_000_000, 0)
+    assert plane.ledger.settle(settlement(reservation, 2_300_000)) is True
+    assert balance(plane) == (10_000_000, 7_700_000, 0, 2_300_000)
+
+
+def test_settling_twice_charges_once(plane: Plane) -> None:
+    funded(plane)
+    reservation = held(plane, request())
+    assert plane.ledger.settle(settlement(reservation, 2_000_000)) is True
+    assert plane.ledger.settle(settlement(reservation, 3_000_000)) is False
+    assert balance(plane) == (10_000_000, 8_000_000, 0, 2_000_000)
+
+
+def test_an_over_budget_call_is_refused_with_the_remaining_credit(plane: Plane) -> None:
+    funded(plane, credits=2)
+    with pytest.raises(Denied) as refused:
+        plane.ledger.reserve(request())
+    assert refused.value.reason == "budget_exceeded"
+    assert refused.value.data["remaining_micros"] == 2_000_000 and refused.value.data["cost_micros"] == 3_000_000
+    assert refused.value.data["team"] == "finance" and refused.value.data["period"] == PERIOD
+    assert balance(plane) == (2_000_000, 2_000_000, 0, 0)
+
+
+def test_a_missing_period_is_opened_from_the_standing_limit(plane: Plane) -> None:
+    plane.ledger.set_limit(TEAM, "finance", Micros(5_000_000), PERIOD)
+    with pytest.raises(PeriodMissing):
+        plane.ledger.reserve(request())
+    assert plane.ledger.open_period(TEAM, PERIOD) is True
+    assert plane.ledger.open_period(TEAM, PERIOD) is True  # a second opener changes nothing
+    held(plane, request())
+    assert balance(plane) == (5_000_000, 2_000_000, 3_000_000, 0)
+
+
+def test_no_standing_limit_means_no_period_can_open(plane: Plane) -> None:
+    assert plane.ledger.open_period(TEAM, PERIOD) is False
+
+
+def test_a_principal_cap_is_drawn_down_with_the_team(plane: Plane) -> None:
+    funded(plane)
+    plane.ledger.set_limit(CAP, "finance", Micros(4_000_000), PERIOD)
+    assert plane.ledger.open_period(CAP, PERIOD)
+    first = held(plane, request("r1", cap=True))
+    with pytest.raises(Denied) as refused:
+        plane.ledger.reserve(request("r2", cap=True))
+    assert refused.value.reason == "cap_exceeded" and refused.value.data["principal"] == "alice"
+    plane.ledger.settle(settlement(first, 3_000_000))
+    assert balance(plane, CAP) == (4_000_000, 1_000_000, 0, 3_000_000)
+    assert balance(plane) == (10_000_000, 7_000_000, 0, 3_000_000)
+
+
+def test_free_calls_touch_no_budget(plane: Plane) -> None:
+    reservation = held(plane, request(price=Price()))
+    assert reservation.amount == 0
+    assert plane.ledger.settle(settlement(reservation, 0)) is True
+    assert plane.ledger.period_budget(TEAM, PERIOD) is None
+
+
+def test_a_revoked_grant_or_an_unapproved_tool_refuses_the_reservation(plane: Plane) -> None:
+    funded(plane)
+    plane.registry.set_status(_tool(), ToolStatus.QUARANTINED)
+    with pytest.raises(ToolNotCallable):
+        plane.ledger.reserve(request("r1"))
+    plane.registry.set_status(_tool(), ToolStatus.APPROVED)
+    plane.grants.remove(GRANT)
+    with pytest.raises(GrantRevoked):
+        plane.ledger.reserve(request("r2"))
+    assert balance(plane) == (10_000_000, 10_000_000, 0, 0)
+
+
+def test_a_rate_limit_counts_calls_per_minute(plane: Plane) -> None:
+    limit = RateLimit(RateScope.PRINCIPAL, "alice", 2)
+    for request_id in ("r1", "r2"):
+        held(plane, request(request_id, price=Price(), rate_limits=(limit,)))
+    with pytest.raises(Denied) as refused:
+        plane.ledger.reserve(request("r3", price=Price(), rate_limits=(limit,)))
+    assert refused.value.reason == "rate_limited"
+    assert refused.value.data["limit"] == 2 and 1 <= refused.value.data["retry_after_s"] <= 60
+
+
+def test_an_idempotent_repeat_waits_then_replays_the_stored_result(plane: Plane) -> None:
+    funded(plane)
+    first = held(plane, request("r1", key="k-1"))
+    with pytest.raises(Denied) as running:
+        plane.ledger.reserve(request("r2", key="k-1"))
+    assert running.value.reason == "idempotency_in_progress"
+    result = {"content": [{"type": "text", "text": "42"}], "structuredContent": {"result": 42}}
+    plane.ledger.settle(settlement(first, 2_000_000, result))
+    assert plane.ledger.reserve(request("r3", key="k-1")) == Replay(result)
+    assert balance(plane) == (10_000_000, 8_000_000, 0, 2_000_000)  # charged once
+
+
+def test_a_result_too_large_to_keep_answers_not_kept(plane: Plane) -> None:
+    funded(plane)
+    first = held(plane, request("r1", key="big"))
+    plane.ledger.settle(settlement(first, 2_000_000, {"content": [{"type": "text", "text": "x" * 70_000}]}))
+    with pytest.raises(Denied) as refused:
+        plane.ledger.reserve(request("r2", key="big"))
+    assert refused.value.reason == "idempotency_result_not_kept"
+
+
+def test_open_reservations_past_their_expiry_are_found_until_closed(plane: Plane) -> None:
+    funded(plane)
+    reservation = held(plane, request())
+    assert plane.ledger.open_reservations(NOW) == []
+    later = NOW + timedelta(minutes=5)
+    assert [r.request_id for r in plane.ledger.open_reservations(later)] == ["r1"]
+    plane.ledger.settle(settlement(reservation, 2_000_000))
+    assert plane.ledger.open_reservations(later) == []
+
+
+def test_a_limit_cannot_go_below_what_is_charged_and_reserved(plane: Plane) -> None:
+    funded(plane)
+    held(plane, request())
+    with pytest.raises(LimitBelowUsageError):
+        plane.ledger.set_limit(TEAM, "finance", Micros(2_000_000), PERIOD)
+    plane.ledger.set_limit(TEAM, "finance", Micros(20_000_000), PERIOD)
+    assert balance(plane) == (20_000_000, 17_000_000, 3_000_000, 0)
+
+
+def test_rate_limits_and_limits_are_listed(plane: Plane) -> None:
+    plane.ledger.set_rate_limit(RateLimit(RateScope.TOOL, "calc__add", 5))
+    plane.ledger.set_rate_limit(RateLimit(RateScope.PRINCIPAL, "alice", 7))
+    plane.ledger.set_rate_limit(RateLimit(RateScope.PRINCIPAL, "alice", 0))  # cleared
+    assert plane.ledger.rate_limits() == [RateLimit(RateScope.TOOL, "calc__add", 5)]
+    funded(plane)
+    assert plane.ledger.limits() == [(TEAM, "finance", 10_000_000)]
+    config = plane.ledger.call_config("finance", "alice", "calc__add")
+    assert config.team_limit == 10_000_000 and config.cap is None
+    assert config.rate_limits == (RateLimit(RateScope.TOOL, "calc__add", 5),)
+
+
+def test_transaction_conflicts_are_retried(plane: Plane) -> None:
+    funded(plane)
+    INJECTOR.pending = 2
+    reservation = held(plane, request())
+    INJECTOR.pending = 1
+    assert plane.ledger.settle(settlement(reservation, 2_000_000))
+    assert balance(plane) == (10_000_000, 8_000_000, 0, 2_000_000)
+    # only the conflict-injecting plane saw conflicts: two on reserve, one on settle, each retried
+    assert len(plane.retries) == (3 if plane.kind == "dynamodb+conflicts" else 0)

@@ -1,9 +1,16 @@
-"""API keys in the keys table: item ``pk = KEY#<sha256>``, ``sk = KEY``. Only digests are stored."""
+"""API keys, principals and teams in the keys table. Only digests of keys are stored.
+
+Items: a key ``pk = KEY#<sha256>``, ``sk = KEY``; a principal ``pk = PRINCIPAL#<name>``, ``sk = PRINCIPAL``
+(``team``, ``created_at``); a team ``pk = TEAM#<name>``, ``sk = TEAM`` (``created_at``). A principal belongs to
+exactly one team. Keys created before principals were entities name their principal's team themselves: a
+principal known only from such keys belongs to the team of its oldest key.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from mcp_steward.adapters.dynamodb_common import DynamoDBClient, Item, s, scan_all, store_errors
 from mcp_steward.domain.identity import KeyId, Principal, PrincipalId, TeamName
@@ -31,6 +38,14 @@ def _to_item(record: KeyRecord) -> Item:
     if record.expires_at is not None:
         item["expires_at"] = s(record.expires_at.isoformat())
     return item
+
+
+def _legacy_teams(keys: list[KeyRecord]) -> dict[str, str]:
+    """Principal → team of its oldest key, for principals that have keys but no entity item."""
+    teams: dict[str, str] = {}
+    for record in sorted(keys, key=lambda r: (r.created_at, r.key_id), reverse=True):
+        teams[record.principal] = record.team
+    return teams
 
 
 def _from_item(item: Item) -> KeyRecord:
@@ -101,3 +116,83 @@ class DynamoDbKeyStore:
                     )
                 return True
         return False
+
+    # --- principals and teams --------------------------------------------------------------------------------
+
+    def principal(self, name: str) -> str | None:
+        """The team ``name`` belongs to, or None when there is no such principal."""
+        with store_errors("reading a principal"):
+            item = self._client.get_item(
+                TableName=self._table, Key={"pk": s(f"PRINCIPAL#{name}"), "sk": s("PRINCIPAL")}, ConsistentRead=True
+            ).get("Item")
+            if item is not None:
+                return str(item["team"]["S"])
+            keys = [
+                _from_item(key)
+                for key in scan_all(
+                    self._client,
+                    self._table,
+                    ConsistentRead=True,
+                    FilterExpression="sk = :key AND principal = :name",
+                    ExpressionAttributeValues={":key": s("KEY"), ":name": s(name)},
+                )
+            ]
+        return _legacy_teams(keys).get(name)
+
+    def ensure_principal(self, principal: str, team: str) -> str:
+        """Create ``principal`` in ``team`` (and the team) when the principal is absent; return its team.
+
+        A principal that exists keeps its team and nothing is written: the caller compares the answer with
+        ``team`` and refuses a different one. Concurrent creations of one principal agree (conditional put).
+        """
+        existing = self.principal(principal)
+        if existing is not None and existing != team:
+            return existing
+        now = s(self._clock().isoformat())
+        actions: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": {
+                        "pk": s(f"PRINCIPAL#{principal}"),
+                        "sk": s("PRINCIPAL"),
+                        "team": s(team),
+                        "created_at": now,
+                    },
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": {"pk": s(f"TEAM#{team}"), "sk": s("TEAM")},
+                    "UpdateExpression": "SET created_at = if_not_exists(created_at, :now)",
+                    "ExpressionAttributeValues": {":now": now},
+                }
+            },
+        ]
+        try:
+            with store_errors("creating a principal"):
+                self._client.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
+        except StoreUnavailableError as exc:
+            if _code(exc.__cause__) != "TransactionCanceledException":
+                raise
+            winner = self.principal(principal)  # created meanwhile (or already an entity): its team stands
+            if winner is None:
+                raise
+            return winner
+        return team
+
+    def teams(self) -> list[tuple[str, int]]:
+        """Every team with how many principals belong to it, by name."""
+        with store_errors("listing teams"):
+            items = list(scan_all(self._client, self._table, ConsistentRead=True))
+        entities = {
+            i["pk"]["S"].removeprefix("PRINCIPAL#"): i["team"]["S"] for i in items if i["sk"]["S"] == "PRINCIPAL"
+        }
+        legacy = _legacy_teams([_from_item(i) for i in items if i["sk"]["S"] == "KEY"])
+        members = {**legacy, **entities}
+        counts = dict.fromkeys((i["pk"]["S"].removeprefix("TEAM#") for i in items if i["sk"]["S"] == "TEAM"), 0)
+        for team in members.values():
+            counts[team] = counts.get(team, 0) + 1
+        return sorted(counts.items())

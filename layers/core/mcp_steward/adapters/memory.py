@@ -22,6 +22,8 @@ class InMemoryKeyStore:
     def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._by_digest: dict[str, KeyRecord] = {}
         self._clock = clock
+        self._principals: dict[str, str] = {}  # principal → team
+        self._teams: set[str] = set()
 
     def put(self, record: KeyRecord) -> None:
         if record.digest in self._by_digest:
@@ -43,6 +45,31 @@ class InMemoryKeyStore:
                 self._by_digest[digest] = replace(record, revoked=True)
                 return True
         return False
+
+    # principals and teams: the same rules as DynamoDbKeyStore (keys without an entity name their team)
+
+    def _members(self) -> dict[str, str]:
+        legacy: dict[str, str] = {}
+        for record in sorted(self._by_digest.values(), key=lambda r: (r.created_at, r.key_id), reverse=True):
+            legacy[record.principal] = record.team
+        return {**legacy, **self._principals}
+
+    def principal(self, name: str) -> str | None:
+        return self._members().get(name)
+
+    def ensure_principal(self, principal: str, team: str) -> str:
+        existing = self.principal(principal)
+        if existing is not None and existing != team:
+            return existing
+        self._principals.setdefault(principal, team)
+        self._teams.add(team)
+        return self._principals[principal]
+
+    def teams(self) -> list[tuple[str, int]]:
+        counts = dict.fromkeys(self._teams, 0)
+        for team in self._members().values():
+            counts[team] = counts.get(team, 0) + 1
+        return sorted(counts.items())
 
 
 class InMemoryRegistry:

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import getpass
 import json
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 
+from mcp_steward.adapters.dynamodb_budgets import DynamoDbBudgetLedger
 from mcp_steward.adapters.dynamodb_grants import DynamoDbGrantStore
 from mcp_steward.adapters.dynamodb_keys import DynamoDbKeyStore
 from mcp_steward.adapters.dynamodb_records import DynamoDbRecords
 from mcp_steward.adapters.dynamodb_registry import DynamoDbRegistry
 from mcp_steward.adapters.dynamodb_usage import DynamoDbAggregates, DynamoDbPeriods
 from mcp_steward.adapters.lambda_invoker import LambdaInvoker
+from mcp_steward.domain.records import AuditRecord
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -42,6 +48,26 @@ class FunctionRef:
     timeout_s: int
 
 
+def local_actor() -> str:
+    """Who acts on the local plane: ``local:<OS user>``."""
+    try:
+        return f"local:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name in the environment or the password database
+        return "local:unknown"
+
+
+def caller_arn(sts: Any) -> str:
+    """Who acts on a stack: the caller's ARN (``sts:GetCallerIdentity``, which needs no permission).
+
+    Raises:
+        TargetError: the credentials are missing or refused, or STS cannot be reached.
+    """
+    try:
+        return str(sts.get_caller_identity()["Arn"])
+    except Exception as exc:  # botocore's ClientError, NoCredentialsError, EndpointConnectionError alike
+        raise TargetError(f"cannot tell who is acting (sts:GetCallerIdentity failed): {exc}") from exc
+
+
 @dataclass
 class Target:
     """Adapters bound to one plane, plus how to resolve a template logical ID to its function."""
@@ -55,7 +81,11 @@ class Target:
     records: DynamoDbRecords
     aggregates: DynamoDbAggregates
     periods: DynamoDbPeriods
+    budgets: DynamoDbBudgetLedger
     local: bool = False  # the local plane runs no schedule: reports compute missing aggregates on the fly
+    #: Who is acting, for the audit trail of admin changes (asked once, before the first change).
+    caller: Callable[[], str] = local_actor
+    _actor: str | None = field(default=None, init=False, repr=False)
 
     def function(self, logical_id: str) -> FunctionRef:
         try:
@@ -63,6 +93,39 @@ class Target:
         except KeyError:
             known = ", ".join(sorted(self.functions)) or "none"
             raise TargetError(f"no function {logical_id!r} in {self.description} (known: {known})") from None
+
+    def actor(self) -> str:
+        """Who is acting. Commands ask before changing anything, so a failure (TargetError) changes nothing."""
+        if self._actor is None:
+            self._actor = self.caller()
+        return self._actor
+
+    def record_admin(
+        self,
+        action: str,
+        detail: dict[str, Any],
+        *,
+        team: str | None = None,
+        principal: str | None = None,
+        tool: str | None = None,
+    ) -> AuditRecord:
+        """Write the audit record of an admin change, after the change.
+
+        ``detail`` holds small, value-free facts: never a token, digest or secret.
+        """
+        record = AuditRecord(
+            kind="admin",
+            at=datetime.now(UTC),
+            request_id=f"admin-{uuid.uuid4().hex}",
+            actor=self.actor(),
+            action=action,
+            detail=detail,
+            team=team,
+            principal=principal,
+            tool=tool,
+        )
+        self.records.record_admin(record)
+        return record
 
 
 def _adapters(
@@ -72,6 +135,7 @@ def _adapters(
     description: str,
     *,
     local: bool = False,
+    caller: Callable[[], str] = local_actor,
     **endpoints: str,
 ) -> Target:
     dynamodb = session.client("dynamodb", endpoint_url=endpoints.get("dynamodb"))
@@ -90,7 +154,16 @@ def _adapters(
         records=DynamoDbRecords(dynamodb, tables["ledger"], tables["audit"]),
         aggregates=DynamoDbAggregates(dynamodb, tables["ledger"]),
         periods=DynamoDbPeriods(dynamodb, tables["budgets"]),
+        budgets=DynamoDbBudgetLedger(
+            dynamodb,
+            budgets=tables["budgets"],
+            grants=tables["grants"],
+            registry=tables["registry"],
+            ledger=tables["ledger"],
+            audit=tables["audit"],
+        ),
         local=local,
+        caller=caller,
     )
 
 
@@ -141,4 +214,6 @@ def stack_target(stack_name: str, region: str | None = None) -> Target:
             timeout = lambda_client.get_function_configuration(FunctionName=name)["Timeout"]
             functions[resource["LogicalResourceId"]] = FunctionRef(name, int(timeout))
     tables = {role: physical[logical] for role, logical in TABLE_IDS.items()}
-    return _adapters(session, tables, functions, f"stack {stack_name}")
+    return _adapters(
+        session, tables, functions, f"stack {stack_name}", caller=lambda: caller_arn(session.client("sts"))
+    )

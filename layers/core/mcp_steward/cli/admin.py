@@ -11,6 +11,7 @@ from mcp_steward.cli.target import Target
 from mcp_steward.domain.grants import Grant, SubjectKind
 from mcp_steward.domain.identity import PrincipalId, TeamName, valid_entity_name
 from mcp_steward.domain.keys import KeyRecord, new_key_id, new_token, token_digest
+from mcp_steward.domain.money import money_fields
 from mcp_steward.domain.names import EXPOSED_NAME, SEPARATOR, SERVER_NAME
 from mcp_steward.domain.registry import ToolStatus
 from mcp_steward.services.registration import register_internal_server
@@ -67,7 +68,22 @@ def keys_create(target: Target, args: argparse.Namespace) -> None:
         created_at=datetime.now(UTC),
         expires_at=_expiry(args.expires),
     )
+    target.actor()  # before any change: who acts is recorded
+    existing = target.keys.ensure_principal(principal, team)
+    if existing != team:
+        raise UsageError(f"principal {principal} belongs to team {existing}; a principal has exactly one team")
     target.keys.put(record)
+    target.record_admin(
+        "keys.create",
+        {
+            "key_id": record.key_id,
+            "roles": sorted(record.roles),
+            "on_behalf_of": record.obo,
+            "expires_at": record.expires_at.isoformat() if record.expires_at else None,
+        },
+        team=team,
+        principal=principal,
+    )
     print(f"created key {record.key_id} for {principal} (team {team}); the token is shown once:")
     print(token)
 
@@ -176,10 +192,18 @@ def servers_list(target: Target, args: argparse.Namespace) -> None:
 
 def tools_list(target: Target, args: argparse.Namespace) -> None:
     rows = [
-        {"name": t.exposed_name, "server": t.server, "upstream_name": t.upstream_name, "status": t.status.value}
+        {
+            "name": t.exposed_name,
+            "server": t.server,
+            "upstream_name": t.upstream_name,
+            "status": t.status.value,
+            **money_fields("price", t.price.price),
+            **money_fields("unit_price", t.price.unit_price),
+            "max_units": t.price.max_units,
+        }
         for t in target.registry.catalog().tools.values()
     ]
-    _emit(rows, args.json, ["name", "server", "upstream_name", "status"])
+    _emit(rows, args.json, ["name", "server", "upstream_name", "status", "price", "unit_price", "max_units"])
 
 
 def tools_approve(target: Target, args: argparse.Namespace) -> None:

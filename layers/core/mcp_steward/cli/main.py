@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from mcp_steward.cli import admin, reports
+from mcp_steward.cli import admin, budgets, reports
 from mcp_steward.cli.target import DEFAULT_STATE_FILE, Target, TargetError, local_target, stack_target
 from mcp_steward.domain.names import InvalidNameError
 from mcp_steward.domain.ports import StoreUnavailableError
@@ -82,6 +82,35 @@ def build_parser() -> argparse.ArgumentParser:
     tools = commands.add_parser("tools", help="registered tools").add_subparsers(dest="action", required=True)
     sub(tools, "list", admin.tools_list, "list tools and their status").add_argument("--json", action="store_true")
     sub(tools, "approve", admin.tools_approve, "approve a tool").add_argument("name")
+
+    teams = commands.add_parser("teams", help="teams and their principals").add_subparsers(dest="action", required=True)
+    sub(teams, "list", budgets.teams_list, "teams, principals and this month's budget").add_argument(
+        "--json", action="store_true"
+    )
+
+    prices = commands.add_parser("prices", help="what tools cost").add_subparsers(dest="action", required=True)
+    price = sub(prices, "set", budgets.prices_set, "price a tool (without the metering options, metering is cleared)")
+    price.add_argument("tool", metavar="TOOL")
+    price.add_argument("--price", required=True, metavar="CREDITS", help="per call, decimal credits")
+    price.add_argument("--unit-price", metavar="CREDITS", help="per reported unit (with --max-units)")
+    price.add_argument("--max-units", metavar="N", help="units charged at most per call (with --unit-price)")
+
+    budget = commands.add_parser("budgets", help="monthly limits and caps").add_subparsers(dest="action", required=True)
+    budget_set = sub(budget, "set", budgets.budgets_set, "set a team's monthly limit or a principal's monthly cap")
+    budget_set.add_argument("--team", required=True)
+    budget_set.add_argument("--principal", help="a principal of the team: set its cap")
+    budget_set.add_argument("--limit", required=True, metavar="CREDITS", help="decimal credits a month")
+    show = sub(budget, "show", budgets.budgets_show, "standing limits and caps with this month's figures")
+    show.add_argument("--team")
+    show.add_argument("--json", action="store_true")
+
+    limits = commands.add_parser("limits", help="rate limits").add_subparsers(dest="action", required=True)
+    limit = sub(limits, "set", budgets.limits_set, "set a rate limit (0 clears it)")
+    scope = limit.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--principal")
+    scope.add_argument("--tool")
+    limit.add_argument("--per-minute", required=True, metavar="N")
+    sub(limits, "list", budgets.limits_list, "list rate limits").add_argument("--json", action="store_true")
 
     usage = sub(commands, "usage", reports.usage, "spend per team and tool, and each team's budget burn, for a month")
     usage.add_argument("--team")

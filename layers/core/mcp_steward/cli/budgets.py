@@ -1,0 +1,276 @@
+"""Admin commands for money and pace: ``teams list``, ``prices set``, ``budgets set|show``, ``limits set|list``.
+
+Amounts on the command line are decimal credits (at most six decimals); listings show money as ``*_micros``
+integers beside decimal strings. Every check runs before the first write, so refused input (exit 2) changes
+nothing; every change is followed by an admin audit record naming who made it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from mcp_steward.cli.admin import UsageError, _emit, _entity
+from mcp_steward.cli.target import Target
+from mcp_steward.domain.budgets import Owner, OwnerKind, Period, RateLimit, RateScope, period_of
+from mcp_steward.domain.money import MAX_MICROS, AmountError, Micros, format_credits, money_fields, parse_credits
+from mcp_steward.domain.names import ExposedName
+from mcp_steward.domain.ports import LimitBelowUsageError
+from mcp_steward.domain.pricing import Price
+from mcp_steward.domain.registry import ToolRecord
+
+#: Upper bounds that keep every product of amounts exact and every counter meaningful.
+MAX_UNITS: Final = 1_000_000
+MAX_PER_MINUTE: Final = 1_000_000
+_COUNT: Final = re.compile(r"[0-9]{1,7}")
+
+
+def _credits(value: str, option: str) -> Micros:
+    try:
+        return parse_credits(value)
+    except AmountError as exc:
+        raise UsageError(f"{option}: {exc}") from None
+
+
+def _count(value: str, option: str, maximum: int) -> int:
+    """A whole number from 0 to ``maximum``, written in plain digits (no sign, exponent or decimals)."""
+    if _COUNT.fullmatch(value.strip()) is None or int(value) > maximum:
+        raise UsageError(f"{option} {value!r} must be a whole number from 0 to {maximum}")
+    return int(value)
+
+
+def _team(target: Target, name: str) -> str:
+    team = _entity(name, "team")
+    if team not in dict(target.keys.teams()):
+        raise UsageError(f"no team {team!r} (teams are created by 'steward keys create'; see 'steward teams list')")
+    return team
+
+
+def _principal(target: Target, name: str, team: str | None = None) -> str:
+    """The principal's team; refused when the principal does not exist or belongs to another team."""
+    principal = _entity(name, "principal")
+    found = target.keys.principal(principal)
+    if found is None:
+        raise UsageError(f"no principal {principal!r} (principals are created by 'steward keys create')")
+    if team is not None and found != team:
+        raise UsageError(f"principal {principal} belongs to team {found}, not {team}")
+    return found
+
+
+def _tool(target: Target, name: str) -> ToolRecord:
+    tool = target.registry.catalog().tools.get(ExposedName(name))
+    if tool is None:
+        raise UsageError(f"no tool {name!r} (see 'steward tools list')")
+    return tool
+
+
+def _print_json(rows: list[dict[str, Any]]) -> None:
+    print(json.dumps(rows, indent=2, sort_keys=True, ensure_ascii=False))
+
+
+def _current_period() -> Period:
+    return period_of(datetime.now(UTC))
+
+
+def _figures(
+    period: str, materialized: bool, limit: int, available: int, reserved: int, charged: int
+) -> dict[str, Any]:
+    """A period's figures. ``materialized`` is False before the period's first priced call (no period item
+    yet): the standing limit then stands in, all of it available."""
+    return {
+        "period": period,
+        "materialized": materialized,
+        **money_fields("limit", limit),
+        **money_fields("available", available),
+        **money_fields("reserved", reserved),
+        **money_fields("charged", charged),
+    }
+
+
+# --- teams ---------------------------------------------------------------------------------------------------
+
+
+def teams_list(target: Target, args: argparse.Namespace) -> None:
+    """``[{"team", "principals", "budget": null | {"period", "materialized", limit/available/reserved/charged}}]``."""
+    period = _current_period()
+    rows: list[dict[str, Any]] = []
+    for team, principals in target.keys.teams():
+        b = target.periods.balance(team, period)
+        budget = None if b is None else _figures(period, b.materialized, b.limit, b.available, b.reserved, b.charged)
+        rows.append({"team": team, "principals": principals, "budget": budget})
+    if args.json:
+        _print_json(rows)
+        return
+    shown = [
+        {
+            "team": row["team"],
+            "principals": row["principals"],
+            "limit": row["budget"]["limit"] if row["budget"] else "no budget",
+            "available": row["budget"]["available"] if row["budget"] else "",
+            "charged": row["budget"]["charged"] if row["budget"] else "",
+        }
+        for row in rows
+    ]
+    print(f"Teams (budgets for {period}, credits)")
+    _emit(shown, False, ["team", "principals", "limit", "available", "charged"])
+
+
+# --- prices --------------------------------------------------------------------------------------------------
+
+
+def price_fields(price: Price) -> dict[str, Any]:
+    """A price as listings show it: ``price``, ``unit_price`` (money pairs), ``max_units``, ``max_cost``."""
+    return {
+        **money_fields("price", price.price),
+        **money_fields("unit_price", price.unit_price),
+        "max_units": price.max_units,
+        **money_fields("max_cost", price.maximum),
+    }
+
+
+def prices_set(target: Target, args: argparse.Namespace) -> None:
+    price = _credits(args.price, "--price")
+    if (args.unit_price is None) != (args.max_units is None):
+        raise UsageError("--unit-price and --max-units go together (without both, metering is cleared)")
+    unit_price = _credits(args.unit_price, "--unit-price") if args.unit_price is not None else Micros(0)
+    max_units = _count(args.max_units, "--max-units", MAX_UNITS) if args.max_units is not None else 0
+    new = Price(price, unit_price, max_units)
+    if new.maximum > MAX_MICROS:
+        raise UsageError(f"the most a call could cost ({format_credits(new.maximum)} credits) is too large")
+    tool = _tool(target, args.tool)
+    target.actor()
+    target.registry.set_price(tool, new)
+    old = tool.price
+    target.record_admin(
+        "prices.set",
+        {
+            "price_micros": new.price,
+            "unit_price_micros": new.unit_price,
+            "max_units": new.max_units,
+            "previous_price_micros": old.price,
+            "previous_unit_price_micros": old.unit_price,
+            "previous_max_units": old.max_units,
+        },
+        tool=tool.exposed_name,
+    )
+    metering = (
+        f" + {format_credits(new.unit_price)} a unit, up to {new.max_units} units"
+        if new.max_units
+        else " (no metering)"
+    )
+    print(f"priced {tool.exposed_name}: {format_credits(new.price)} credits a call{metering}")
+
+
+# --- budgets -------------------------------------------------------------------------------------------------
+
+
+def budgets_set(target: Target, args: argparse.Namespace) -> None:
+    team = _team(target, args.team)
+    principal = args.principal
+    if principal is not None:
+        _principal(target, principal, team)
+    limit = _credits(args.limit, "--limit")
+    owner = Owner(OwnerKind.PRINCIPAL, principal) if principal else Owner(OwnerKind.TEAM, team)
+    period = _current_period()
+    target.actor()
+    try:
+        target.budgets.set_limit(owner, team, limit, period)
+    except LimitBelowUsageError as exc:
+        raise UsageError(str(exc)) from None
+    target.record_admin(
+        "budgets.set",
+        {"owner_kind": owner.kind.value, "owner": owner.name, "limit_micros": limit, "period": period},
+        team=team,
+        principal=principal,
+    )
+    what = f"principal {principal}'s monthly cap" if principal else f"team {team}'s monthly limit"
+    print(f"set {what} to {format_credits(limit)} credits (from {period})")
+
+
+def budget_rows(target: Target, team: str | None = None) -> list[dict[str, Any]]:
+    """Each standing limit (team) and cap (principal) with the current period's figures."""
+    period = _current_period()
+    rows = []
+    for owner, owner_team, standing in target.budgets.limits():
+        if team is not None and owner_team != team:
+            continue
+        c = target.budgets.period_budget(owner, period)
+        figures = (
+            _figures(period, True, c.limit, c.available, c.reserved, c.charged)
+            if c is not None
+            else _figures(period, False, standing, standing, 0, 0)
+        )
+        rows.append(
+            {
+                "owner_kind": owner.kind.value,
+                "team": owner_team,
+                "principal": owner.name if owner.kind is OwnerKind.PRINCIPAL else None,
+                **money_fields("standing_limit", standing),
+                **figures,
+            }
+        )
+    return sorted(rows, key=lambda r: (r["team"], r["owner_kind"] != "team", r["principal"] or ""))
+
+
+def budgets_show(target: Target, args: argparse.Namespace) -> None:
+    team = _team(target, args.team) if args.team is not None else None
+    rows = budget_rows(target, team)
+    if args.json:
+        _print_json(rows)
+        return
+    shown = [{**row, "principal": row["principal"] or "(team)"} for row in rows]
+    print(f"Budgets {_current_period()} (credits)")
+    _emit(shown, False, ["team", "principal", "standing_limit", "limit", "available", "reserved", "charged"])
+
+
+# --- rate limits ---------------------------------------------------------------------------------------------
+
+
+def limits_set(target: Target, args: argparse.Namespace) -> None:
+    per_minute = _count(args.per_minute, "--per-minute", MAX_PER_MINUTE)
+    if args.principal is not None:
+        scope, subject = RateScope.PRINCIPAL, _entity(args.principal, "principal")
+        team: str | None = _principal(target, subject)
+        tool = None
+    else:
+        scope, subject = RateScope.TOOL, _tool(target, args.tool).exposed_name
+        team, tool = None, subject
+    target.actor()
+    target.budgets.set_rate_limit(RateLimit(scope, subject, per_minute))
+    target.record_admin(
+        "limits.set",
+        {"scope": scope.value, "subject": subject, "per_minute": per_minute},
+        team=team,
+        principal=subject if scope is RateScope.PRINCIPAL else None,
+        tool=tool,
+    )
+    if per_minute:
+        print(f"{scope.value} {subject} may make {per_minute} calls a minute")
+    else:
+        print(f"cleared the rate limit of {scope.value} {subject}")
+
+
+def limits_list(target: Target, args: argparse.Namespace) -> None:
+    rows = [
+        {"scope": limit.scope.value, "subject": limit.subject, "per_minute": limit.per_minute}
+        for limit in target.budgets.rate_limits()
+    ]
+    if args.json:
+        _print_json(rows)
+        return
+    _emit(rows, False, ["scope", "subject", "per_minute"])
+
+
+__all__ = [
+    "budget_rows",
+    "budgets_set",
+    "budgets_show",
+    "limits_list",
+    "limits_set",
+    "price_fields",
+    "prices_set",
+    "teams_list",
+]

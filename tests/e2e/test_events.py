@@ -5,9 +5,6 @@ tests/integration/test_example_servers_moto.py)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,59 +15,26 @@ from mcp_steward.adapters.dynamodb_keys import DynamoDbKeyStore
 from mcp_steward.domain.identity import KeyId, PrincipalId, TeamName
 from mcp_steward.domain.keys import KeyRecord, token_digest
 from tests.conftest import ROOT
+from tests.lambda_harness import run_event_files
 
 pytestmark = pytest.mark.plane
 
 EVENT_TOKEN = "stw_example_token_redacted"
-RUNNER = """
-import json, sys, time, uuid
-from pathlib import Path
-from tests.conftest import load_function
-
-class Context:
-    function_name = "steward-local-" + sys.argv[1]
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:" + function_name
-    memory_limit_in_mb = 1024
-    log_group_name = "/aws/lambda/" + function_name
-    log_stream_name = "local"
-    def __init__(self):
-        self.aws_request_id = str(uuid.uuid4())
-        self._deadline = time.monotonic() + 28
-    def get_remaining_time_in_millis(self):
-        return int((self._deadline - time.monotonic()) * 1000)
-
-name = sys.argv[1]
-app = load_function(name)
-answers = {}
-for path in sorted(Path("events", name).glob("*.json")):
-    try:
-        answers[path.name] = {"ok": app.handler(json.loads(path.read_text()), Context())}
-    except Exception as exc:
-        answers[path.name] = {"raised": type(exc).__name__, "message": str(exc)}
-print(json.dumps(answers))
-"""
-HANDLED_ELSEWHERE = {"currency", "hr_directory", "aggregator"}
+HANDLED_ELSEWHERE = {"currency", "hr_directory", "aggregator", "sweeper"}
 
 
 def run_events(plane: dict[str, Any], function: str, extra_env: dict[str, str]) -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        AWS_REGION=plane["region"],
-        AWS_DEFAULT_REGION=plane["region"],
-        AWS_ACCESS_KEY_ID="local",
-        AWS_SECRET_ACCESS_KEY="local",
-        AWS_ENDPOINT_URL_DYNAMODB=plane["aws_endpoint_url"],
-        AWS_ENDPOINT_URL_LAMBDA=plane["lambda_endpoint_url"],
-        POWERTOOLS_METRICS_NAMESPACE="MCPSteward",
-        KEYS_TABLE=plane["tables"]["keys"],
-        **extra_env,
+    return run_event_files(
+        function,
+        {
+            "AWS_REGION": plane["region"],
+            "AWS_DEFAULT_REGION": plane["region"],
+            "AWS_ENDPOINT_URL_DYNAMODB": plane["aws_endpoint_url"],
+            "AWS_ENDPOINT_URL_LAMBDA": plane["lambda_endpoint_url"],
+            "KEYS_TABLE": plane["tables"]["keys"],
+            **extra_env,
+        },
     )
-    finished = subprocess.run(
-        [sys.executable, "-c", RUNNER, function], cwd=ROOT, env=env, capture_output=True, text=True, check=False
-    )
-    assert finished.returncode == 0, finished.stderr[-3000:]
-    return dict(json.loads(finished.stdout.strip().splitlines()[-1]))
 
 
 def test_every_events_directory_is_exercised_by_a_test() -> None:

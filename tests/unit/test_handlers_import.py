@@ -16,14 +16,16 @@ os.environ.update(
     AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:9",
     IDENTITY_MODE="authorizer", KEYS_TABLE="k", REGISTRY_TABLE="r", GRANTS_TABLE="g", BUDGETS_TABLE="b",
     LEDGER_TABLE="l", AUDIT_TABLE="a",
-    RATES_TABLE="rates", DIRECTORY_TABLE="dir", DIRECTORY_SECRET_ARN="secret", POWERTOOLS_METRICS_NAMESPACE="t",
+    RATES_TABLE="rates", EVENT_BUS_NAME="default", DIRECTORY_TABLE="dir", DIRECTORY_SECRET_ARN="secret",
+    POWERTOOLS_METRICS_NAMESPACE="t",
 )
 def refuse(*args, **kwargs):
     raise AssertionError("network I/O at init")
 socket.socket.connect = refuse
 from tests.conftest import load_function
-modules = [load_function(name) for name in ("governance", "authorizer", "currency", "hr_directory")]
-assert len({m.__name__ for m in modules}) == 4 and all(callable(m.handler) for m in modules)
+names = ("governance", "authorizer", "currency", "hr_directory", "sweeper", "aggregator")
+modules = [load_function(name) for name in names]
+assert len({m.__name__ for m in modules}) == len(names) and all(callable(m.handler) for m in modules)
 print("ok")
 """
 

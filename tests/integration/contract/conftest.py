@@ -11,6 +11,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ReadTimeoutError
 
+from mcp_steward.adapters.dynamodb_budgets import DynamoDbBudgetLedger
 from mcp_steward.local.template import LocalTemplate
 from tests.conftest import ROOT, aws_client
 
@@ -61,3 +62,29 @@ def fresh_table(moto_url: str) -> Callable[[str], str]:
         return str(kwargs["TableName"])
 
     return create
+
+
+METERING_TABLES = {
+    "budgets": "BudgetsTable",
+    "grants": "GrantsTable",
+    "registry": "RegistryTable",
+    "ledger": "LedgerTable",
+    "audit": "AuditTable",
+}
+
+
+def metering_tables(fresh_table: Callable[[str], str]) -> dict[str, str]:
+    """Fresh budgets, grants, registry, ledger and audit tables: role → name."""
+    return {role: fresh_table(logical_id) for role, logical_id in METERING_TABLES.items()}
+
+
+def budget_ledger(client: Any, tables: dict[str, str], **options: Any) -> DynamoDbBudgetLedger:
+    return DynamoDbBudgetLedger(
+        client,
+        budgets=tables["budgets"],
+        grants=tables["grants"],
+        registry=tables["registry"],
+        ledger=tables["ledger"],
+        audit=tables["audit"],
+        **options,
+    )

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from mcp_steward.adapters.dynamodb_budgets import DynamoDbBudgetLedger
 from mcp_steward.adapters.dynamodb_grants import DynamoDbGrantStore
 from mcp_steward.adapters.dynamodb_registry import DynamoDbRegistry
 from mcp_steward.adapters.memory import InMemoryGrantStore, InMemoryRegistry
@@ -39,7 +38,7 @@ from mcp_steward.domain.ports import LimitBelowUsageError
 from mcp_steward.domain.pricing import Price
 from mcp_steward.domain.records import AuditRecord, Decision, LedgerEntry, Outcome
 from mcp_steward.domain.registry import ServerKind, ServerRecord, ToolRecord, ToolStatus
-from tests.integration.contract.conftest import _error_response, dynamodb_client
+from tests.integration.contract.conftest import _error_response, budget_ledger, dynamodb_client, metering_tables
 
 pytestmark = pytest.mark.moto
 
@@ -106,23 +105,12 @@ def plane(request: pytest.FixtureRequest, moto_url: str, fresh_table: Callable[[
         )
         return
     client = dynamodb_client(moto_url)
-    tables = {
-        name: fresh_table(logical)
-        for name, logical in (
-            ("budgets", "BudgetsTable"),
-            ("grants", "GrantsTable"),
-            ("registry", "RegistryTable"),
-            ("ledger", "LedgerTable"),
-            ("audit", "AuditTable"),
-        )
-    }
+    tables = metering_tables(fresh_table)
     grants, registry = DynamoDbGrantStore(client, tables["grants"]), DynamoDbRegistry(client, tables["registry"])
     _seed(grants, registry)
     if request.param == "dynamodb+conflicts":
         client.meta.events.register("before-send.dynamodb.TransactWriteItems", INJECTOR)
-    ledger = DynamoDbBudgetLedger(
-        client, clock=lambda: NOW, sleep=lambda _: None, on_retry=lambda: retries.append(1), **tables
-    )
+    ledger = budget_ledger(client, tables, clock=lambda: NOW, sleep=lambda _: None, on_retry=lambda: retries.append(1))
     try:
         yield Plane(ledger, grants, registry, retries, request.param)
     finally:
@@ -345,3 +333,20 @@ def test_transaction_conflicts_are_retried(plane: Plane) -> None:
     assert balance(plane) == (10_000_000, 8_000_000, 0, 2_000_000)
     # only the conflict-injecting plane saw conflicts: two on reserve, one on settle, each retried
     assert len(plane.retries) == (3 if plane.kind == "dynamodb+conflicts" else 0)
+
+
+# --- the sweeper ------------------------------------------------------------------------------------------
+
+
+def test_a_crash_between_reserve_and_settle_is_recovered_by_the_sweeper_exactly_once(plane: Plane) -> None:
+    from mcp_steward.services.sweeper import sweep
+
+    funded(plane)
+    abandoned = held(plane, request("crashed"))  # the governance function dies here: no settle
+    later = NOW + timedelta(minutes=5)
+    assert sweep(plane.ledger, NOW) == []  # not yet expired: its owner may still be running
+    assert sweep(plane.ledger, later) == ["crashed"]
+    assert sweep(plane.ledger, later) == []  # a second sweeper run changes nothing
+    assert plane.ledger.settle(settlement(abandoned, 3_000_000)) is False  # the late settle changes nothing
+    # charged like a timeout after invoking: the fixed price, no metered units
+    assert balance(plane) == (10_000_000, 8_000_000, 0, 2_000_000)

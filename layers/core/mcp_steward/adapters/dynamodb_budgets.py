@@ -542,7 +542,8 @@ def _below_usage(current: PeriodBudget, limit: int) -> str:
 
 
 def _code(error: BaseException | None) -> str:
-    return str(getattr(error, "response", {}).get("Error", {}).get("Code", ""))
+    response = getattr(error, "response", None) or {}  # a botocore timeout has response=None
+    return str(response.get("Error", {}).get("Code", ""))
 
 
 def _kept(replay: dict[str, Any] | None) -> str | None:

@@ -19,7 +19,8 @@ from mcp_steward.domain.ports import StoreUnavailableError
 
 
 def _code(error: BaseException | None) -> str:
-    return str(getattr(error, "response", {}).get("Error", {}).get("Code", ""))
+    response = getattr(error, "response", None) or {}  # a botocore timeout has response=None
+    return str(response.get("Error", {}).get("Code", ""))
 
 
 def _to_item(record: KeyRecord) -> Item:

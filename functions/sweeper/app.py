@@ -1,0 +1,29 @@
+"""Sweeper function: on a schedule, closes abandoned reservations exactly once. Wiring only."""
+
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from mcp_steward.adapters.dynamodb_budgets import DynamoDbBudgetLedger
+from mcp_steward.observability import logger
+from mcp_steward.services.sweeper import sweep
+
+_budgets = DynamoDbBudgetLedger(
+    boto3.client("dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 5})),
+    budgets=os.environ["BUDGETS_TABLE"],
+    grants=os.environ["GRANTS_TABLE"],
+    registry=os.environ["REGISTRY_TABLE"],
+    ledger=os.environ["LEDGER_TABLE"],
+    audit=os.environ["AUDIT_TABLE"],
+)
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    closed = sweep(_budgets, datetime.now(UTC))
+    if closed:
+        logger.warning("closed abandoned reservations", extra={"count": len(closed), "request_ids": closed[:50]})
+    return {"closed": len(closed)}

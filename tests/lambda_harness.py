@@ -1,0 +1,54 @@
+"""Run every ``events/<function>/*.json`` through that function's real module-level handler, in a child
+interpreter configured like Lambda configures the function (its environment only), as ``sam local invoke``
+would. Returns each file's answer, or the exception it raised."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+from tests.conftest import ROOT
+
+RUNNER = """
+import json, sys, time, uuid
+from pathlib import Path
+from tests.conftest import load_function
+
+class Context:
+    function_name = "steward-local-" + sys.argv[1]
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:" + function_name
+    memory_limit_in_mb = 1024
+    log_group_name = "/aws/lambda/" + function_name
+    log_stream_name = "local"
+    def __init__(self):
+        self.aws_request_id = str(uuid.uuid4())
+        self._deadline = time.monotonic() + 28
+    def get_remaining_time_in_millis(self):
+        return int((self._deadline - time.monotonic()) * 1000)
+
+name = sys.argv[1]
+app = load_function(name)
+answers = {}
+for path in sorted(Path("events", name).glob("*.json")):
+    try:
+        answers[path.name] = {"ok": app.handler(json.loads(path.read_text()), Context())}
+    except Exception as exc:
+        answers[path.name] = {"raised": type(exc).__name__, "message": str(exc)}
+print(json.dumps(answers))
+"""
+
+
+def run_event_files(function: str, environment: dict[str, str]) -> dict[str, Any]:
+    """The answers of ``functions/<function>`` to each of its event files (stdout's last line)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", POWERTOOLS_METRICS_NAMESPACE="MCPSteward")
+    env.update(environment)
+    finished = subprocess.run(
+        [sys.executable, "-c", RUNNER, function], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    return dict(json.loads(finished.stdout.strip().splitlines()[-1]))

@@ -47,6 +47,7 @@ from mcp_steward.domain.pricing import Price
 from mcp_steward.domain.registry import ToolStatus
 from mcp_steward.http.app import create_app
 from mcp_steward.http.lambda_entry import lambda_handler
+from mcp_steward.observability import MetricsObserver
 from mcp_steward.sdk import ToolServer
 from mcp_steward.services.registration import register_internal_server
 from mcp_steward.settings import Settings
@@ -159,7 +160,8 @@ def governance_handler() -> Handler:
         audit_table="a",
     )
     ports = Ports(keys=InMemoryKeyStore(), registry=registry, grants=grants, invoker=invoker, budgets=budgets)
-    return lambda_handler(create_app(build_endpoint(settings, ports, offload_blocking=False)))  # as deployed
+    endpoint = build_endpoint(settings, ports, offload_blocking=False, observer=MetricsObserver())  # as deployed
+    return lambda_handler(create_app(endpoint))
 
 
 def sdk_handler() -> Handler:

@@ -23,7 +23,7 @@ from mcp_steward.http.app import EndpointConfig, McpEndpoint
 from mcp_steward.http.guards import HostPolicy
 from mcp_steward.http.identity import AuthorizerIdentity, BearerIdentity, IdentityResolver
 from mcp_steward.services.caching import CachedGrants, CachedKeys, CachedRegistry
-from mcp_steward.services.calls import CallTool
+from mcp_steward.services.calls import CallObserver, CallTool
 from mcp_steward.services.tools import ToolService
 from mcp_steward.settings import Settings
 
@@ -40,7 +40,7 @@ class Ports:
     budgets: BudgetLedger
 
 
-def aws_ports(settings: Settings, session: Any = None) -> Ports:
+def aws_ports(settings: Settings, session: Any = None, observer: CallObserver | None = None) -> Ports:
     """The DynamoDB and Lambda adapters. Endpoints come from the standard ``AWS_ENDPOINT_URL_*`` variables."""
     session = session or boto3.session.Session(region_name=settings.region)
     dynamodb = session.client(
@@ -65,11 +65,14 @@ def aws_ports(settings: Settings, session: Any = None) -> Ports:
             registry=settings.registry_table,
             ledger=settings.ledger_table,
             audit=settings.audit_table,
+            on_retry=observer.conflict_retry if observer is not None else lambda: None,
         ),
     )
 
 
-def build_endpoint(settings: Settings, ports: Ports, *, offload_blocking: bool = True) -> McpEndpoint:
+def build_endpoint(
+    settings: Settings, ports: Ports, *, offload_blocking: bool = True, observer: CallObserver | None = None
+) -> McpEndpoint:
     """The MCP endpoint over the ports. ``offload_blocking=False`` only where one request runs at a time
     (a Lambda sandbox): blocking calls then run on the event loop, saving a thread hop per request."""
     identity: IdentityResolver = (
@@ -77,7 +80,11 @@ def build_endpoint(settings: Settings, ports: Ports, *, offload_blocking: bool =
     )
     tools = ToolService(CachedRegistry(ports.registry), CachedGrants(ports.grants))
     call_tool = CallTool(
-        tools, ports.budgets, ports.invoker, function_timeout=timedelta(seconds=settings.request_timeout_s)
+        tools,
+        ports.budgets,
+        ports.invoker,
+        function_timeout=timedelta(seconds=settings.request_timeout_s),
+        observer=observer,
     )
     config = EndpointConfig(
         host_policy=HostPolicy(

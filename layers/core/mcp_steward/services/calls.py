@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from mcp_steward.domain.budgets import (
     Denied,
@@ -71,12 +71,27 @@ class CallRequest:
     meta: dict[str, Any] | None = None
 
 
-class CallObserver:
-    """What the pipeline reports for metrics; the default does nothing (tests, the local plane's CLI)."""
+class CallObserver(Protocol):
+    """What the pipeline reports for metrics (``observability.MetricsObserver`` in Lambda)."""
 
     def allowed(self, tool: str, team: str, cost_micros: int, outcome: Outcome, latency_ms: float) -> None: ...
 
     def denied(self, reason: str) -> None: ...
+
+    def conflict_retry(self) -> None: ...
+
+
+class NullObserver:
+    """Reports nothing: the local plane and tests."""
+
+    def allowed(self, tool: str, team: str, cost_micros: int, outcome: Outcome, latency_ms: float) -> None:
+        return None
+
+    def denied(self, reason: str) -> None:
+        return None
+
+    def conflict_retry(self) -> None:
+        return None
 
 
 class CallTool:
@@ -96,7 +111,7 @@ class CallTool:
         self._invoker = invoker
         self._expiry = function_timeout + RESERVATION_MARGIN
         self._clock = clock
-        self._observer = observer or CallObserver()
+        self._observer = observer or NullObserver()
         self._configs: TtlCache[tuple[str, str, str], CallConfig] = TtlCache(config_ttl_s)
         self._validators = SchemaValidators()
 

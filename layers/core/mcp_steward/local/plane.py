@@ -200,6 +200,8 @@ class LocalPlane:
                 for logical_id, spec in functions.items()
             },
             "pid": os.getpid(),
+            # each piece's OS process (benchmarks measure the governance process's CPU per call)
+            "pids": {name: process.pid for name, process in self._children.items()},
         }
         write_atomically(self.state_file, state)
         return state

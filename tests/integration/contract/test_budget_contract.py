@@ -350,3 +350,23 @@ def test_a_crash_between_reserve_and_settle_is_recovered_by_the_sweeper_exactly_
     assert plane.ledger.settle(settlement(abandoned, 3_000_000)) is False  # the late settle changes nothing
     # charged like a timeout after invoking: the fixed price, no metered units
     assert balance(plane) == (10_000_000, 8_000_000, 0, 2_000_000)
+
+
+@pytest.mark.parametrize("fault", ["throttled", "server_error", "timeout"])
+def test_a_reservation_fails_closed_when_dynamodb_cannot_answer(
+    fault: str, moto_url: str, fresh_table: Callable[[str], str]
+) -> None:
+    from mcp_steward.domain.ports import StoreUnavailableError
+    from tests.integration.contract.conftest import FAULTS
+
+    assert fault in FAULTS
+    tables = metering_tables(fresh_table)
+    ledger = budget_ledger(dynamodb_client(moto_url, fault), tables, clock=lambda: NOW, sleep=lambda _: None)
+    for operation in (
+        lambda: ledger.reserve(request()),
+        lambda: ledger.call_config("finance", "alice", "calc__add"),
+        lambda: ledger.open_period(TEAM, PERIOD),
+        lambda: ledger.period_budget(TEAM, PERIOD),
+    ):
+        with pytest.raises(StoreUnavailableError):
+            operation()

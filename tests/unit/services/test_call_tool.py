@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -286,3 +286,20 @@ def test_a_revoked_grant_stops_calls_at_once_despite_the_grant_cache() -> None:
         pipeline.run()
     assert len(pipeline.tool.calls) == 1
     assert pipeline.last_audit() == (Decision.DENIED, "grant_revoked")
+
+
+def test_a_settle_that_cannot_be_written_still_answers_and_leaves_the_reservation_to_the_sweeper(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from mcp_steward.domain.ports import StoreUnavailableError
+
+    pipeline = build()
+
+    def unavailable(settlement: object) -> bool:
+        raise StoreUnavailableError("injected")
+
+    pipeline.budgets.settle = unavailable  # type: ignore[method-assign]
+    assert pipeline.run()["structuredContent"] == {"result": 3}  # the tool ran: its answer is not lost
+    assert pipeline.team() == (10_000_000, 8_500_000, 1_500_000, 0)  # still held, for the sweeper
+    assert len(pipeline.budgets.open_reservations(NOW + timedelta(minutes=5))) == 1
+    assert "sweeper will close" in caplog.text

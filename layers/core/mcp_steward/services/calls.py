@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from mcp_steward.domain.budgets import (
 )
 from mcp_steward.domain.identity import Principal
 from mcp_steward.domain.money import Micros
-from mcp_steward.domain.ports import BudgetLedger, CallConfig, InvocationError, ToolInvoker
+from mcp_steward.domain.ports import BudgetLedger, CallConfig, InvocationError, StoreUnavailableError, ToolInvoker
 from mcp_steward.domain.records import AuditRecord, Decision, LedgerEntry, Outcome
 from mcp_steward.domain.registry import ToolRecord
 from mcp_steward.protocol.errors import GovernanceDeniedError, InvalidParamsError, UnknownToolError
@@ -49,6 +50,8 @@ from mcp_steward.services.validation import (
     validate_arguments,
     validate_output,
 )
+
+_log = logging.getLogger(__name__)
 
 #: Added to the governance function's timeout for a reservation's expiry: its owner is then provably gone.
 RESERVATION_MARGIN: Final = timedelta(seconds=60)
@@ -271,7 +274,12 @@ class CallTool:
             reason=outcome.value,
             detail={"cost_micros": entry.cost_micros, "units": units, **finding},
         )
-        self._budgets.settle(Settlement(reservation, Micros(entry.cost_micros), entry, audit, replay=result))
+        try:
+            self._budgets.settle(Settlement(reservation, Micros(entry.cost_micros), entry, audit, replay=result))
+        except StoreUnavailableError:
+            # The tool ran: answer with its result rather than invite a retry that would run it again. The
+            # reservation stays open and the sweeper settles it after its expiry (fixed price, outcome unknown).
+            _log.exception("settle failed; the sweeper will close reservation %s", reservation.request_id)
         self._observer.allowed(reservation.tool, principal.team, entry.cost_micros, outcome, latency_ms)
 
     def _deny(self, request: CallRequest, at: datetime, tool: str, reason: str) -> None:

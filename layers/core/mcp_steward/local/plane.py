@@ -30,14 +30,19 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from mcp_steward.adapters.dynamodb_budgets import DynamoDbBudgetLedger
 from mcp_steward.adapters.dynamodb_grants import DynamoDbGrantStore
 from mcp_steward.adapters.dynamodb_keys import DynamoDbKeyStore
 from mcp_steward.adapters.dynamodb_registry import DynamoDbRegistry
 from mcp_steward.adapters.lambda_invoker import LambdaInvoker
 from mcp_steward.cli.target import TABLE_IDS
+from mcp_steward.domain.budgets import Owner, OwnerKind, period_of
 from mcp_steward.domain.grants import Grant, SubjectKind
 from mcp_steward.domain.identity import PrincipalId, TeamName
 from mcp_steward.domain.keys import KeyRecord, new_key_id, new_token, token_digest
+from mcp_steward.domain.money import parse_credits
+from mcp_steward.domain.names import ExposedName
+from mcp_steward.domain.pricing import Price
 from mcp_steward.domain.registry import ToolStatus
 from mcp_steward.local import demo_data
 from mcp_steward.local.template import LocalTemplate, TemplateError
@@ -58,6 +63,9 @@ DEMO_GRANTS = [
     Grant(SubjectKind.PRINCIPAL, "admin", "currency__*"),
     Grant(SubjectKind.PRINCIPAL, "admin", "hr__*"),
 ]
+#: The directory lookups are priced (the currency tools stay free); each team has a monthly budget.
+DEMO_PRICES = {"hr__find_employee": "0.01", "hr__get_employee": "0.005"}
+DEMO_BUDGETS = {"finance": "100", "support": "25", "platform": "10"}
 _LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": ""}
 
 
@@ -254,6 +262,20 @@ class LocalPlane:
         grants = DynamoDbGrantStore(dynamodb, governance_env["GRANTS_TABLE"])
         for grant in DEMO_GRANTS:
             grants.add(grant)
+        catalog = registry.catalog()
+        for tool, price in DEMO_PRICES.items():
+            registry.set_price(catalog.tools[ExposedName(tool)], Price(price=parse_credits(price)))
+        budgets = DynamoDbBudgetLedger(
+            dynamodb,
+            budgets=governance_env["BUDGETS_TABLE"],
+            grants=governance_env["GRANTS_TABLE"],
+            registry=governance_env["REGISTRY_TABLE"],
+            ledger=governance_env["LEDGER_TABLE"],
+            audit=governance_env["AUDIT_TABLE"],
+        )
+        period = period_of(datetime.now(UTC))
+        for team, limit in DEMO_BUDGETS.items():
+            budgets.set_limit(Owner(OwnerKind.TEAM, team), team, parse_credits(limit), period)
         return principals
 
     def failed_child(self) -> str | None:
@@ -311,7 +333,8 @@ def banner(state: dict[str, Any]) -> str:
         f"  npx @modelcontextprotocol/inspector@2.12.0 --cli {url} --protocol-era modern --method tools/list "
         f'--header "Authorization: Bearer {alice}"',
         "",
-        "Try: alice may call currency__convert; bob may call hr__*. Stop with Ctrl-C.",
+        "Try: alice may call currency__convert (free); bob may call hr__* (priced: team support has 25 credits"
+        " a month). Then: .venv/bin/steward usage, .venv/bin/steward budgets show. Stop with Ctrl-C.",
     ]
     return "\n".join(lines)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -9,11 +10,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 
 from tests.conftest import ROOT
 
@@ -79,3 +83,17 @@ def token(plane: dict[str, Any], who: str) -> str:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT
+
+
+def with_sdk_client[T](mcp_url: str, bearer: str, mode: str, body: Callable[[Client], Awaitable[T]]) -> T:
+    """Run ``body`` with the official MCP SDK client connected to ``mcp_url`` as the holder of ``bearer``."""
+
+    async def main() -> T:
+        headers = {"Authorization": f"Bearer {bearer}"}
+        async with (
+            httpx2.AsyncClient(headers=headers, timeout=30) as http,
+            Client(streamable_http_client(mcp_url, http_client=http), mode=mode) as client,
+        ):
+            return await body(client)
+
+    return asyncio.run(main())

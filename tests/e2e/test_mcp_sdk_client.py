@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-import httpx2
 import pytest
 from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from tests.e2e.conftest import token
+from tests.e2e.conftest import token, with_sdk_client
 
 pytestmark = pytest.mark.plane
 
@@ -20,14 +17,7 @@ CONVERT = {"amount": "100", "from_currency": "USD", "to_currency": "EUR"}
 
 
 def run_client(plane: dict[str, Any], who: str, mode: str, body: Any) -> Any:
-    async def main() -> Any:
-        headers = {"Authorization": f"Bearer {token(plane, who)}"}
-        async with httpx2.AsyncClient(headers=headers, timeout=30) as http:
-            transport = streamable_http_client(plane["mcp_url"], http_client=http)
-            async with Client(transport, mode=mode) as client:
-                return await body(client)
-
-    return asyncio.run(main())
+    return with_sdk_client(plane["mcp_url"], token(plane, who), mode, body)
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -27,9 +27,7 @@ def test_an_invocation_emits_its_calls_latency_cost_denials_and_retries(capsys: 
 
     handler({}, None)
     blobs = emitted(capsys.readouterr().out)
-    by_name = {
-        metric["Name"]: blob for blob in blobs for metric in blob["_aws"]["CloudWatchMetrics"][0]["Metrics"]
-    }
+    by_name = {metric["Name"]: blob for blob in blobs for metric in blob["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
     assert by_name["CostMicros"]["CostMicros"] == [1_500_000.0]
     assert (by_name["CostMicros"]["team"], by_name["CostMicros"]["tool"]) == ("finance", "currency__convert")
     assert by_name["Denials"]["reason"] == "budget_exceeded"

@@ -58,10 +58,10 @@ def test_priced_calls_draw_down_the_team_budget_and_the_next_one_is_refused(plan
     refused = answers[2]
     assert refused.code == -31000
     assert refused.data["reason"] == "budget_exceeded"
-    assert refused.data["remaining_micros"] == 200_000 and refused.data["cost_micros"] == 400_000
+    assert refused.data["remaining_micro"] == 200_000 and refused.data["cost_micro"] == 400_000
 
     [budget] = steward(plane, "budgets", "show", "--team", "metered", "--json")
-    assert (budget["charged_micros"], budget["available_micros"], budget["reserved_micros"]) == (800_000, 200_000, 0)
+    assert (budget["charged_micro"], budget["available_micro"], budget["reserved_micro"]) == (800_000, 200_000, 0)
     decisions = steward(plane, "audit", "--kind", "decision", "--json")
     mine = [d for d in decisions if d.get("principal") == "ivy"]
     assert [d["decision"] for d in mine].count("allowed") == 2

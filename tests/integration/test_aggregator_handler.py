@@ -187,7 +187,7 @@ def test_the_scheduled_event_aggregates_yesterday_and_today_and_announces_thresh
     announced = _announced(plane)
     assert sorted(e["detail"]["threshold"] for e in announced) == [50, 80]
     assert {(e["source"], e["detail-type"]) for e in announced} == {(SOURCE, DETAIL_TYPE)}
-    assert announced[0]["detail"]["charged_micros"] == 85 * CREDIT and announced[0]["detail"]["limit"] == "100.000000"
+    assert announced[0]["detail"]["charged_micro"] == 85 * CREDIT and announced[0]["detail"]["limit"] == "100.000000"
     stored = plane.dynamodb.get_item(TableName=plane.budgets, Key={"pk": period["pk"], "sk": period["sk"]})["Item"]
     assert {k: v for k, v in stored.items() if not k.startswith("alert_")} == period
 

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.moto
 CREDIT = 1_000_000
 PERIOD = "2026-10"
 AT = datetime(2026, 10, 14, 9, 0, tzinfo=UTC)
-USAGE_KEYS = {"team", "period", "source", "calls", "cost_micros", "cost", "tools", "budget"}
+USAGE_KEYS = {"team", "period", "source", "calls", "cost_micro", "cost", "tools", "budget"}
 AUDIT_KEYS = {"at", "kind", "request_id", "principal", "obo", "team", "tool", "decision", "reason", "actor", "action"}
 
 
@@ -122,28 +122,28 @@ def test_usage_on_the_local_plane_computes_from_the_ledger_when_no_aggregates_ex
     finance, support = json.loads(out)
     assert set(finance) == set(support) == USAGE_KEYS
     assert (finance["team"], finance["source"], finance["calls"]) == ("finance", "ledger", 3)
-    assert (finance["cost_micros"], finance["cost"]) == (2_500_000, "2.500000")
+    assert (finance["cost_micro"], finance["cost"]) == (2_500_000, "2.500000")
     assert finance["tools"] == [
         {
             "tool": "currency__convert",
             "calls": 2,
             "units": 2,
             "errors": 0,
-            "cost_micros": 2 * CREDIT,
+            "cost_micro": 2 * CREDIT,
             "cost": "2.000000",
         },
-        {"tool": "hr__find_employee", "calls": 1, "units": 0, "errors": 1, "cost_micros": 500_000, "cost": "0.500000"},
+        {"tool": "hr__find_employee", "calls": 1, "units": 0, "errors": 1, "cost_micro": 500_000, "cost": "0.500000"},
     ]
     assert finance["budget"] == {
         "materialized": True,
         "burn_percent": 52,
-        "limit_micros": 100 * CREDIT,
+        "limit_micro": 100 * CREDIT,
         "limit": "100.000000",
-        "charged_micros": 52_100_000,
+        "charged_micro": 52_100_000,
         "charged": "52.100000",
-        "reserved_micros": CREDIT,
+        "reserved_micro": CREDIT,
         "reserved": "1.000000",
-        "available_micros": 46_900_000,
+        "available_micro": 46_900_000,
         "available": "46.900000",
     }
     assert support["tools"] == [] and support["budget"] is None
@@ -171,7 +171,7 @@ def test_audit_lists_records_as_json_with_stable_keys_and_filters_by_kind_and_ti
     records = [
         AuditRecord(
             "decision", AT, "r1", principal="alice", team="finance", tool="currency__convert",
-            decision=Decision.DENIED, reason="budget_exceeded", detail={"cost_micros": 1_500_000},
+            decision=Decision.DENIED, reason="budget_exceeded", detail={"cost_micro": 1_500_000},
         ),
         AuditRecord("admin", AT + timedelta(hours=1), "adm-1", actor="admin", action="grants.add", detail={}),
         AuditRecord("decision", AT + timedelta(days=2), "r2", principal="bob", decision=Decision.ALLOWED),
@@ -184,7 +184,7 @@ def test_audit_lists_records_as_json_with_stable_keys_and_filters_by_kind_and_ti
     assert set(denied) == set(admin) == AUDIT_KEYS | {"detail"}
     assert denied["at"] == "2026-10-14T09:00:00.000000Z" and denied["decision"] == "denied"
     assert denied["reason"] == "budget_exceeded" and denied["obo"] is None
-    assert denied["detail"] == {"cost_micros": 1_500_000, "cost": "1.500000"}
+    assert denied["detail"] == {"cost_micro": 1_500_000, "cost": "1.500000"}
     assert (admin["kind"], admin["actor"], admin["action"], admin["principal"]) == (
         "admin",
         "admin",

@@ -32,7 +32,7 @@ ROW_KEYS = {
     *(
         f"{name}{suffix}"
         for name in ("standing_limit", "limit", "available", "reserved", "charged")
-        for suffix in ("", "_micros")
+        for suffix in ("", "_micro")
     ),
 }
 TEAM = Owner(OwnerKind.TEAM, "finance")
@@ -78,9 +78,9 @@ def test_budgets_set_gives_a_team_a_standing_limit_shown_before_its_first_call(f
     assert (row["team"], row["principal"]) == ("finance", None)
     assert row["period"] == period_of(datetime.now(UTC))
     assert row["materialized"] is False
-    assert row["standing_limit_micros"] == row["limit_micros"] == row["available_micros"] == 100 * CREDIT
+    assert row["standing_limit_micro"] == row["limit_micro"] == row["available_micro"] == 100 * CREDIT
     assert row["standing_limit"] == "100.000000"
-    assert (row["reserved_micros"], row["charged_micros"]) == (0, 0)
+    assert (row["reserved_micro"], row["charged_micro"]) == (0, 0)
 
 
 def test_a_new_limit_applies_to_the_current_period_and_keeps_what_is_held(finance: Plane) -> None:
@@ -91,9 +91,9 @@ def test_a_new_limit_applies_to_the_current_period_and_keeps_what_is_held(financ
 
     [row] = finance.json("budgets", "show", "--team", "finance")
     assert row["materialized"] is True
-    assert row["limit_micros"] == 20_500_000
-    assert row["reserved_micros"] == 3 * CREDIT
-    assert row["available_micros"] == 17_500_000
+    assert row["limit_micro"] == 20_500_000
+    assert row["reserved_micro"] == 3 * CREDIT
+    assert row["available_micro"] == 17_500_000
     assert row["available"] == "17.500000"
     budget = finance.target.budgets.period_budget(TEAM, period_of(datetime.now(UTC)))
     assert budget is not None and budget.balanced
@@ -113,7 +113,7 @@ def test_lowering_a_limit_below_what_is_charged_and_reserved_is_refused_and_chan
     assert finance.snapshot() == before
     finance.ok("budgets", "set", "--team", "finance", "--limit", "3")
     [row] = finance.json("budgets", "show")
-    assert (row["limit_micros"], row["available_micros"]) == (3 * CREDIT, 0)
+    assert (row["limit_micro"], row["available_micro"]) == (3 * CREDIT, 0)
 
 
 def test_a_principal_cap_is_set_for_a_principal_of_the_team(finance: Plane) -> None:
@@ -129,7 +129,7 @@ def test_a_principal_cap_is_set_for_a_principal_of_the_team(finance: Plane) -> N
         ("finance", "principal", "alice"),
         ("support", "team", None),
     ]
-    assert rows[1]["limit_micros"] == 5 * CREDIT
+    assert rows[1]["limit_micro"] == 5 * CREDIT
     assert only_finance == rows[:2]
     assert "alice" in finance.ok("budgets", "show")
 
@@ -143,7 +143,7 @@ def test_a_cap_is_held_like_the_team_budget_and_cannot_go_below_it(finance: Plan
 
     assert code == 2
     cap = next(r for r in finance.json("budgets", "show") if r["principal"] == "alice")
-    assert (cap["limit_micros"], cap["reserved_micros"], cap["available_micros"]) == (5 * CREDIT, 4 * CREDIT, CREDIT)
+    assert (cap["limit_micro"], cap["reserved_micro"], cap["available_micro"]) == (5 * CREDIT, 4 * CREDIT, CREDIT)
 
 
 def test_budgets_set_is_audited(finance: Plane) -> None:
@@ -156,7 +156,7 @@ def test_budgets_set_is_audited(finance: Plane) -> None:
     assert record.detail == {
         "owner_kind": "principal",
         "owner": "alice",
-        "limit_micros": 5 * CREDIT,
+        "limit_micro": 5 * CREDIT,
         "period": period_of(datetime.now(UTC)),
     }
 

@@ -17,9 +17,9 @@ TOOL_KEYS = {
     "upstream_name",
     "status",
     "price",
-    "price_micros",
+    "price_micro",
     "unit_price",
-    "unit_price_micros",
+    "unit_price_micro",
     "max_units",
 }
 
@@ -34,12 +34,12 @@ def test_a_metered_price_is_stored_and_shown_in_tools_list(plane: Plane) -> None
     assert prices(plane)["calc__add"] == Price(Micros(250_000), Micros(1_000), 500)
     rows = {row["name"]: row for row in plane.json("tools", "list")}
     assert set(rows["calc__add"]) == TOOL_KEYS
-    assert rows["calc__add"]["price_micros"] == 250_000
+    assert rows["calc__add"]["price_micro"] == 250_000
     assert rows["calc__add"]["price"] == "0.250000"
-    assert rows["calc__add"]["unit_price_micros"] == 1_000
+    assert rows["calc__add"]["unit_price_micro"] == 1_000
     assert rows["calc__add"]["unit_price"] == "0.001000"
     assert rows["calc__add"]["max_units"] == 500
-    assert rows["calc__mul"]["price_micros"] == 0
+    assert rows["calc__mul"]["price_micro"] == 0
     assert "0.250000" in plane.ok("tools", "list")
 
 
@@ -63,13 +63,13 @@ def test_prices_set_is_audited_with_old_and_new_prices(plane: Plane) -> None:
 
     first, second = plane.admin_records()
     assert (first.actor, first.action, first.tool) == (ACTOR, "prices.set", "calc__add")
-    assert first.detail["price_micros"] == 1_500_000
+    assert first.detail["price_micro"] == 1_500_000
     assert second.detail == {
-        "price_micros": 2 * CREDIT,
-        "unit_price_micros": 100_000,
+        "price_micro": 2 * CREDIT,
+        "unit_price_micro": 100_000,
         "max_units": 3,
-        "previous_price_micros": 1_500_000,
-        "previous_unit_price_micros": 0,
+        "previous_price_micro": 1_500_000,
+        "previous_unit_price_micro": 0,
         "previous_max_units": 0,
     }
     [row, _] = plane.json("audit", "--kind", "admin")

@@ -22,7 +22,7 @@ TEAM_KEYS = {"team", "principals", "budget"}
 BUDGET_KEYS = {
     "period",
     "materialized",
-    *(f"{name}{suffix}" for name in ("limit", "available", "reserved", "charged") for suffix in ("", "_micros")),
+    *(f"{name}{suffix}" for name in ("limit", "available", "reserved", "charged") for suffix in ("", "_micro")),
 }
 
 
@@ -114,9 +114,9 @@ def test_teams_list_shows_this_months_budget_once_one_is_set(finance: Plane) -> 
     assert set(finance_row["budget"]) == BUDGET_KEYS
     assert finance_row["budget"]["period"] == datetime.now(UTC).strftime("%Y-%m")
     assert finance_row["budget"]["materialized"] is False
-    assert finance_row["budget"]["limit_micros"] == 100 * CREDIT + CREDIT // 2
+    assert finance_row["budget"]["limit_micro"] == 100 * CREDIT + CREDIT // 2
     assert finance_row["budget"]["limit"] == "100.500000"
-    assert finance_row["budget"]["available_micros"] == 100 * CREDIT + CREDIT // 2
+    assert finance_row["budget"]["available_micro"] == 100 * CREDIT + CREDIT // 2
     assert finance_row["budget"]["charged"] == "0.000000"
     assert support_row["budget"] is None
     text = finance.ok("teams", "list")

@@ -79,12 +79,4 @@ def metering_tables(fresh_table: Callable[[str], str]) -> dict[str, str]:
 
 
 def budget_ledger(client: Any, tables: dict[str, str], **options: Any) -> DynamoDbBudgetLedger:
-    return DynamoDbBudgetLedger(
-        client,
-        budgets=tables["budgets"],
-        grants=tables["grants"],
-        registry=tables["registry"],
-        ledger=tables["ledger"],
-        audit=tables["audit"],
-        **options,
-    )
+    return DynamoDbBudgetLedger.for_tables(client, tables, **options)

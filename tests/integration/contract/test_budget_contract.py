@@ -211,7 +211,7 @@ def test_an_over_budget_call_is_refused_with_the_remaining_credit(plane: Plane) 
     with pytest.raises(Denied) as refused:
         plane.ledger.reserve(request())
     assert refused.value.reason == "budget_exceeded"
-    assert refused.value.data["remaining_micros"] == 2_000_000 and refused.value.data["cost_micros"] == 3_000_000
+    assert refused.value.data["remaining_micro"] == 2_000_000 and refused.value.data["cost_micro"] == 3_000_000
     assert refused.value.data["team"] == "finance" and refused.value.data["period"] == PERIOD
     assert balance(plane) == (2_000_000, 2_000_000, 0, 0)
 

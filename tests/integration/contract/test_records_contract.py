@@ -59,7 +59,7 @@ def decision(request_id: str, at: datetime = NOW, **changes: Any) -> AuditRecord
         "team": "finance",
         "tool": "currency__convert",
         "decision": Decision.ALLOWED,
-        "detail": {"cost_micros": 1_500_000},
+        "detail": {"cost_micro": 1_500_000},
     }
     fields.update(changes)
     return AuditRecord(**fields)

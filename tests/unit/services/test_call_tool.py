@@ -162,9 +162,9 @@ def test_a_call_over_budget_is_denied_before_invoking() -> None:
         "reason": "budget_exceeded",
         "team": "finance",
         "period": "2026-11",
-        "remaining_micros": 1_000_000,
+        "remaining_micro": 1_000_000,
         "remaining": "1.000000",
-        "cost_micros": 1_500_000,
+        "cost_micro": 1_500_000,
         "cost": "1.500000",
     }
     assert pipeline.tool.calls == []

@@ -171,13 +171,13 @@ def test_usage_json_has_stable_keys_and_money_as_micros_and_decimal_strings() ->
     report = usage_report("2026-11", aggregates=aggregates, periods=periods, teams=["finance", "support"])
     finance, support = usage_rows(report)
     assert set(finance) == set(support) == {
-        "team", "period", "source", "calls", "cost_micros", "cost", "tools", "budget"
+        "team", "period", "source", "calls", "cost_micro", "cost", "tools", "budget"
     }  # fmt: skip
-    assert finance["cost_micros"] == CREDIT and finance["cost"] == "1.000000"
+    assert finance["cost_micro"] == CREDIT and finance["cost"] == "1.000000"
     assert finance["tools"] == [
-        {"tool": "currency__convert", "calls": 1, "units": 2, "errors": 0, "cost_micros": CREDIT, "cost": "1.000000"}
+        {"tool": "currency__convert", "calls": 1, "units": 2, "errors": 0, "cost_micro": CREDIT, "cost": "1.000000"}
     ]
-    assert finance["budget"]["limit_micros"] == 100 * CREDIT and finance["budget"]["burn_percent"] == 1
+    assert finance["budget"]["limit_micro"] == 100 * CREDIT and finance["budget"]["burn_percent"] == 1
     assert support["budget"] is None and support["tools"] == []
     text = "\n".join(usage_text(report))
     assert "finance  ░░░░░░░░░░░░░░░░   1%  1.00 / 100.00 credits" in text

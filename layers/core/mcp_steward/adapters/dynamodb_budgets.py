@@ -17,7 +17,7 @@ import hashlib
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -116,6 +116,19 @@ class DynamoDbBudgetLedger:
         self._clock = clock
         self._sleep = sleep
         self._on_retry = on_retry
+
+    @classmethod
+    def for_tables(cls, client: DynamoDBClient, tables: Mapping[str, str], **options: Any) -> DynamoDbBudgetLedger:
+        """From a role → table name map with ``budgets``, ``grants``, ``registry``, ``ledger`` and ``audit``."""
+        return cls(
+            client,
+            budgets=tables["budgets"],
+            grants=tables["grants"],
+            registry=tables["registry"],
+            ledger=tables["ledger"],
+            audit=tables["audit"],
+            **options,
+        )
 
     # --- transactions -------------------------------------------------------------------------------------
 
@@ -234,21 +247,7 @@ class DynamoDbBudgetLedger:
                 }
             )
             roles.append(("rate", limit))
-        reservation = Reservation(
-            request_id=request.request_id,
-            principal=principal.id,
-            obo=principal.obo,
-            team=principal.team,
-            tool=request.tool,
-            server=request.server,
-            period=period,
-            amount=amount,
-            price=request.price,
-            cap=request.cap and amount > 0,
-            idempotency_key=request.idempotency_key,
-            started_at=request.at,
-            expires_at=request.expires_at,
-        )
+        reservation = request.reservation()
         actions.append(
             {
                 "Put": {

@@ -106,21 +106,7 @@ class InMemoryBudgetLedger:
                 self.periods[(owner, request.period)] = replace(
                     budget, available=Micros(budget.available - amount), reserved=Micros(budget.reserved + amount)
                 )
-            reservation = Reservation(
-                request_id=request.request_id,
-                principal=principal.id,
-                obo=principal.obo,
-                team=principal.team,
-                tool=request.tool,
-                server=request.server,
-                period=request.period,
-                amount=amount,
-                price=request.price,
-                cap=request.cap and amount > 0,
-                idempotency_key=request.idempotency_key,
-                started_at=request.at,
-                expires_at=request.expires_at,
-            )
+            reservation = request.reservation()
             self.reservations[request.request_id] = (reservation, ReservationStatus.RESERVED)
             if idem_key is not None:
                 self.idempotency[idem_key] = {"status": ReservationStatus.RESERVED, "request_id": request.request_id}

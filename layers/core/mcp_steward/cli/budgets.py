@@ -147,11 +147,11 @@ def prices_set(target: Target, args: argparse.Namespace) -> None:
     target.record_admin(
         "prices.set",
         {
-            "price_micros": new.price,
-            "unit_price_micros": new.unit_price,
+            "price_micro": new.price,
+            "unit_price_micro": new.unit_price,
             "max_units": new.max_units,
-            "previous_price_micros": old.price,
-            "previous_unit_price_micros": old.unit_price,
+            "previous_price_micro": old.price,
+            "previous_unit_price_micro": old.unit_price,
             "previous_max_units": old.max_units,
         },
         tool=tool.exposed_name,
@@ -182,7 +182,7 @@ def budgets_set(target: Target, args: argparse.Namespace) -> None:
         raise UsageError(str(exc)) from None
     target.record_admin(
         "budgets.set",
-        {"owner_kind": owner.kind.value, "owner": owner.name, "limit_micros": limit, "period": period},
+        {"owner_kind": owner.kind.value, "owner": owner.name, "limit_micro": limit, "period": period},
         team=team,
         principal=principal,
     )

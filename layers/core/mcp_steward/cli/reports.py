@@ -171,8 +171,8 @@ def _detail(detail: dict[str, Any]) -> dict[str, Any]:
     """Amounts in micros gain their decimal-credit twin (``cost_micros`` → ``cost``)."""
     shown = dict(detail)
     for key, value in detail.items():
-        if key.endswith("_micros") and isinstance(value, int) and not isinstance(value, bool):
-            shown.update(money_fields(key.removesuffix("_micros"), value))
+        if key.endswith("_micro") and isinstance(value, int) and not isinstance(value, bool):
+            shown.update(money_fields(key.removesuffix("_micro"), value))
     return shown
 
 

@@ -154,14 +154,7 @@ def _adapters(
         records=DynamoDbRecords(dynamodb, tables["ledger"], tables["audit"]),
         aggregates=DynamoDbAggregates(dynamodb, tables["ledger"]),
         periods=DynamoDbPeriods(dynamodb, tables["budgets"]),
-        budgets=DynamoDbBudgetLedger(
-            dynamodb,
-            budgets=tables["budgets"],
-            grants=tables["grants"],
-            registry=tables["registry"],
-            ledger=tables["ledger"],
-            audit=tables["audit"],
-        ),
+        budgets=DynamoDbBudgetLedger.for_tables(dynamodb, tables),
         local=local,
         caller=caller,
     )

@@ -16,7 +16,7 @@ from mcp_steward.domain.grants import Grant
 from mcp_steward.domain.identity import Principal
 from mcp_steward.domain.money import Micros, format_credits
 from mcp_steward.domain.pricing import Price
-from mcp_steward.domain.records import AuditRecord, LedgerEntry
+from mcp_steward.domain.records import AuditRecord, Decision, LedgerEntry, Outcome
 
 Period = NewType("Period", str)  # "YYYY-MM"
 
@@ -99,6 +99,25 @@ class ReservationRequest:
     def period(self) -> Period:
         return period_of(self.at)
 
+    def reservation(self) -> Reservation:
+        """The hold this request makes once its reserve transaction commits."""
+        amount = self.price.maximum
+        return Reservation(
+            request_id=self.request_id,
+            principal=self.principal.id,
+            obo=self.principal.obo,
+            team=self.principal.team,
+            tool=self.tool,
+            server=self.server,
+            period=self.period,
+            amount=amount,
+            price=self.price,
+            cap=self.cap and amount > 0,
+            idempotency_key=self.idempotency_key,
+            started_at=self.at,
+            expires_at=self.expires_at,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Reservation:
@@ -127,6 +146,49 @@ class Settlement:
     audit: AuditRecord
     #: The result to answer an idempotent repeat with (None when too large to keep).
     replay: dict[str, Any] | None = None
+
+
+def settlement_of(
+    reservation: Reservation,
+    *,
+    at: datetime,
+    cost: int,
+    units: int,
+    outcome: Outcome,
+    latency_ms: int,
+    reason: str,
+    detail: dict[str, Any] | None = None,
+    replay: dict[str, Any] | None = None,
+) -> Settlement:
+    """The settle of a reservation: its ledger entry and its allowed decision's audit record (cost capped at
+    what was reserved)."""
+    charged = Micros(min(cost, reservation.amount))
+    entry = LedgerEntry(
+        request_id=reservation.request_id,
+        at=at,
+        principal=reservation.principal,
+        obo=reservation.obo,
+        team=reservation.team,
+        tool=reservation.tool,
+        server=reservation.server,
+        cost_micros=charged,
+        units=units,
+        outcome=outcome,
+        latency_ms=latency_ms,
+    )
+    audit = AuditRecord(
+        kind="decision",
+        at=at,
+        request_id=reservation.request_id,
+        principal=reservation.principal,
+        obo=reservation.obo,
+        team=reservation.team,
+        tool=reservation.tool,
+        decision=Decision.ALLOWED,
+        reason=reason,
+        detail={"cost_micro": charged, "units": units, **(detail or {})},
+    )
+    return Settlement(reservation, charged, entry, audit, replay=replay)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,9 +238,9 @@ def budget_exceeded(owner: Owner, period: Period, remaining: int, cost: int) -> 
         {
             owner.kind.value: owner.name,
             "period": period,
-            "remaining_micros": remaining,
+            "remaining_micro": remaining,
             "remaining": format_credits(remaining),
-            "cost_micros": cost,
+            "cost_micro": cost,
             "cost": format_credits(cost),
         },
     )

@@ -42,5 +42,5 @@ def format_credits(micros: int) -> str:
 
 
 def money_fields(name: str, micros: int) -> dict[str, int | str]:
-    """The pair every listing shows for an amount: ``<name>_micros`` (integer) and ``<name>`` (decimal string)."""
-    return {f"{name}_micros": micros, name: format_credits(micros)}
+    """The pair every listing shows for an amount: ``<name>_micro`` (integer) and ``<name>`` (decimal string)."""
+    return {f"{name}_micro": micros, name: format_credits(micros)}

@@ -63,6 +63,7 @@ DEMO_GRANTS = [
     Grant(SubjectKind.PRINCIPAL, "admin", "currency__*"),
     Grant(SubjectKind.PRINCIPAL, "admin", "hr__*"),
 ]
+METERING_ROLES = ("budgets", "grants", "registry", "ledger", "audit")
 #: The directory lookups are priced (the currency tools stay free); each team has a monthly budget.
 DEMO_PRICES = {"hr__find_employee": "0.01", "hr__get_employee": "0.005"}
 DEMO_BUDGETS = {"finance": "100", "support": "25", "platform": "10"}
@@ -265,14 +266,8 @@ class LocalPlane:
         catalog = registry.catalog()
         for tool, price in DEMO_PRICES.items():
             registry.set_price(catalog.tools[ExposedName(tool)], Price(price=parse_credits(price)))
-        budgets = DynamoDbBudgetLedger(
-            dynamodb,
-            budgets=governance_env["BUDGETS_TABLE"],
-            grants=governance_env["GRANTS_TABLE"],
-            registry=governance_env["REGISTRY_TABLE"],
-            ledger=governance_env["LEDGER_TABLE"],
-            audit=governance_env["AUDIT_TABLE"],
-        )
+        tables = {role: governance_env[f"{role.upper()}_TABLE"] for role in METERING_ROLES}
+        budgets = DynamoDbBudgetLedger.for_tables(dynamodb, tables)
         period = period_of(datetime.now(UTC))
         for team, limit in DEMO_BUDGETS.items():
             budgets.set_limit(Owner(OwnerKind.TEAM, team), team, parse_credits(limit), period)

@@ -30,15 +30,14 @@ from mcp_steward.domain.budgets import (
     Replay,
     Reservation,
     ReservationRequest,
-    Settlement,
     ToolNotCallable,
     no_budget,
     period_of,
+    settlement_of,
 )
 from mcp_steward.domain.identity import Principal
-from mcp_steward.domain.money import Micros
 from mcp_steward.domain.ports import BudgetLedger, CallConfig, InvocationError, StoreUnavailableError, ToolInvoker
-from mcp_steward.domain.records import AuditRecord, Decision, LedgerEntry, Outcome
+from mcp_steward.domain.records import AuditRecord, Decision, Outcome
 from mcp_steward.domain.registry import ToolRecord
 from mcp_steward.protocol.errors import GovernanceDeniedError, InvalidParamsError, UnknownToolError
 from mcp_steward.services.caching import DEFAULT_TTL_S, TtlCache
@@ -233,12 +232,11 @@ class CallTool:
                 if isinstance(result.get("structuredContent"), (list, str, int, float, bool)):
                     result = {**result, "structuredContent": {"result": result["structuredContent"]}}
         latency_ms = (time.perf_counter() - started) * 1000
-        self._settle(request, reservation, cost, units, outcome, latency_ms, result)
+        self._settle(reservation, cost, units, outcome, latency_ms, result)
         return result
 
     def _settle(
         self,
-        request: CallRequest,
         reservation: Reservation,
         cost: int,
         units: int,
@@ -246,41 +244,25 @@ class CallTool:
         latency_ms: float,
         result: dict[str, Any],
     ) -> None:
-        at = self._clock()
-        principal = request.principal
-        entry = LedgerEntry(
-            request_id=request.request_id,
-            at=at,
-            principal=principal.id,
-            obo=principal.obo,
-            team=principal.team,
-            tool=reservation.tool,
-            server=reservation.server,
-            cost_micros=min(cost, reservation.amount),
+        finding = {"finding": "invalid_output"} if outcome is Outcome.INVALID_OUTPUT else {}
+        settlement = settlement_of(
+            reservation,
+            at=self._clock(),
+            cost=cost,
             units=units,
             outcome=outcome,
             latency_ms=int(latency_ms),
-        )
-        finding = {"finding": "invalid_output"} if outcome is Outcome.INVALID_OUTPUT else {}
-        audit = AuditRecord(
-            kind="decision",
-            at=at,
-            request_id=request.request_id,
-            principal=principal.id,
-            obo=principal.obo,
-            team=principal.team,
-            tool=reservation.tool,
-            decision=Decision.ALLOWED,
             reason=outcome.value,
-            detail={"cost_micros": entry.cost_micros, "units": units, **finding},
+            detail=finding,
+            replay=result,
         )
         try:
-            self._budgets.settle(Settlement(reservation, Micros(entry.cost_micros), entry, audit, replay=result))
+            self._budgets.settle(settlement)
         except StoreUnavailableError:
             # The tool ran: answer with its result rather than invite a retry that would run it again. The
             # reservation stays open and the sweeper settles it after its expiry (fixed price, outcome unknown).
             _log.exception("settle failed; the sweeper will close reservation %s", reservation.request_id)
-        self._observer.allowed(reservation.tool, principal.team, entry.cost_micros, outcome, latency_ms)
+        self._observer.allowed(reservation.tool, reservation.team, settlement.cost, outcome, latency_ms)
 
     def _deny(self, request: CallRequest, at: datetime, tool: str, reason: str) -> None:
         principal = request.principal
@@ -304,10 +286,21 @@ def _protocol(denial: Denied) -> GovernanceDeniedError:
     return GovernanceDeniedError(denial.reason, denial.message, data=denial.data)
 
 
+_SCHEMA_KEYS: dict[int, tuple[ToolRecord, str]] = {}
+
+
 def _schema_key(tool: ToolRecord) -> str:
-    """Validators are cached per definition (issue 4 replaces this with the pinned RFC 8785 hash)."""
+    """Validators are cached per definition (issue 4 replaces this with the pinned RFC 8785 hash). The digest
+    is computed once per tool record: records live as long as the registry cache's catalog (≤ 5 s)."""
+    cached = _SCHEMA_KEYS.get(id(tool))
+    if cached is not None and cached[0] is tool:
+        return cached[1]
     canonical = json.dumps(tool.definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return f"{tool.exposed_name}#{hashlib.sha256(canonical.encode()).hexdigest()}"
+    key = f"{tool.exposed_name}#{hashlib.sha256(canonical.encode()).hexdigest()}"
+    if len(_SCHEMA_KEYS) >= 4096:
+        _SCHEMA_KEYS.clear()
+    _SCHEMA_KEYS[id(tool)] = (tool, key)
+    return key
 
 
 def _idempotency_key(meta: dict[str, Any] | None) -> str | None:

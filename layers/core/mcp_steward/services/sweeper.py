@@ -11,41 +11,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from mcp_steward.domain.budgets import Reservation, Settlement
-from mcp_steward.domain.money import Micros
+from mcp_steward.domain.budgets import Reservation, Settlement, settlement_of
 from mcp_steward.domain.ports import BudgetLedger
-from mcp_steward.domain.records import AuditRecord, Decision, LedgerEntry, Outcome
+from mcp_steward.domain.records import Outcome
 
 
 def abandoned_settlement(reservation: Reservation, at: datetime) -> Settlement:
-    cost = Micros(min(reservation.price.price, reservation.amount))
-    latency_ms = int((at - reservation.started_at).total_seconds() * 1000)
-    entry = LedgerEntry(
-        request_id=reservation.request_id,
+    return settlement_of(
+        reservation,
         at=at,
-        principal=reservation.principal,
-        obo=reservation.obo,
-        team=reservation.team,
-        tool=reservation.tool,
-        server=reservation.server,
-        cost_micros=cost,
+        cost=reservation.price.price,
         units=0,
         outcome=Outcome.UNKNOWN,
-        latency_ms=latency_ms,
-    )
-    audit = AuditRecord(
-        kind="decision",
-        at=at,
-        request_id=reservation.request_id,
-        principal=reservation.principal,
-        obo=reservation.obo,
-        team=reservation.team,
-        tool=reservation.tool,
-        decision=Decision.ALLOWED,
+        latency_ms=int((at - reservation.started_at).total_seconds() * 1000),
         reason="abandoned",
-        detail={"cost_micros": cost, "closed_by": "sweeper"},
+        detail={"closed_by": "sweeper"},
     )
-    return Settlement(reservation, cost, entry, audit, replay=None)
 
 
 def sweep(budgets: BudgetLedger, now: datetime) -> list[str]:

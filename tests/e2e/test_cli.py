@@ -107,3 +107,19 @@ def test_no_local_plane_is_a_clear_failure(tmp_path: Any) -> None:
     failed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     assert failed.returncode == 1
     assert "make dev" in failed.stderr
+
+
+def test_every_admin_change_is_audited_with_the_admin_identity(plane: dict[str, Any]) -> None:
+    created = steward(plane, "keys", "create", "--principal", "fay", "--team", "audited")
+    key_id = created.stdout.split()[2]
+    for args in (
+        ["grants", "add", "--team", "audited", "--tool", "currency__*"],
+        ["grants", "remove", "--team", "audited", "--tool", "currency__*"],
+        ["keys", "revoke", key_id],
+    ):
+        assert steward(plane, *args).returncode == 0
+    records = json.loads(steward(plane, "audit", "--kind", "admin", "--json").stdout)
+    actions = {(r["action"], r.get("team") or r.get("principal")) for r in records}
+    assert {("keys.create", "audited"), ("grants.add", "audited"), ("grants.remove", "audited")} <= actions
+    revoked = [r for r in records if r["action"] == "keys.revoke" and r["detail"]["key_id"] == key_id]
+    assert len(revoked) == 1 and revoked[0]["actor"].startswith("local:")

@@ -105,8 +105,10 @@ def keys_list(target: Target, args: argparse.Namespace) -> None:
 
 
 def keys_revoke(target: Target, args: argparse.Namespace) -> None:
+    target.actor()
     if not target.keys.revoke(args.key_id):
         raise UsageError(f"no key {args.key_id!r}")
+    target.record_admin("keys.revoke", {"key_id": args.key_id})
     print(f"revoked {args.key_id}")
 
 
@@ -127,16 +129,29 @@ def _grant(args: argparse.Namespace) -> Grant:
     return Grant(kind, subject, tool)
 
 
+def _record_grant(target: Target, action: str, grant: Grant) -> None:
+    target.record_admin(
+        action,
+        {"subject_kind": grant.subject_kind.value, "subject": grant.subject, "tool": grant.pattern},
+        team=grant.subject if grant.subject_kind is SubjectKind.TEAM else None,
+        principal=grant.subject if grant.subject_kind is SubjectKind.PRINCIPAL else None,
+    )
+
+
 def grants_add(target: Target, args: argparse.Namespace) -> None:
     grant = _grant(args)
+    target.actor()
     target.grants.add(grant)
+    _record_grant(target, "grants.add", grant)
     print(f"granted {grant.pattern} to {grant.subject_kind} {grant.subject}")
 
 
 def grants_remove(target: Target, args: argparse.Namespace) -> None:
     grant = _grant(args)
+    target.actor()
     if not target.grants.remove(grant):
         raise UsageError(f"{grant.subject_kind} {grant.subject} has no grant {grant.pattern}")
+    _record_grant(target, "grants.remove", grant)
     print(f"removed {grant.pattern} from {grant.subject_kind} {grant.subject}")
 
 
@@ -161,6 +176,7 @@ def servers_add(target: Target, args: argparse.Namespace) -> None:
     if SERVER_NAME.fullmatch(args.name) is None:
         raise UsageError(f"server name {args.name!r} must match ^[a-z][a-z0-9-]{{0,15}}$")
     function = target.function(args.function)
+    target.actor()
     tools = register_internal_server(
         target.registry,
         target.invoker,
@@ -169,6 +185,10 @@ def servers_add(target: Target, args: argparse.Namespace) -> None:
         function_timeout_s=function.timeout_s,
         logical_id=args.function,
         aliases=_aliases(args.alias),
+    )
+    target.record_admin(
+        "servers.add",
+        {"server": args.name, "function": function.name, "tools": [tool.exposed_name for tool in tools]},
     )
     print(f"registered {args.name} ({function.name}) with {len(tools)} tools, pending approval:")
     for tool in tools:
@@ -213,5 +233,7 @@ def tools_approve(target: Target, args: argparse.Namespace) -> None:
         raise UsageError(f"no tool {args.name!r} (see 'steward tools list')")
     if tool.status is ToolStatus.REJECTED:
         raise UsageError(f"{args.name} was rejected; register the server again after fixing it")
+    target.actor()
     target.registry.set_status(tool, ToolStatus.APPROVED)
+    target.record_admin("tools.approve", {"previous_status": tool.status.value}, tool=tool.exposed_name)
     print(f"approved {args.name}")

@@ -211,7 +211,8 @@ def audit(target: Target, args: argparse.Namespace) -> None:
     shown = [
         {
             **row,
-            "who": row["principal"] or row["actor"] or "",
+            # an admin record's principal is the subject of the change; who made it is the actor
+            "who": (row["actor"] if row["kind"] == "admin" else row["principal"]) or "",
             "what": row["decision"] or row["action"] or "",
             "tool": row["tool"] or "",
             "team": row["team"] or "",

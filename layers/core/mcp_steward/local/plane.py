@@ -228,6 +228,7 @@ class LocalPlane:
         keys = DynamoDbKeyStore(dynamodb, governance_env["KEYS_TABLE"])
         principals: dict[str, Any] = {}
         for name, (team, roles) in DEMO_PRINCIPALS.items():
+            keys.ensure_principal(name, team)
             token = new_token()
             keys.put(
                 KeyRecord(

@@ -1,0 +1,630 @@
+"""Tool-definition scanner: finds poisoning in every string of a tool definition that a model may read.
+
+Pure domain code (standard library only). ``scan_tool`` walks the name, title, description, annotations and the
+input and output schemas (parameter names, descriptions, defaults, enums, examples, ...) and applies hand-written
+rules for the published tool-poisoning techniques.
+
+Work is bounded on attacker-controlled input: at most :data:`MAX_STRING_CHARS` characters of each string and
+:data:`MAX_TOTAL_CHARS` in all are examined (more is itself a finding), the walk stops at :data:`MAX_DEPTH` levels and
+:data:`MAX_NODES` nodes, and every pattern is a Python ``re`` written to run in linear time: each repetition is
+bounded (``{0,60}``), no quantifier is nested inside another unbounded one, and alternations are literal words, so
+the work per start position is a constant and a string of n characters costs O(n).
+
+Verdict (the exact rule):
+
+- ``malicious`` when any finding is ``high``, or when ``medium`` findings come from at least two different content
+  rules (the size and nesting rules do not count towards this combination);
+- ``suspicious`` when any finding is ``medium``;
+- ``clean`` otherwise (``low`` findings are informational).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import unicodedata
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Final, Literal
+
+type Verdict = Literal["clean", "suspicious", "malicious"]
+
+MAX_STRING_CHARS: Final = 8 * 1024
+MAX_TOTAL_CHARS: Final = 64 * 1024
+MAX_DEPTH: Final = 32
+MAX_NODES: Final = 20_000
+MAX_EVIDENCE_CHARS: Final = 200
+#: Only the members a model may read; other top-level members (``_meta``, ``icons``, ...) are not scanned.
+READABLE_MEMBERS: Final = ("name", "title", "description", "inputSchema", "outputSchema", "annotations")
+#: Rules about size and shape, which do not count towards the two-medium combination.
+STRUCTURAL_RULES: Final = frozenset({"oversized_string", "oversized_definition", "excessive_nesting"})
+
+
+class Severity(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule hit: ``path`` is an RFC 6901 pointer into the definition, ``evidence`` the text around the hit."""
+
+    rule: str
+    severity: Severity
+    path: str
+    evidence: str
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    verdict: Verdict
+    findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True)
+class Readable:
+    """A string a model may read: a value, or a member name (``is_key``) such as a parameter name."""
+
+    path: str
+    text: str
+    is_key: bool = False
+
+
+# --- the walk ---------------------------------------------------------------------------------------------------
+
+
+def pointer_token(token: str | int) -> str:
+    """Escapes one RFC 6901 reference token (``~`` → ``~0``, ``/`` → ``~1``)."""
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+@dataclass
+class _Walk:
+    strings: list[Readable]
+    findings: list[Finding]
+    total: int = 0
+    nodes: int = 0
+    truncated: bool = False
+
+
+def _take(walk: _Walk, path: str, text: str, *, is_key: bool = False) -> None:
+    if walk.truncated:
+        return
+    if len(text) > MAX_STRING_CHARS:
+        walk.findings.append(
+            Finding("oversized_string", Severity.MEDIUM, path, f"{len(text)} characters (cap {MAX_STRING_CHARS})")
+        )
+        text = text[:MAX_STRING_CHARS]
+    room = MAX_TOTAL_CHARS - walk.total
+    if len(text) > room:
+        walk.findings.append(
+            Finding("oversized_definition", Severity.MEDIUM, path, f"more than {MAX_TOTAL_CHARS} characters of text")
+        )
+        text = text[:room]
+        walk.truncated = True
+    walk.total += len(text)
+    walk.strings.append(Readable(path, text, is_key))
+
+
+def _walk(walk: _Walk, value: object, path: str, depth: int) -> None:
+    walk.nodes += 1
+    if walk.truncated or walk.nodes > MAX_NODES:
+        walk.truncated = True
+        return
+    if depth > MAX_DEPTH:
+        walk.findings.append(Finding("excessive_nesting", Severity.MEDIUM, path, f"deeper than {MAX_DEPTH} levels"))
+        walk.truncated = True
+        return
+    if isinstance(value, str):
+        _take(walk, path, value)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            child = f"{path}/{pointer_token(str(key))}"
+            _take(walk, child, str(key), is_key=True)
+            _walk(walk, item, child, depth + 1)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _walk(walk, item, f"{path}/{index}", depth + 1)
+
+
+def readable_strings(definition: Mapping[str, Any]) -> tuple[list[Readable], list[Finding]]:
+    """Every string of ``definition`` a model may read, capped, with the size and nesting findings of the walk."""
+    walk = _Walk(strings=[], findings=[])
+    for member in READABLE_MEMBERS:
+        if member in definition:
+            _walk(walk, definition[member], f"/{member}", 1)
+    return walk.strings, walk.findings
+
+
+# --- evidence ---------------------------------------------------------------------------------------------------
+
+_ZERO_WIDTH: Final = frozenset(
+    (
+        *(0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E, 0x3164, 0xFEFF, 0xFFA0),
+        *range(0x200B, 0x2010),
+        *range(0x2060, 0x2065),
+    )
+)
+_BIDI: Final = frozenset((*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
+
+
+def _is_tag(cp: int) -> bool:
+    return 0xE0000 <= cp <= 0xE007F
+
+
+def _is_hidden(ch: str) -> bool:
+    cp = ord(ch)
+    return (
+        cp in _ZERO_WIDTH
+        or cp in _BIDI
+        or _is_tag(cp)
+        or 0xFE00 <= cp <= 0xFE0F
+        or 0xE0100 <= cp <= 0xE01EF
+        or (cp < 0x20 and ch not in "\n\t\r")
+        or 0x7F <= cp <= 0x9F
+    )
+
+
+def escape_invisible(text: str) -> str:
+    """Text with every invisible, bidirectional, tag or control character written as ``\\uXXXX``/``\\U000XXXXX``."""
+    if text.isascii() and text.isprintable():
+        return text
+    out: list[str] = []
+    for ch in text:
+        if ch in "\n\t\r":
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+        elif _is_hidden(ch) or unicodedata.category(ch) in {"Cf", "Cc", "Co", "Cn", "Zl", "Zp"}:
+            cp = ord(ch)
+            out.append(f"\\u{cp:04x}" if cp <= 0xFFFF else f"\\U{cp:08x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _evidence(text: str, start: int, end: int) -> str:
+    """About :data:`MAX_EVIDENCE_CHARS` characters around ``text[start:end]``, invisible characters escaped."""
+    margin = 40
+    lo, hi = max(0, start - margin), min(len(text), max(end, start + 1) + margin)
+    hi = min(hi, lo + 150)
+    snippet = escape_invisible(text[lo:hi])
+    if len(snippet) > MAX_EVIDENCE_CHARS:
+        snippet = snippet[: MAX_EVIDENCE_CHARS - 1] + "…"
+    return ("…" if lo > 0 else "") + snippet + ("…" if hi < len(text) else "")
+
+
+# --- rules over text --------------------------------------------------------------------------------------------
+
+_I: Final = re.IGNORECASE
+_GAP: Final = r"[^.!?\n]{0,60}?"  # a bounded stretch inside one sentence
+
+_MODEL: Final = r"(?:ai|assistant|model|llm|agent|claude|gpt|chatgpt|copilot|cursor)"
+_USER: Final = r"(?:the\s|your\s)?(?:user|human|person|operator|developer|client)s?"
+
+#: (rule, severity, pattern) applied to the normalized text of every readable string.
+_TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
+    (
+        "prompt_injection",
+        Severity.HIGH,
+        re.compile(
+            r"\b(?:ignore|disregard|forget|override|bypass|skip)\s(?:all\s|any\s|the\s|your\s|of\s|every\s){0,3}"
+            r"(?:previous|prior|above|earlier|preceding|other|existing|original|system|safety|security)\s"
+            r"(?:\w+\s)?(?:instructions?|prompts?|rules?|directions?|guidelines?|directives?|constraints?|policies)"
+            r"|\b(?:new|updated|real|true|hidden|secret)\s(?:system\s)?instructions?\s?:"
+            r"|\byou\sare\snow\s(?:in\s)?(?:a\s|an\s)?(?:developer|admin|unrestricted|jailbroken|dan|god)\b"
+            r"|\[/?INST\]|<\|im_(?:start|end)\|>|<\|(?:system|endoftext)\|>"
+            r"|^\s{0,8}#{2,4}\s?(?:system|instruction)s?\b",
+            _I | re.MULTILINE,
+        ),
+    ),
+    (
+        "hidden_instruction_markup",
+        Severity.HIGH,
+        re.compile(
+            r"</?\s?(?:system|instructions?|secret|hidden|admin|sys|override|assistant[_-]?only|ai[_-]?only"
+            r"|system[_-]?prompt|prompt[_-]?injection|do[_-]?not[_-]?show|internal)\s?>",
+            _I,
+        ),
+    ),
+    (
+        "important_markup",
+        Severity.MEDIUM,
+        re.compile(r"</?\s?(?:important|critical|urgent|mandatory|note|priority|warning|attention)\s?>", _I),
+    ),
+    ("html_comment", Severity.MEDIUM, re.compile(r"<!--|\{\{!?--|\[//\]:\s?#", _I)),
+    (
+        "concealment",
+        Severity.HIGH,
+        re.compile(
+            r"\b(?:do\snot|don'?t|never|must\snot|should\snot|without)\s(?:\w+\s){0,3}?"
+            r"(?:tell|telling|inform|informing|notify|notifying|mention|mentioning|reveal|revealing|alert|alerting"
+            r"|disclose|disclosing|show|showing|let|letting|warn|warning|make)\s(?:\w+\s){0,3}?" + _USER + r"\b"
+            r"|\b(?:do\snot|don'?t|never)\s(?:mention|reveal|disclose|acknowledge|explain)\s(?:that|this|it|these|any\sof)\b"
+            r"|\b(?:hide|conceal|keep)\s(?:\w+\s){0,4}?(?:from|away\sfrom|secret\sfrom)\s" + _USER + r"\b"
+            r"|\b" + _USER + r"\s(?:must|should|need|does|do|will|can)\s?(?:not|n't)\s(?:\w+\s)?"
+            r"(?:know|see|notice|be\s(?:told|informed|aware|notified|shown))\b"
+            r"|\b(?:without|no\sneed\sfor|do\snot\sask\sfor|don'?t\sask\sfor)\s(?:\w+\s)?"
+            r"(?:user\s)?(?:confirmation|consent|permission|approval)\b"
+            r"|\b(?:silently|secretly|covertly|quietly|invisibly)\s(?:\w+\s)?"
+            r"(?:send|sends|forward|upload|copy|exfiltrate|include|attach|read|collect|transmit|post|add|bcc|cc)\b"
+            r"|\bthis\sis\s(?:an?\s)?(?:implementation\sdetail|internal\sdetail)[^.]{0,40}(?:user|mention)",
+            _I,
+        ),
+    ),
+    (
+        "model_directed_instruction",
+        Severity.MEDIUM,
+        re.compile(
+            r"\b(?:note|message|instructions?|reminder|directive)s?\s(?:to|for)\s(?:the\s|any\s|all\s)?"
+            + _MODEL
+            + r"s?\b"
+            r"|\b(?:dear|hey|attention)\s" + _MODEL + r"\b"
+            r"|\bas\san\s(?:ai|assistant|language\smodel)\b"
+            r"|\b(?:before|after|prior\sto|when|whenever|each\stime)\s(?:using|calling|invoking|executing|running"
+            r"|you\suse|you\scall)\s(?:this|any|the|every)\s(?:\w+\s)?tool[^.\n]{0,80}?\b(?:read|cat|send|pass"
+            r"|include|fetch|collect|extract|upload|call|invoke|run|execute|open|access|provide|append)\b",
+            _I,
+        ),
+    ),
+    (
+        "coercion",
+        Severity.MEDIUM,
+        re.compile(
+            r"\b(?:otherwise|or\selse|if\snot)[,\s]{1,3}(?:the\s|this\s)?(?:tool|application|app|system|server|it)"
+            r"\s(?:will|would)\s(?:not\swork|crash|fail|break|stop|be\sblocked)"
+            r"|\ball\s(?:user\s)?data\s(?:will|would)\sbe\s(?:lost|deleted|destroyed)"
+            r"|\b(?:very|extremely|critically)\simportant\s(?:side\seffect|hidden|secret)",
+            _I,
+        ),
+    ),
+    (
+        "sensitive_file",
+        Severity.MEDIUM,
+        re.compile(
+            r"~/?\.ssh\b|\.ssh/|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\bauthorized_keys\b|\bknown_hosts\b"
+            r"|(?<![\w.$-])\.env(?:\.local|\.production)?\b(?![-.(])"
+            r"|\.aws/(?:credentials|config)\b|\baws_secret_access_key\b|\.azure/|\.config/gcloud\b"
+            r"|application_default_credentials\.json|\.kube/config\b|\.docker/config\.json"
+            r"|\bmcp\.json\b|\bclaude_desktop_config\.json\b|~/?\.cursor\b|\.cursor/|\.codeium/|\.continue/config"
+            r"|\.vscode/(?:settings|mcp)\.json|~/\.claude\b|\.claude\.json\b"
+            r"|\.npmrc\b|\.pypirc\b|\.netrc\b|\.git-credentials\b|\.gitconfig\b|\.pgpass\b|\.my\.cnf\b"
+            r"|\.bash_history\b|\.zsh_history\b|\.gnupg\b|\bwallet\.dat\b|\bkeychain\b|\.keystore\b"
+            r"|/etc/(?:passwd|shadow|sudoers)\b|\bprivate[\s_-]keys?\b|\bseed\sphrases?\b|\bmnemonic\sphrase"
+            r"|\bcookies\.sqlite\b|\blogin\sdata\b",
+            _I,
+        ),
+    ),
+    (
+        "data_harvest",
+        Severity.MEDIUM,
+        re.compile(
+            r"\b(?:read|cat|send|pass|include|put|append|attach|forward|copy|add|insert|embed|provide|upload|collect"
+            r"|extract|gather|dump|leak|share|transmit|exfiltrate|retrieve|obtain|fetch|summari[sz]e)\b"
+            + _GAP
+            + r"\b(?:(?:entire|full|whole|complete|previous|prior|past|all)\s(?:\w+\s)?(?:conversation|chat|messages"
+            r"|prompts?|context|history|transcript)|conversation\shistory|chat\shistory|system\sprompt"
+            r"|(?:your|the\smodel'?s|the\sassistant'?s)\s(?:instructions|prompt|context\swindow)"
+            r"|(?:api[\s_-]?keys?|secret\skeys?|access\stokens?|passwords?|credentials|env(?:ironment)?\svariables)"
+            r"\s(?:\w+\s)?(?:from|in|of|stored|found|on)\b"
+            r"|contents?\sof\s(?:the\s|any\s|all\s|each\s)?(?:~|/|\.|files?\s(?:in|under|at)\s(?:~|/|\.)))",
+            _I,
+        ),
+    ),
+    (
+        "exfiltration_url",
+        Severity.HIGH,
+        re.compile(
+            r"\b(?:send|post|upload|forward|transmit|exfiltrate|report|submit|leak|beacon|ping|curl|wget)\b"
+            + _GAP
+            + r"\b(?:to|at|via|using)\s(?:the\s)?(?:url\s|endpoint\s|server\s|webhook\s)?:?\s?"
+            r"(?:https?://|//)[^\s\"'<>]{1,200}?[?&][\w.-]{1,40}=\s?(?:\{|<|\$|%7B|\[)"
+            r"|(?:https?:)?//[^\s\"'<>/]{1,100}/[^\s\"'<>]{0,200}?[?&][\w.-]{1,40}=\s?(?:\{\{?\s?(?:data|content|file"
+            r"|contents|secret|key|token|ssh|env|creds?|credentials|password|history|conversation|context|payload)\b)"
+            r"|\b(?:send|post|upload|forward|transmit|exfiltrate|leak)\s(?:\w+\s){0,6}?(?:to|at)\s"
+            r"https?://(?:\d{1,3}\.){3}\d{1,3}",
+            _I,
+        ),
+    ),
+    (
+        "recipient_override",
+        Severity.HIGH,
+        re.compile(
+            r"\b(?:all|every|any)\s(?:\w+\s)?(?:emails?|messages?|mails?|payments?|transfers?|funds|transactions?)"
+            r"\s(?:\w+\s){0,3}?(?:must|should|shall|need\sto|have\sto)\s(?:\w+\s){0,2}?"
+            r"(?:be\s)?(?:sent|go|redirected|forwarded|routed|cc'?d|bcc'?d|copied|delivered)\s(?:\w+\s){0,2}?to\b"
+            r"|\b(?:change|replace|set|override|redirect)\s(?:\w+\s){0,2}?(?:recipient|to\saddress|destination"
+            r"|receiver|beneficiary|wallet\saddress|account\snumber)s?\s(?:\w+\s){0,3}?to\s\S{1,80}@"
+            r"|\b(?:bcc|cc|blind\scopy|copy)\s(?:\w+\s){0,3}?(?:to\s)?[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{2,40}",
+            _I,
+        ),
+    ),
+    (
+        "tool_shadowing",
+        Severity.HIGH,
+        re.compile(
+            r"\b(?:side\seffects?|effects?)\son\s(?:the\s)?(?:also\s)?(?:present\s|available\s|other\s)?"
+            r"(?:\w+\s)?tools?\b"
+            r"|\bwhen(?:ever)?\s(?:the\s)?(?:user|you|assistant|agent|model)\s(?:\w+\s)?(?:calls?|uses?|invokes?"
+            r"|runs?|wants?\sto\s(?:use|call))\s(?:the\s|any\s|another\s)?[`'\"]?[\w.-]{1,64}[`'\"]?\s(?:tool|function)"
+            r"[^.\n]{0,60}?\b(?:also|instead|first|must|always|make\ssure|additionally|then|before)\b"
+            r"|\b(?:replaces?|overrides?|supersedes?|takes\sprecedence\sover)\s(?:the\s|any\s|all\s)?"
+            r"(?:behaviou?r\sof\s)?(?:other|existing|built-?in|default|previous|original)\s(?:\w+\s)?(?:tools?|functions?)",
+            _I,
+        ),
+    ),
+    (
+        "tool_preference",
+        Severity.MEDIUM,
+        re.compile(
+            r"\b(?:always|only|must|should)\s(?:use|call|choose|select|pick|invoke)\s(?:this|our|my)\s(?:\w+\s)?"
+            r"(?:tool|function|server)\s(?:\w+\s){0,2}?(?:instead|rather|over|in\splace|first|before\sany|for\sall"
+            r"|for\severy|whenever|regardless)"
+            r"|\b(?:prefer|prioriti[sz]e|favou?r)\s(?:using\s)?(?:this|our|my)\s(?:\w+\s)?(?:tool|function|server)"
+            r"\s(?:\w+\s)?(?:over|above|instead|to\sall|to\sany|to\sother)"
+            r"|\b(?:do\snot|don'?t|never|avoid)\s(?:use|call|using|calling|invoke|trust)\s(?:any\s)?(?:other|the\sother"
+            r"|competing|alternative|similar)\s(?:\w+\s)?(?:tools?|functions?|servers?)"
+            r"|\bthis\sis\sthe\s(?:only|best|most\s(?:reliable|accurate|trusted|secure))\s(?:\w+\s)?(?:tool|function)"
+            r"\s(?:\w+\s){0,3}?(?:you\s)?(?:should|must|can|may)?\s?(?:use|call|trust)"
+            r"|\b(?:other|all\sother|competing)\s(?:\w+\s)?tools?\s(?:are|is)\s(?:\w+\s)?(?:deprecated|broken|unsafe"
+            r"|insecure|unreliable|outdated|malicious|compromised|inaccurate)",
+            _I,
+        ),
+    ),
+    (
+        "command_injection",
+        Severity.HIGH,
+        re.compile(
+            r"\b(?:curl|wget|fetch|iwr|invoke-webrequest)\s[^|\n;]{0,200}?\|\s?(?:sudo\s)?(?:ba|z|da)?sh\b"
+            r"|\bbase64\s(?:-d|--decode)[^|\n]{0,80}?\|\s?(?:ba|z)?sh\b"
+            r"|[;&|`]\s?sudo\s|\$\(\s?(?:curl|wget|cat|nc)\s"
+            r"|\bbash\s-i\s?>&?\s?/dev/tcp/|/dev/tcp/\d|\bnc\s(?:-\w{1,4}\s){0,3}?-e\s"
+            r"|\bpowershell(?:\.exe)?\s[^\n]{0,40}?-e(?:nc|ncodedcommand)?\s[A-Za-z0-9+/]{20}"
+            r"|:\(\)\s?\{\s?:\|:&\s?\};:|\bchmod\s(?:-R\s)?[0-7]?777\s/|\bmkfs(?:\.\w+)?\s/dev/"
+            r"|\bdd\sif=/dev/(?:zero|random|urandom)\sof=/dev/",
+            _I,
+        ),
+    ),
+    (
+        "destructive_action",
+        Severity.MEDIUM,
+        re.compile(
+            r"\brm\s(?:-\w{1,4}\s){0,3}?-(?:rf|fr|r|Rf|fR)\w{0,2}\s(?:--no-preserve-root\s)?(?:/|~|\*|\$HOME|\.\s)"
+            r"|\b(?:delete|remove|wipe|erase|destroy|drop|truncate|purge)\s(?:all|every|the\sentire|the\swhole)\s"
+            r"(?:\w+\s){0,2}?(?:files?|data|records?|rows?|tables?|databases?|repos(?:itories)?|users?|emails?"
+            r"|messages?|backups?|documents?|directories|folders|branches|contents?|resources)\b"
+            r"|\bdrop\s(?:table|database|schema)\s(?:if\sexists\s)?\w"
+            r"|\bformat\s(?:the\s)?(?:hard\s)?(?:disk|drive|c:)",
+            _I,
+        ),
+    ),
+)
+
+_SUSPICIOUS_PARAMETER: Final = re.compile(
+    r"(?:side_?notes?|hidden_?\w{0,20}|secret_?(?:notes?|data|context)|exfil\w{0,10}|backdoor|"
+    r"(?:conversation|chat|message)_?history|system_?prompt|previous_?(?:messages|context)|ssh_?keys?|"
+    r"private_?keys?|user_?secrets?|env_?dump|credentials?_?dump)",
+    _I,
+)
+_BASE64_RUN: Final = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/]{24,4096}={0,2}(?![A-Za-z0-9+/=_-])")
+_HEX_RUN: Final = re.compile(r"(?<![0-9A-Fa-fx])(?:0x)?((?:[0-9A-Fa-f]{2}){16,2048})(?![0-9A-Fa-f])")
+_ANSI: Final = re.compile(r"\x1b\[|\x1b\]|\x9b")
+_WORD: Final = re.compile(r"\w{2,64}")
+
+
+def _normalize(text: str) -> str:
+    """What a model effectively reads: tag characters decoded to ASCII, invisible characters removed, NFKC."""
+    if text.isascii():
+        return text
+    out: list[str] = []
+    for ch in text:
+        cp = ord(ch)
+        if 0xE0020 <= cp <= 0xE007E:
+            out.append(chr(cp - 0xE0000))
+        elif not _is_hidden(ch):
+            out.append(ch)
+    return unicodedata.normalize("NFKC", "".join(out))
+
+
+def _printable_text(data: bytes) -> str | None:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if len(text) < 12:
+        return None
+    printable = sum(1 for ch in text if ch.isprintable() or ch in "\n\t\r")
+    letters = sum(1 for ch in text if ch.isalpha())
+    if printable < 0.95 * len(text) or letters < 0.5 * len(text) or " " not in text:
+        return None
+    return text
+
+
+def _text_findings(text: str, path: str, depth: int = 0) -> Iterator[Finding]:
+    for rule, severity, pattern in _TEXT_RULES:
+        match = pattern.search(text)
+        if match is None:
+            continue
+        yield Finding(rule, severity, path, _evidence(text, match.start(), match.end()))
+    if depth == 0:
+        yield from _encoded_findings(text, path)
+
+
+def _encoded_findings(text: str, path: str) -> Iterator[Finding]:
+    """Base64 or hex runs that decode to readable text: high when that text trips a rule, medium otherwise."""
+    for pattern, decode in ((_BASE64_RUN, _b64), (_HEX_RUN, _hex)):
+        for count, match in enumerate(pattern.finditer(text)):
+            if count >= 16:
+                break
+            decoded = decode(match[match.lastindex or 0])
+            if decoded is None:
+                continue
+            inner = [f for f in _text_findings(_normalize(decoded), path, depth=1) if f.severity is not Severity.LOW]
+            severity = Severity.HIGH if inner else Severity.MEDIUM
+            detail = f" (decodes to {escape_invisible(decoded[:80])!r})"
+            evidence = _evidence(text, match.start(), min(match.end(), match.start() + 60))
+            yield Finding("encoded_payload", severity, path, (evidence[:120] + detail)[:MAX_EVIDENCE_CHARS])
+            return
+
+
+def _b64(run: str) -> str | None:
+    if len(run) % 4 != 0 and not run.endswith("="):
+        run = run[: len(run) - len(run) % 4]
+    try:
+        return _printable_text(base64.b64decode(run, validate=True))
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _hex(run: str) -> str | None:
+    try:
+        return _printable_text(bytes.fromhex(run))
+    except ValueError:
+        return None
+
+
+# --- rules over characters -------------------------------------------------------------------------------------
+
+
+def _unicode_findings(text: str, path: str) -> Iterator[Finding]:
+    if text.isascii():
+        ansi = _ANSI.search(text)
+        control = next((i for i, ch in enumerate(text) if ord(ch) < 0x20 and ch not in "\n\t\r"), None)
+        if ansi is not None:
+            yield Finding("terminal_escape", Severity.HIGH, path, _evidence(text, ansi.start(), ansi.end()))
+        elif control is not None:
+            yield Finding("control_character", Severity.MEDIUM, path, _evidence(text, control, control + 1))
+        return
+    tag = bidi = zero = control = None
+    for index, ch in enumerate(text):
+        cp = ord(ch)
+        if _is_tag(cp) or 0xE0100 <= cp <= 0xE01EF:
+            tag = index if tag is None else tag
+        elif cp in _BIDI:
+            bidi = index if bidi is None else bidi
+        elif cp in _ZERO_WIDTH or 0xFE00 <= cp <= 0xFE0F:
+            if cp in {0x200D, 0xFE0F, 0xFE0E} and _beside_symbol(text, index):
+                continue  # joiners and variation selectors inside emoji sequences
+            if cp == 0xFEFF and index == 0:
+                continue  # a byte-order mark at the start
+            zero = index if zero is None else zero
+        elif (cp < 0x20 and ch not in "\n\t\r") or 0x7F <= cp <= 0x9F:
+            control = index if control is None else control
+    if tag is not None:
+        yield Finding("tag_characters", Severity.HIGH, path, _evidence(text, tag, tag + 1))
+    if bidi is not None:
+        yield Finding("bidi_control", Severity.HIGH, path, _evidence(text, bidi, bidi + 1))
+    if zero is not None:
+        yield Finding("invisible_characters", Severity.MEDIUM, path, _evidence(text, zero, zero + 1))
+    ansi = _ANSI.search(text)
+    if ansi is not None:
+        yield Finding("terminal_escape", Severity.HIGH, path, _evidence(text, ansi.start(), ansi.end()))
+    elif control is not None:
+        yield Finding("control_character", Severity.MEDIUM, path, _evidence(text, control, control + 1))
+    yield from _mixed_script_words(text, path)
+
+
+def _beside_symbol(text: str, index: int) -> bool:
+    before = text[index - 1] if index > 0 else ""
+    after = text[index + 1] if index + 1 < len(text) else ""
+    return any(ch and (unicodedata.category(ch) == "So" or ord(ch) >= 0x1F000) for ch in (before, after))
+
+
+def _script(ch: str) -> str:
+    if ch.isascii():
+        return "LATIN" if ch.isalpha() else ""
+    if not ch.isalpha():
+        return ""
+    name = unicodedata.name(ch, "")
+    return name.split(" ", 1)[0] if name else ""
+
+
+def _mixed_script_words(text: str, path: str) -> Iterator[Finding]:
+    for match in _WORD.finditer(text):
+        word = match[0]
+        if word.isascii():
+            continue
+        scripts = {s for s in map(_script, word) if s and s not in {"DIGIT"}}
+        if len(scripts) > 1 and "LATIN" in scripts and scripts & {"CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE"}:
+            yield Finding("mixed_script_word", Severity.MEDIUM, path, _evidence(text, match.start(), match.end()))
+            return
+
+
+def _name_findings(name: str, path: str) -> Iterator[Finding]:
+    """Tool names should be plain ASCII: anything else in a name is a homoglyph or a confusion."""
+    if name.isascii():
+        return
+    scripts = {s for s in map(_script, name) if s}
+    severity = Severity.HIGH if len(scripts) > 1 or "LATIN" not in scripts else Severity.MEDIUM
+    index = next(i for i, ch in enumerate(name) if not ch.isascii())
+    yield Finding("homoglyph_name", severity, path, _evidence(name, index, index + 1))
+
+
+def _shadowing_findings(text: str, path: str, own_name: str, others: Collection[str]) -> Iterator[Finding]:
+    """Another tool named in this tool's text: low alone, high next to words that redirect or extend its use."""
+    lowered = text.lower()
+    for other in others:
+        if not other or other == own_name or len(other) < 3:
+            continue
+        start = lowered.find(other.lower())
+        if start < 0:
+            continue
+        end = start + len(other)
+        if (start > 0 and (lowered[start - 1].isalnum() or lowered[start - 1] == "_")) or (
+            end < len(lowered) and (lowered[end].isalnum() or lowered[end] == "_")
+        ):
+            continue
+        window = lowered[max(0, start - 120) : end + 120]
+        severity = Severity.HIGH if _SHADOW_CONTEXT.search(window) else Severity.LOW
+        yield Finding("other_tool_reference", severity, path, _evidence(text, start, end))
+        return
+
+
+_SHADOW_CONTEXT: Final = re.compile(
+    r"\b(?:instead\sof|rather\sthan|do\snot\suse|don'?t\suse|never\suse|deprecated|broken|side\seffect|also\s(?:send"
+    r"|add|include|bcc|cc|call)|must\s(?:also|first)|whenever|every\stime|redirect|override|intercept|hijack"
+    r"|is\sunsafe|is\sinsecure|no\slonger\swork)",
+    _I,
+)
+
+# --- the verdict -----------------------------------------------------------------------------------------------
+
+
+def verdict_of(findings: Collection[Finding]) -> Verdict:
+    """The documented rule: any high, or medium from two content rules → malicious; any medium → suspicious."""
+    if any(f.severity is Severity.HIGH for f in findings):
+        return "malicious"
+    medium = {f.rule for f in findings if f.severity is Severity.MEDIUM}
+    if len(medium - STRUCTURAL_RULES) >= 2:
+        return "malicious"
+    return "suspicious" if medium else "clean"
+
+
+def scan_tool(definition: Mapping[str, Any], *, other_tool_names: Collection[str] = ()) -> ScanResult:
+    """Scans one tool definition (``name``, ``title``, ``description``, schemas, annotations).
+
+    Args:
+        definition: the tool as ``tools/list`` returns it; only the members a model may read are scanned.
+        other_tool_names: names of the other tools a client may see beside it (for shadowing).
+
+    Returns:
+        The verdict and the findings, at most one per rule and string, in walk order.
+    """
+    strings, findings = readable_strings(definition)
+    own_name = definition.get("name")
+    own = own_name if isinstance(own_name, str) else ""
+    for item in strings:
+        if item.path == "/name":
+            findings.extend(_name_findings(item.text, item.path))
+        findings.extend(_unicode_findings(item.text, item.path))
+        if item.is_key and len(item.text) <= 64 and item.text.isascii() and " " not in item.text:
+            if "/properties/" in item.path and _SUSPICIOUS_PARAMETER.fullmatch(item.text):
+                findings.append(Finding("suspicious_parameter", Severity.MEDIUM, item.path, item.text))
+            continue  # an ordinary member or parameter name: the character rules are enough
+        normalized = _normalize(item.text)
+        findings.extend(_text_findings(normalized, item.path))
+        if other_tool_names:
+            findings.extend(_shadowing_findings(normalized, item.path, own, other_tool_names))
+    unique = tuple(dict.fromkeys(findings))
+    return ScanResult(verdict_of(unique), unique)

@@ -34,6 +34,7 @@ from mcp_steward.domain.grants import Grant, SubjectKind
 from mcp_steward.domain.identity import Principal, PrincipalId, TeamName
 from mcp_steward.domain.money import Micros
 from mcp_steward.domain.names import ExposedName, ServerName
+from mcp_steward.domain.pinning import definition_hash
 from mcp_steward.domain.ports import LimitBelowUsageError
 from mcp_steward.domain.pricing import Price
 from mcp_steward.domain.records import AuditRecord, Decision, LedgerEntry, Outcome
@@ -60,8 +61,11 @@ class Plane:
     kind: str
 
 
-def _tool(status: ToolStatus = ToolStatus.APPROVED) -> ToolRecord:
-    return ToolRecord(ExposedName("calc__add"), "add", ServerName("calc"), {"name": "add"}, status)
+PIN = definition_hash({"name": "add"})
+
+
+def _tool(status: ToolStatus = ToolStatus.APPROVED, pin: str | None = PIN) -> ToolRecord:
+    return ToolRecord(ExposedName("calc__add"), "add", ServerName("calc"), {"name": "add"}, status, pinned_hash=pin)
 
 
 def _seed(grants: Any, registry: Any) -> None:
@@ -125,6 +129,7 @@ def request(
     rate_limits: tuple[RateLimit, ...] = (),
     key: str | None = None,
     principal: Principal = ALICE,
+    pin: str | None = PIN,
 ) -> ReservationRequest:
     return ReservationRequest(
         request_id=request_id,
@@ -139,6 +144,7 @@ def request(
         idempotency_key=key,
         at=NOW,
         expires_at=NOW + timedelta(seconds=90),
+        pin=pin,
     )
 
 
@@ -260,6 +266,18 @@ def test_a_revoked_grant_or_an_unapproved_tool_refuses_the_reservation(plane: Pl
     with pytest.raises(GrantRevoked):
         plane.ledger.reserve(request("r2"))
     assert balance(plane) == (10_000_000, 10_000_000, 0, 0)
+
+
+def test_a_reservation_needs_the_pin_the_caller_resolved(plane: Plane) -> None:
+    funded(plane)
+    # GIVEN the tool was re-pinned after the caller read the catalog
+    plane.registry.put_tool(_tool(pin="0" * 64))
+    # THEN the caller's stale pin (and no pin at all) refuses the reservation, and nothing is held
+    for request_id, pin in (("r1", PIN), ("r2", None)):
+        with pytest.raises(ToolNotCallable):
+            plane.ledger.reserve(request(request_id, pin=pin))
+    assert balance(plane) == (10_000_000, 10_000_000, 0, 0)
+    assert held(plane, request("r3", pin="0" * 64)).amount > 0
 
 
 def test_a_rate_limit_counts_calls_per_minute(plane: Plane) -> None:

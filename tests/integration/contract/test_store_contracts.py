@@ -4,6 +4,7 @@ behaviour of the DynamoDB adapters when DynamoDB throttles, errs or times out.""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from mcp_steward.domain.grants import Grant, SubjectKind
 from mcp_steward.domain.identity import KeyId, PrincipalId, TeamName
 from mcp_steward.domain.keys import KeyRecord, token_digest
 from mcp_steward.domain.names import ExposedName, ServerName
+from mcp_steward.domain.pinning import definition_hash
 from mcp_steward.domain.ports import StoreUnavailableError
 from mcp_steward.domain.registry import ServerKind, ServerRecord, ToolRecord, ToolStatus
 from tests.integration.contract.conftest import FAULTS, dynamodb_client
@@ -134,6 +136,31 @@ def test_numbers_in_definitions_survive_exactly(registry: Any) -> None:
     registry.put_server(server("alpha"), [tool("alpha", "a", inputSchema=schema)])
     stored = registry.catalog().tools[ExposedName("alpha__a")].definition
     assert stored["inputSchema"]["properties"]["x"]["maximum"] == 0.1
+
+
+def test_pins_findings_and_history_survive_a_round_trip(registry: Any) -> None:
+    registry.put_server(replace(server("alpha"), version="v7"), [tool("alpha", "a")])
+    approved = replace(
+        tool("alpha", "a", ToolStatus.QUARANTINED),
+        pinned_hash="ab" * 32,
+        pinned_version="v6",
+        findings=({"rule": "r", "severity": "medium", "path": "/description", "evidence": "e"},),
+        verdict="suspicious",
+        missing_syncs=2,
+        previous_definition={"name": "a", "description": "before"},
+    )
+    registry.put_tool(approved)
+    assert registry.catalog().tools[ExposedName("alpha__a")] == approved
+    assert registry.catalog().servers[ServerName("alpha")].version == "v7"
+    assert registry.tools_of(ServerName("alpha")) == [approved]
+    assert registry.tools_of(ServerName("nobody")) == []
+
+
+def test_the_current_hash_is_computed_from_the_definition(registry: Any) -> None:
+    registry.put_server(server("alpha"), [tool("alpha", "a")])
+    stored = registry.catalog().tools[ExposedName("alpha__a")]
+    assert stored.current_hash == definition_hash(stored.definition)
+    assert stored.pinned_hash is None
 
 
 # --- grants -----------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from mcp_steward.domain.grants import Grant, SubjectKind
 from mcp_steward.domain.identity import Principal, PrincipalId, TeamName
 from mcp_steward.domain.money import Micros
 from mcp_steward.domain.names import ExposedName, ServerName
+from mcp_steward.domain.pinning import definition_hash
 from mcp_steward.domain.ports import InvocationError
 from mcp_steward.domain.pricing import Price
 from mcp_steward.domain.records import Decision, Outcome
@@ -91,7 +92,8 @@ def build(price: Price = PRICE, status: ToolStatus = ToolStatus.APPROVED, credit
     grants.add(Grant(SubjectKind.PRINCIPAL, "alice", "calc__*"))
     grants.add(Grant(SubjectKind.TEAM, "finance", "calc__add"))
     definition = {"name": "add", "inputSchema": SCHEMA, "outputSchema": OUTPUT}
-    tool = ToolRecord(ExposedName("calc__add"), "add", ServerName("calc"), definition, status, price)
+    pin = definition_hash(definition)
+    tool = ToolRecord(ExposedName("calc__add"), "add", ServerName("calc"), definition, status, price, pinned_hash=pin)
     registry.put_server(ServerRecord(ServerName("calc"), ServerKind.INTERNAL, "fn-calc", 10), [tool])
     budgets = InMemoryBudgetLedger(grants, registry)
     if credits is not None:

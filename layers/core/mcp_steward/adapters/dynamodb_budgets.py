@@ -90,6 +90,19 @@ class _CancelledError(Exception):
         return "TransactionConflict" in codes and codes <= {"TransactionConflict", "None"}
 
 
+def _tool_condition(pin: str | None) -> dict[str, Any]:
+    """The tool is approved with the pin the caller resolved, so a quarantine or a re-pin applies at once."""
+    if pin is None:
+        pinned, values = "attribute_not_exists(pinned_hash)", {":approved": s("approved")}
+    else:
+        pinned, values = "pinned_hash = :pin", {":approved": s("approved"), ":pin": s(pin)}
+    return {
+        "ConditionExpression": f"#status = :approved AND {pinned}",
+        "ExpressionAttributeNames": {"#status": "status"},
+        "ExpressionAttributeValues": values,
+    }
+
+
 class DynamoDbBudgetLedger:
     """The :class:`~mcp_steward.domain.ports.BudgetLedger` over the budgets, grants, registry, ledger and audit
     tables. ``on_retry`` is told of every conflict retry (metrics); ``sleep`` and ``clock`` are injectable."""
@@ -202,9 +215,7 @@ class DynamoDbBudgetLedger:
                 "ConditionCheck": {
                     "TableName": self._registry,
                     "Key": {"pk": s(f"SERVER#{request.server}"), "sk": s(f"TOOL#{request.tool}")},
-                    "ConditionExpression": "#status = :approved",
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": {":approved": s("approved")},
+                    **_tool_condition(request.pin),
                 }
             }
         )

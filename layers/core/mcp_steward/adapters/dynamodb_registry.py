@@ -26,18 +26,58 @@ def _server_item(server: ServerRecord) -> Item:
     }
     if server.logical_id is not None:
         item["logical_id"] = s(server.logical_id)
+    if server.version is not None:
+        item["version"] = s(server.version)
     return item
 
 
+def _json(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
 def _tool_item(tool: ToolRecord) -> Item:
-    return {
+    item: Item = {
         "pk": s(f"SERVER#{tool.server}"),
         "sk": s(f"TOOL#{tool.exposed_name}"),
         "upstream_name": s(tool.upstream_name),
-        "definition": s(json.dumps(tool.definition, separators=(",", ":"), sort_keys=True)),
+        "definition": s(_json(tool.definition)),
         "status": s(tool.status),
+        "current_hash": s(tool.current_hash),
+        "findings": s(_json(list(tool.findings))),
+        "verdict": s(tool.verdict),
+        "missing_syncs": {"N": str(tool.missing_syncs)},
         **_price_attributes(tool.price),
     }
+    if tool.pinned_hash is not None:
+        item["pinned_hash"] = s(tool.pinned_hash)
+    if tool.pinned_version is not None:
+        item["pinned_version"] = s(tool.pinned_version)
+    if tool.previous_definition is not None:
+        item["previous_definition"] = s(_json(tool.previous_definition))
+    return item
+
+
+def _tool_of(item: Item) -> ToolRecord:
+    def optional(name: str) -> str | None:
+        value = item.get(name, {}).get("S")
+        return None if value is None else str(value)
+
+    previous = optional("previous_definition")
+    return ToolRecord(
+        exposed_name=ExposedName(item["sk"]["S"].removeprefix("TOOL#")),
+        upstream_name=item["upstream_name"]["S"],
+        server=ServerName(item["pk"]["S"].removeprefix("SERVER#")),
+        definition=json.loads(item["definition"]["S"]),
+        status=ToolStatus(item["status"]["S"]),
+        price=_price_of(item),
+        pinned_hash=optional("pinned_hash"),
+        current_hash=optional("current_hash") or "",
+        pinned_version=optional("pinned_version"),
+        findings=tuple(json.loads(optional("findings") or "[]")),
+        verdict=optional("verdict") or "clean",
+        missing_syncs=int(item.get("missing_syncs", {}).get("N", "0")),
+        previous_definition=json.loads(previous) if previous is not None else None,
+    )
 
 
 def _price_attributes(price: Price) -> Item:
@@ -76,20 +116,29 @@ class DynamoDbRegistry:
                         function_name=item["function_name"]["S"],
                         function_timeout_s=int(item["function_timeout_s"]["N"]),
                         logical_id=item.get("logical_id", {}).get("S"),
+                        version=item.get("version", {}).get("S"),
                     )
                 )
             elif sort_key.startswith("TOOL#"):
-                tools.append(
-                    ToolRecord(
-                        exposed_name=ExposedName(sort_key.removeprefix("TOOL#")),
-                        upstream_name=item["upstream_name"]["S"],
-                        server=name,
-                        definition=json.loads(item["definition"]["S"]),
-                        status=ToolStatus(item["status"]["S"]),
-                        price=_price_of(item),
-                    )
-                )
+                tools.append(_tool_of(item))
         return Catalog.build(servers, tools)
+
+    def tools_of(self, server: ServerName) -> list[ToolRecord]:
+        """The server's tools, read consistently, in exposed-name order."""
+        with store_errors("reading the registry"):
+            items = query_all(
+                self._client,
+                self._table,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :tool)",
+                ExpressionAttributeValues={":pk": s(f"SERVER#{server}"), ":tool": s("TOOL#")},
+                ConsistentRead=True,
+            )
+            return [_tool_of(item) for item in items]
+
+    def put_tool(self, tool: ToolRecord) -> None:
+        """Replace one tool of a registered server (its status, pins, findings and price as given)."""
+        with store_errors("writing a tool"):
+            self._client.put_item(TableName=self._table, Item=_tool_item(tool))
 
     def put_server(self, server: ServerRecord, tools: list[ToolRecord]) -> None:
         """Replace the server and its tools in one transaction (tools no longer listed are removed)."""

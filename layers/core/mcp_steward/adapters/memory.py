@@ -87,6 +87,15 @@ class InMemoryRegistry:
             self._servers[server.name] = server
             self._tools[server.name] = list(tools)
 
+    def tools_of(self, server: ServerName) -> list[ToolRecord]:
+        with self._lock:
+            return sorted(self._tools.get(server, []), key=lambda tool: tool.exposed_name)
+
+    def put_tool(self, tool: ToolRecord) -> None:
+        with self._lock:
+            others = [t for t in self._tools.get(tool.server, []) if t.exposed_name != tool.exposed_name]
+            self._tools[tool.server] = [*others, tool]
+
     def set_status(self, tool: ToolRecord, status: ToolStatus) -> None:
         self._update(tool, status=status)
 

@@ -71,7 +71,7 @@ class InMemoryBudgetLedger:
             if any(grant not in set(self._grants.all()) for grant in request.grants):
                 raise GrantRevoked
             tool = self._registry.catalog().tools.get(ExposedName(request.tool))
-            if tool is None or tool.status is not ToolStatus.APPROVED:
+            if tool is None or tool.status is not ToolStatus.APPROVED or tool.pinned_hash != request.pin:
                 raise ToolNotCallable
             idem_key = (principal.id, request.idempotency_key) if request.idempotency_key is not None else None
             if idem_key is not None and idem_key in self.idempotency:

@@ -94,6 +94,8 @@ class ReservationRequest:
     idempotency_key: str | None
     at: datetime
     expires_at: datetime
+    #: The tool's pinned definition hash as the caller resolved it; the reserve re-checks it.
+    pin: str | None = None
 
     @property
     def period(self) -> Period:

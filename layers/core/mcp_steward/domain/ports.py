@@ -19,6 +19,7 @@ from mcp_steward.domain.budgets import (
 from mcp_steward.domain.grants import Grant, SubjectKind
 from mcp_steward.domain.identity import Principal
 from mcp_steward.domain.money import Micros
+from mcp_steward.domain.names import ServerName
 from mcp_steward.domain.pricing import Price
 from mcp_steward.domain.records import AuditRecord
 from mcp_steward.domain.registry import Catalog, ServerRecord, ToolRecord, ToolStatus
@@ -39,6 +40,14 @@ class Registry(Protocol):
 
     def put_server(self, server: ServerRecord, tools: list[ToolRecord]) -> None:
         """Register (or replace) a server and its tools in one step."""
+        ...
+
+    def tools_of(self, server: ServerName) -> list[ToolRecord]:
+        """One server's tools, read consistently (registration and sync decide from them)."""
+        ...
+
+    def put_tool(self, tool: ToolRecord) -> None:
+        """Replace one tool of a registered server: status, pins, findings, price, as given."""
         ...
 
     def set_status(self, tool: ToolRecord, status: ToolStatus) -> None:

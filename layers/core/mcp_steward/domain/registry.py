@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from mcp_steward.domain.names import ExposedName, ServerName
+from mcp_steward.domain.pinning import definition_hash
 from mcp_steward.domain.pricing import Price
 
 
@@ -32,6 +33,8 @@ class ServerRecord:
     function_name: str
     function_timeout_s: int
     logical_id: str | None = None
+    #: The code version as last resolved (AWS: the code SHA-256 Lambda reports; locally: the code dir's hash).
+    version: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +47,24 @@ class ToolRecord:
     definition: dict[str, Any]
     status: ToolStatus
     price: Price = field(default_factory=Price)
+    #: The hash approval pinned (``None`` until approved); the reserve transaction requires it unchanged.
+    pinned_hash: str | None = None
+    #: The hash of ``definition`` (the definition as last listed); computed when not given.
+    current_hash: str = ""
+    #: The server's code version approval pinned.
+    pinned_version: str | None = None
+    #: Scan findings of the current definition: ``{"rule", "severity", "path", "evidence"}`` each.
+    findings: tuple[dict[str, str], ...] = ()
+    #: The scanner's verdict on the current definition: ``clean``, ``suspicious`` or ``malicious``.
+    verdict: str = "clean"
+    #: Successful, non-empty listings in a row that did not list this tool.
+    missing_syncs: int = 0
+    #: The approved definition, kept while a change holds the tool in quarantine (for the diff).
+    previous_definition: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.current_hash:
+            object.__setattr__(self, "current_hash", definition_hash(self.definition))
 
     def listing(self) -> dict[str, Any]:
         """The definition a client sees: the upstream one under the exposed name."""

@@ -10,6 +10,7 @@ from typing import Final
 
 from mcp_steward.domain.grants import Grant, SubjectKind
 from mcp_steward.domain.identity import Principal
+from mcp_steward.domain.names import ServerName
 from mcp_steward.domain.ports import GrantStore, KeyStore, Registry
 from mcp_steward.domain.pricing import Price
 from mcp_steward.domain.registry import Catalog, ServerRecord, ToolRecord, ToolStatus
@@ -57,6 +58,13 @@ class CachedRegistry:
 
     def put_server(self, server: ServerRecord, tools: list[ToolRecord]) -> None:
         self._inner.put_server(server, tools)
+        self._cache.clear()
+
+    def tools_of(self, server: ServerName) -> list[ToolRecord]:
+        return self._inner.tools_of(server)
+
+    def put_tool(self, tool: ToolRecord) -> None:
+        self._inner.put_tool(tool)
         self._cache.clear()
 
     def set_status(self, tool: ToolRecord, status: ToolStatus) -> None:

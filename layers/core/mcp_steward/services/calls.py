@@ -159,6 +159,7 @@ class CallTool:
             idempotency_key=idempotency_key,
             at=at,
             expires_at=at + self._expiry,
+            pin=tool.pinned_hash,
         )
         try:
             held = self._reserve(reservation_request)

@@ -1,14 +1,30 @@
-"""Registering an internal server: discover its tools through the invoker and record them."""
+"""Registering an internal server: discover its tools, scan each, and record them with their hashes.
+
+Every tool definition is scanned before a model can see it (``pending`` when clean or suspicious,
+``rejected`` when malicious). Registering a server again keeps what was decided about unchanged tools
+(status, pins, prices); a changed approved tool goes to quarantine, as a sync would put it.
+"""
 
 from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import Any
 
-from mcp_steward.domain.names import UPSTREAM_NAME, check_server_name, exposed_name
+from mcp_steward.domain.names import (
+    UPSTREAM_NAME,
+    ExposedName,
+    InvalidNameError,
+    ServerName,
+    check_server_name,
+    exposed_name,
+)
+from mcp_steward.domain.pinning import PinningError, definition_hash
 from mcp_steward.domain.ports import InvocationError, Registry, ToolInvoker
 from mcp_steward.domain.registry import ServerKind, ServerRecord, ToolRecord, ToolStatus
+from mcp_steward.domain.scanning import scan_tool
 
 #: The principal named in the envelope when the plane itself (not a person) lists a server's tools.
 SYSTEM_PRINCIPAL = {"id": "steward:registry", "team": "steward", "obo": None}
@@ -19,8 +35,26 @@ class RegistrationError(Exception):
     """A server could not be registered; the message says why."""
 
 
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One tool's status change (``before`` is None for a tool seen for the first time), for the audit."""
+
+    tool: str
+    server: str
+    before: str | None
+    after: str
+    reason: str
+
+    def detail(self) -> dict[str, Any]:
+        return {"server": self.server, "from": self.before, "to": self.after, "reason": self.reason}
+
+
 def discover_tools(invoker: ToolInvoker, server: ServerRecord) -> list[dict[str, Any]]:
-    """Ask the server's function for its tools (``tools/list`` in the internal dialect)."""
+    """Ask the server's function for its tools (``tools/list`` in the internal dialect).
+
+    Raises:
+        RegistrationError: the function could not be invoked or answered with a malformed result.
+    """
     deadline_ms = int(time.time() * 1000) + DISCOVERY_TIMEOUT_MS
     envelope = {
         "steward": {
@@ -43,6 +77,96 @@ def discover_tools(invoker: ToolInvoker, server: ServerRecord) -> list[dict[str,
     return tools
 
 
+def other_names(tools: Iterable[ToolRecord], listing: Iterable[dict[str, Any]], server: ServerName) -> set[str]:
+    """Every registered exposed and upstream name, and the listing's names: what a tool may shadow."""
+    names: set[str] = set()
+    for tool in tools:
+        names.update((tool.exposed_name, tool.upstream_name))
+    for definition in listing:
+        names.update((definition["name"], f"{server}__{definition['name']}"))
+    return names
+
+
+def _scan(definition: dict[str, Any], others: set[str], own: set[str]) -> tuple[str, tuple[dict[str, str], ...]]:
+    result = scan_tool(definition, other_tool_names=tuple(sorted(others - own)))
+    findings = tuple(
+        {"rule": f.rule, "severity": str(f.severity), "path": f.path, "evidence": f.evidence} for f in result.findings
+    )
+    return str(result.verdict), findings
+
+
+def reconcile(
+    existing: ToolRecord | None,
+    *,
+    exposed: ExposedName,
+    server: ServerName,
+    definition: dict[str, Any],
+    version: str | None,
+    others: set[str],
+) -> tuple[ToolRecord, Transition | None]:
+    """The record of a listed tool given what was recorded before, and its status change if any.
+
+    A new tool is ``pending`` (``rejected`` when malicious). An approved tool whose definition no longer
+    matches its pin, or whose server's code version is no longer the pinned one, is ``quarantined``, keeping
+    the approved definition for the diff. A rejected tool whose definition changed and is no longer
+    malicious is ``pending`` again. Everything else keeps its status; the listing resets the missing count.
+
+    Raises:
+        RegistrationError: the definition has no canonical form.
+    """
+    upstream = definition["name"]
+    try:
+        current = definition_hash(definition)
+    except PinningError as exc:
+        raise RegistrationError(f"{upstream}: {exc}") from exc
+    verdict, findings = _scan(definition, others, {upstream, exposed})
+    malicious = verdict == "malicious"
+    if existing is None:
+        status = ToolStatus.REJECTED if malicious else ToolStatus.PENDING
+        record = ToolRecord(
+            exposed_name=exposed,
+            upstream_name=upstream,
+            server=server,
+            definition=definition,
+            status=status,
+            current_hash=current,
+            findings=findings,
+            verdict=verdict,
+        )
+        return record, Transition(exposed, server, None, status.value, "scan_malicious" if malicious else "new")
+    record = replace(
+        existing, definition=definition, current_hash=current, findings=findings, verdict=verdict, missing_syncs=0
+    )
+    status, reason = existing.status, ""
+    if status is ToolStatus.APPROVED:
+        if current != existing.pinned_hash:
+            status, reason = ToolStatus.QUARANTINED, "definition_changed"
+        elif version is not None and version != existing.pinned_version:
+            status, reason = ToolStatus.QUARANTINED, "code_changed"
+        if status is ToolStatus.QUARANTINED:
+            record = replace(record, status=status, previous_definition=existing.definition)
+    elif status is ToolStatus.PENDING and malicious:
+        status, reason = ToolStatus.REJECTED, "scan_malicious"
+        record = replace(record, status=status)
+    elif status is ToolStatus.REJECTED and current != existing.current_hash and not malicious:
+        status, reason = ToolStatus.PENDING, "definition_changed"
+        record = replace(record, status=status)
+    if status is existing.status:
+        return record, None
+    return record, Transition(exposed, server, existing.status.value, status.value, reason)
+
+
+def approve(tool: ToolRecord, server: ServerRecord) -> ToolRecord:
+    """The tool approved: its current definition and the server's code version pinned."""
+    return replace(
+        tool,
+        status=ToolStatus.APPROVED,
+        pinned_hash=tool.current_hash,
+        pinned_version=server.version,
+        previous_definition=None,
+    )
+
+
 def register_internal_server(
     registry: Registry,
     invoker: ToolInvoker,
@@ -53,8 +177,12 @@ def register_internal_server(
     logical_id: str | None = None,
     aliases: dict[str, str] | None = None,
     status: ToolStatus = ToolStatus.PENDING,
+    version: str | None = None,
 ) -> list[ToolRecord]:
-    """Discover and record a server's tools under ``<server>__<tool>`` names.
+    """Discover, scan and record a server's tools under ``<server>__<tool>`` names.
+
+    ``status=APPROVED`` (the demo seed) approves and pins every tool the scan does not reject. Tools the
+    server no longer lists are removed; the listed ones keep their status, pins and prices unless changed.
 
     Raises:
         RegistrationError: the server could not be listed, or a tool name breaks the naming rules.
@@ -66,21 +194,34 @@ def register_internal_server(
         function_name=function_name,
         function_timeout_s=function_timeout_s,
         logical_id=logical_id,
+        version=version,
     )
     aliases = aliases or {}
+    listing = discover_tools(invoker, server)
+    existing = {tool.upstream_name: tool for tool in registry.tools_of(server.name)}
+    others = other_names(
+        (t for t in registry.catalog().tools.values() if t.server != server.name), listing, server.name
+    )
     records = []
-    for definition in discover_tools(invoker, server):
+    for definition in listing:
         upstream = definition["name"]
         if UPSTREAM_NAME.fullmatch(upstream) is None:
             raise RegistrationError(f"{name} lists a tool with an invalid name: {upstream[:80]!r}")
-        records.append(
-            ToolRecord(
-                exposed_name=exposed_name(server.name, upstream, aliases.get(upstream)),
-                upstream_name=upstream,
-                server=server.name,
-                definition=definition,
-                status=status,
-            )
+        before = existing.get(upstream)
+        try:
+            if upstream in aliases or before is None:
+                exposed = exposed_name(server.name, upstream, aliases.get(upstream))
+            else:
+                exposed = before.exposed_name
+        except InvalidNameError as exc:
+            raise RegistrationError(str(exc)) from exc
+        if before is not None and before.exposed_name != exposed:
+            before = None  # a new exposed name is a new tool to review
+        record, _ = reconcile(
+            before, exposed=exposed, server=server.name, definition=definition, version=version, others=others
         )
+        if status is ToolStatus.APPROVED and record.status is not ToolStatus.REJECTED:
+            record = approve(record, server)
+        records.append(record)
     registry.put_server(server, records)
     return records

@@ -1,0 +1,61 @@
+"""Pins: what approval fixes about a tool, so that any later change is seen and has to be approved again.
+
+A definition's hash is the SHA-256 of the RFC 8785 canonical JSON (the ``rfc8785`` package, the one
+implementation) of the fields a model reads, the upstream name included. A server's code is pinned by a
+version string: in AWS the code SHA-256 Lambda reports for the function, on the local plane a hash of the
+function's ``CodeUri`` directory (:func:`code_dir_hash`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import rfc8785
+
+#: The definition fields the pin covers; absent fields are omitted, other fields are ignored.
+PINNED_FIELDS = ("name", "title", "description", "inputSchema", "outputSchema", "annotations")
+_SKIPPED_PARTS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
+
+
+class PinningError(ValueError):
+    """A definition that has no canonical form (for example an integer beyond 2**53)."""
+
+
+def pinned_fields(definition: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a definition the pin covers."""
+    return {key: definition[key] for key in PINNED_FIELDS if key in definition}
+
+
+def definition_hash(definition: Mapping[str, Any]) -> str:
+    """SHA-256 hex of the RFC 8785 canonical JSON of the pinned fields.
+
+    Raises:
+        PinningError: a value has no canonical JSON form.
+    """
+    try:
+        canonical = rfc8785.dumps(pinned_fields(definition))
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        raise PinningError(f"the definition has no canonical form: {exc}") from exc
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def code_dir_hash(directory: Path) -> str:
+    """A stable hash of a code directory: every file's relative path and bytes, in path order.
+
+    Caches and compiled files are skipped, so running the code does not change its hash.
+    """
+    digest = hashlib.sha256()
+    files = sorted(
+        (path.relative_to(directory), path) for path in directory.rglob("*") if path.is_file() and path.suffix != ".pyc"
+    )
+    for relative_path, path in files:
+        if _SKIPPED_PARTS.intersection(relative_path.parts):
+            continue
+        relative = relative_path.as_posix().encode()
+        content = path.read_bytes()
+        digest.update(len(relative).to_bytes(8, "big") + relative)
+        digest.update(len(content).to_bytes(8, "big") + content)
+    return f"dir-sha256:{digest.hexdigest()}"

@@ -1,0 +1,93 @@
+"""Sync: list a registered server again and apply what changed (DESIGN.md section 4, issue 4).
+
+A changed definition (its hash no longer the pinned one) or a new code version of an approved tool puts it
+in ``quarantine``; new or renamed tools are ``pending`` (scanned); a tool missing from a successful,
+non-empty listing for :data:`MISSING_SYNCS_TO_DISABLE` syncs in a row is ``disabled``. A failed listing
+or an empty one changes nothing, and a tool that is listed again starts counting from zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from mcp_steward.domain.names import UPSTREAM_NAME, InvalidNameError, exposed_name
+from mcp_steward.domain.ports import Registry, ToolInvoker
+from mcp_steward.domain.registry import ServerRecord, ToolRecord, ToolStatus
+from mcp_steward.services.registration import (
+    RegistrationError,
+    Transition,
+    discover_tools,
+    other_names,
+    reconcile,
+)
+
+MISSING_SYNCS_TO_DISABLE = 3
+
+#: How a sync learns a server's current code version; None when it cannot tell (nothing is then changed).
+type VersionResolver = Callable[[ServerRecord], str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    """What one sync of one server did: the transitions to audit, or why nothing was done."""
+
+    server: str
+    transitions: list[Transition] = field(default_factory=list)
+    error: str | None = None
+    version: str | None = None
+    skipped: list[str] = field(default_factory=list)  # listed tools whose names break the rules
+
+
+def sync_server(
+    registry: Registry, invoker: ToolInvoker, server: ServerRecord, resolve_version: VersionResolver
+) -> SyncReport:
+    """List ``server`` again and record the changes; returns the transitions (the caller audits them)."""
+    try:
+        listing = discover_tools(invoker, server)
+    except RegistrationError as exc:
+        return SyncReport(server=server.name, error=str(exc))
+    version = resolve_version(server)
+    current = replace(server, version=version) if version is not None else server
+    recorded = registry.tools_of(server.name)
+    by_upstream = {tool.upstream_name: tool for tool in recorded}
+    others = other_names(
+        (t for t in registry.catalog().tools.values() if t.server != server.name), listing, server.name
+    )
+    transitions: list[Transition] = []
+    skipped: list[str] = []
+    records: list[ToolRecord] = []
+    listed: set[str] = set()
+    for definition in listing:
+        upstream = definition["name"]
+        before = by_upstream.get(upstream)
+        try:
+            if UPSTREAM_NAME.fullmatch(upstream) is None:
+                raise InvalidNameError(upstream)
+            exposed = before.exposed_name if before is not None else exposed_name(server.name, upstream)
+            record, transition = reconcile(
+                before, exposed=exposed, server=server.name, definition=definition, version=version, others=others
+            )
+        except (InvalidNameError, RegistrationError):
+            skipped.append(upstream[:128])
+            continue
+        listed.add(upstream)
+        records.append(record)
+        if transition is not None:
+            transitions.append(transition)
+    for tool in recorded:
+        if tool.upstream_name in listed:
+            continue
+        if not listing:  # an empty list is not evidence that anything is gone
+            records.append(tool)
+            continue
+        missing = tool.missing_syncs + 1
+        if missing >= MISSING_SYNCS_TO_DISABLE and tool.status is not ToolStatus.DISABLED:
+            transitions.append(
+                Transition(tool.exposed_name, server.name, tool.status.value, ToolStatus.DISABLED.value, "missing")
+            )
+            records.append(replace(tool, missing_syncs=missing, status=ToolStatus.DISABLED))
+        else:
+            records.append(replace(tool, missing_syncs=missing))
+    registry.put_server(current, records)
+    return SyncReport(server=server.name, transitions=transitions, version=current.version, skipped=skipped)

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from mcp_steward.cli import admin, budgets, reports
+from mcp_steward.cli import admin, budgets, reports, scan
 from mcp_steward.cli.target import DEFAULT_STATE_FILE, Target, TargetError, local_target, stack_target
 from mcp_steward.domain.names import InvalidNameError
 from mcp_steward.domain.ports import StoreUnavailableError
@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--state-file", type=Path, default=DEFAULT_STATE_FILE)
     dev.add_argument("--template", type=Path, default=Path("infra/template.yaml"))
     dev.set_defaults(func=None, dev=True)
+    scan.add_parser(commands)
 
     keys = commands.add_parser("keys", help="API keys").add_subparsers(dest="action", required=True)
     create = sub(keys, "create", admin.keys_create, "create a key (and its principal and team)")
@@ -139,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         from mcp_steward.local.plane import run_dev  # the local plane's imports are for this command only
 
         return run_dev(host=args.host, port=args.port, state_file=args.state_file, template=args.template)
+    if getattr(args, "scan", False):
+        return scan.run(args)
     try:
         args.func(_target(args), args)
     except (admin.UsageError, InvalidNameError) as exc:

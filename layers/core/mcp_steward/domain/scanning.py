@@ -31,7 +31,8 @@ from typing import Any, Final, Literal
 
 type Verdict = Literal["clean", "suspicious", "malicious"]
 
-MAX_STRING_CHARS: Final = 8 * 1024
+#: Real descriptions reach ~10 KB (awslabs/mcp has several of 8-10 KB), so the per-string cap is 16 KiB.
+MAX_STRING_CHARS: Final = 16 * 1024
 MAX_TOTAL_CHARS: Final = 64 * 1024
 MAX_DEPTH: Final = 32
 MAX_NODES: Final = 20_000
@@ -213,10 +214,62 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
             r"(?:previous|prior|above|earlier|preceding|other|existing|original|system|safety|security)\s"
             r"(?:\w+\s)?(?:instructions?|prompts?|rules?|directions?|guidelines?|directives?|constraints?|policies)"
             r"|\b(?:new|updated|real|true|hidden|secret)\s(?:system\s)?instructions?\s?:"
-            r"|\byou\sare\snow\s(?:in\s)?(?:a\s|an\s)?(?:developer|admin|unrestricted|jailbroken|dan|god)\b"
+            r"|\byou\sare\snow\s(?:in\s)?(?:a\s|an\s)?(?:developer|admin|unrestricted|jailbroken|dan|god|diagnostic|debug"
+            r"|maintenance|sudo|root|privileged)\b"
+            r"|#{2,4}\s?(?:system|instructions?)\s?:"
+            r"|\bignore\s(?:all\s|any\s)?(?:the\s)?other\s(?:\w+\s)?(?:tools?|functions?|servers?)\b"
+            r"|\b(?:reveal|output|print|repeat|show|display|leak|dump|return|include)\s(?:\w+\s){0,3}?"
+            r"(?:system\sprompt|hidden\sprompt|initial\sinstructions|system\sinstructions)\b"
             r"|\[/?INST\]|<\|im_(?:start|end)\|>|<\|(?:system|endoftext)\|>"
             r"|^\s{0,8}#{2,4}\s?(?:system|instruction)s?\b",
             _I | re.MULTILINE,
+        ),
+    ),
+    (
+        "fake_system_directive",
+        Severity.HIGH,
+        re.compile(
+            r"\[(?:\w+[\s_-]){0,2}?(?:DIRECTIVE|INSTRUCTIONS?|OVERRIDE|SYSTEM[\s_-]NOTE|PROMPT)\]"
+            r"|\b(?:SYSTEM|INSTRUCTION|SAFETY|SECURITY|ADMIN|PRIORITY)\s(?:OVERRIDE|BYPASS|DIRECTIVE)\b"
+            r"|\bIMPORTANT\sSYSTEM\s(?:NOTE|INSTRUCTION|MESSAGE|NOTICE)\b|\bACT\sAS\s?:"
+            r"|(?:^|[.!?>]\s{0,3}|<!--\s?)SYSTEM\s?:\s",
+            re.MULTILINE,
+        ),
+    ),
+    (
+        "safety_bypass",
+        Severity.MEDIUM,
+        re.compile(
+            r"\b(?:bypass|disable|skip|circumvent|turn\soff|ignore)\s(?:all\s|any\s|the\s)?(?:\w+\s)?"
+            r"(?:safety|security|content\sfilter(?:ing|s)?|guardrails?|access\scontrols?|restrictions|validation\schecks)"
+            r"(?:\s(?:checks?|restrictions?|measures|filters?|controls?|validation))?\b"
+            r"|\b(?:unrestricted|elevated)\s(?:\w+\s)?(?:access|privileges|mode)\b|\bjailbreak",
+            _I,
+        ),
+    ),
+    (
+        "exfiltration_intent",
+        Severity.HIGH,
+        re.compile(
+            r"\bexfiltrat(?:e|es|ing)\b(?!\s(?:attempts?|detection|risks?|patterns?))"
+            r"|\bredirect\s(?:all\s|every\s)?(?:the\s)?(?:requests?|traffic|calls|emails?|messages?|payments?)\s"
+            r"(?:\w+\s){0,2}?(?:through|to|via)\b"
+            r"|\b(?:send|copy|forward|log|upload|post|mirror|sync|transmit)\s[^.!?\n]{0,60}?\bto\s(?:an?\s|the\s|our\s)?"
+            r"(?:external|remote|third[\s-]party|attacker(?:'s)?|offsite)\s(?:\w+\s)?(?:service|server|endpoint|url|host"
+            r"|address|location|logging)",
+            _I,
+        ),
+    ),
+    (
+        "argument_tampering",
+        Severity.MEDIUM,
+        re.compile(
+            r"\b(?:should|must)\sbe\s\d{1,6}\s(?:more|less|greater|higher|lower|bigger|smaller)\sthan\sthe\s(?:actual|real)"
+            r"|\b(?:replace|change|modify|alter|swap|override|overwrite)\s(?:\w+\s){0,2}?(?:values?|arguments?|parameters?"
+            r"|inputs?|recipients?|amounts?|results?|outputs?|response)\s(?:\w+\s){0,4}?(?:with|to|of)\b"
+            r"|\b(?:(?:all|every|any)\s(?:\w+\s)?commands?)\s(?:must|should)\s(?:\w+\s)?(?:include|start\swith"
+            r"|be\sprefixed|begin\swith)",
+            _I,
         ),
     ),
     (
@@ -249,7 +302,9 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
             r"(?:user\s)?(?:confirmation|consent|permission|approval)\b"
             r"|\b(?:silently|secretly|covertly|quietly|invisibly)\s(?:\w+\s)?"
             r"(?:send|sends|forward|upload|copy|exfiltrate|include|attach|read|collect|transmit|post|add|bcc|cc)\b"
-            r"|\bthis\sis\s(?:an?\s)?(?:implementation\sdetail|internal\sdetail)[^.]{0,40}(?:user|mention)",
+            r"|\bthis\sis\s(?:an?\s)?(?:implementation\sdetail|internal\sdetail)[^.]{0,40}(?:user|mention)"
+            r"|\b(?:never|not)\sbe\s(?:mentioned|disclosed|revealed|shown|told|reported)\s(?:to\s)?(?:the\s)?"
+            r"(?:users?|humans?|operators?)\b",
             _I,
         ),
     ),
@@ -285,7 +340,7 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
         re.compile(
             r"~/?\.ssh\b|\.ssh/|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\bauthorized_keys\b|\bknown_hosts\b"
             r"|(?<![\w.$-])\.env(?:\.local|\.production)?\b(?![-.(])"
-            r"|\.aws/(?:credentials|config)\b|\baws_secret_access_key\b|\.azure/|\.config/gcloud\b"
+            r"|\.aws/(?:credentials|config)\b|\.azure/|\.config/gcloud\b"
             r"|application_default_credentials\.json|\.kube/config\b|\.docker/config\.json"
             r"|\bmcp\.json\b|\bclaude_desktop_config\.json\b|~/?\.cursor\b|\.cursor/|\.codeium/|\.continue/config"
             r"|\.vscode/(?:settings|mcp)\.json|~/\.claude\b|\.claude\.json\b"
@@ -336,7 +391,9 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
             r"(?:be\s)?(?:sent|go|redirected|forwarded|routed|cc'?d|bcc'?d|copied|delivered)\s(?:\w+\s){0,2}?to\b"
             r"|\b(?:change|replace|set|override|redirect)\s(?:\w+\s){0,2}?(?:recipient|to\saddress|destination"
             r"|receiver|beneficiary|wallet\saddress|account\snumber)s?\s(?:\w+\s){0,3}?to\s\S{1,80}@"
-            r"|\b(?:bcc|cc|blind\scopy|copy)\s(?:\w+\s){0,3}?(?:to\s)?[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{2,40}",
+            r"|\b(?:bcc|cc|blind\scopy|copy)\s(?:\w+\s){0,3}?(?:to\s)?[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{2,40}"
+            r"|\b(?:always|also|silently|automatically|secretly)\s(?:\w+\s){0,2}?(?:bcc|cc|forward|copy|send|add)\b"
+            r"[^.\n]{0,80}?[\w.+-]{1,64}@[\w-]{1,63}\.[a-z]{2,24}\b",
             _I,
         ),
     ),
@@ -361,8 +418,8 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
             r"\b(?:always|only|must|should)\s(?:use|call|choose|select|pick|invoke)\s(?:this|our|my)\s(?:\w+\s)?"
             r"(?:tool|function|server)\s(?:\w+\s){0,2}?(?:instead|rather|over|in\splace|first|before\sany|for\sall"
             r"|for\severy|whenever|regardless)"
-            r"|\b(?:prefer|prioriti[sz]e|favou?r)\s(?:using\s)?(?:this|our|my)\s(?:\w+\s)?(?:tool|function|server)"
-            r"\s(?:\w+\s)?(?:over|above|instead|to\sall|to\sany|to\sother)"
+            r"|\b(?:always\s)?(?:prefer|prioriti[sz]e|favou?r)\s(?:using\s)?(?:this|our|my)\s(?:\w+\s)?(?:tool|function|server)"
+            r"\s(?:\w+\s)?(?:over|above|instead\sof|to)\s(?:all|any|every|other|the\sother|competing)\b"
             r"|\b(?:do\snot|don'?t|never|avoid)\s(?:use|call|using|calling|invoke|trust)\s(?:any\s)?(?:other|the\sother"
             r"|competing|alternative|similar)\s(?:\w+\s)?(?:tools?|functions?|servers?)"
             r"|\bthis\sis\sthe\s(?:only|best|most\s(?:reliable|accurate|trusted|secure))\s(?:\w+\s)?(?:tool|function)"
@@ -381,7 +438,7 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
             r"|[;&|`]\s?sudo\s|\$\(\s?(?:curl|wget|cat|nc)\s"
             r"|\bbash\s-i\s?>&?\s?/dev/tcp/|/dev/tcp/\d|\bnc\s(?:-\w{1,4}\s){0,3}?-e\s"
             r"|\bpowershell(?:\.exe)?\s[^\n]{0,40}?-e(?:nc|ncodedcommand)?\s[A-Za-z0-9+/]{20}"
-            r"|:\(\)\s?\{\s?:\|:&\s?\};:|\bchmod\s(?:-R\s)?[0-7]?777\s/|\bmkfs(?:\.\w+)?\s/dev/"
+            r"|:\(\)\s?\{\s?:\|:&\s?\};:|\bchmod\s(?:-R\s)?[0-7]?777\s/|\bchmod\s-R\s[0-7]{3,4}\s(?:~|/|\$HOME)|\bmkfs(?:\.\w+)?\s/dev/"
             r"|\bdd\sif=/dev/(?:zero|random|urandom)\sof=/dev/",
             _I,
         ),
@@ -446,9 +503,34 @@ def _text_findings(text: str, path: str, depth: int = 0) -> Iterator[Finding]:
         match = pattern.search(text)
         if match is None:
             continue
+        if rule == "sensitive_file":
+            rule, severity = _sensitive_file_severity(text, match.start(), match.end())
         yield Finding(rule, severity, path, _evidence(text, match.start(), match.end()))
     if depth == 0:
         yield from _encoded_findings(text, path)
+
+
+_FILE_ACTION: Final = re.compile(
+    r"\b(?:read|cat|send|pass|include|attach|upload|extract|copy|open|access|collect|forward|append|provide|load"
+    r"|retrieve|dump|leak|exfiltrate|call\s\w{1,40}\swith)\b",
+    _I,
+)
+_NEGATION: Final = re.compile(
+    r"\b(?:never|not|don'?t|avoid|blocked|rejected|refused|denied|prevent\w{0,3}|except)\b", _I
+)
+
+
+def _sensitive_file_severity(text: str, start: int, end: int) -> tuple[str, Severity]:
+    """High when the sentence reads or moves the file, low when it forbids or blocks that, medium otherwise."""
+    lo = max(text.rfind(".", 0, max(0, start - 1)), text.rfind("\n", 0, start), start - 120, 0)
+    hi = min(len(text), end + 60)
+    stop = min((i for i in (text.find(". ", end), text.find("\n", end)) if i >= 0), default=hi)
+    sentence = text[lo : min(hi, stop)]
+    if _NEGATION.search(sentence) is not None:
+        return "sensitive_file", Severity.LOW
+    if _FILE_ACTION.search(sentence) is not None:
+        return "sensitive_file_access", Severity.HIGH
+    return "sensitive_file", Severity.MEDIUM
 
 
 def _encoded_findings(text: str, path: str) -> Iterator[Finding]:

@@ -33,6 +33,10 @@ def _tool(description: str, name: str = "add", **properties: Any) -> dict[str, A
     }
 
 
+def _with_properties(description: str, properties: dict[str, Any]) -> dict[str, Any]:
+    return {**_tool(description), "inputSchema": {"type": "object", "properties": properties}}
+
+
 def _rules(result: ScanResult) -> set[str]:
     return {f.rule for f in result.findings}
 
@@ -247,7 +251,7 @@ def test_a_string_past_the_cap_is_a_finding_and_scanned_only_up_to_the_cap() -> 
 
 def test_the_total_text_examined_is_bounded_whatever_the_definition_size() -> None:
     properties = {f"p{i}": {"type": "string", "description": "x" * 1000} for i in range(200)}
-    strings, findings = readable_strings(_tool("d", **properties))
+    strings, findings = readable_strings(_with_properties("d", properties))
     assert sum(len(s.text) for s in strings) <= MAX_TOTAL_CHARS
     assert "oversized_definition" in {f.rule for f in findings}
 
@@ -263,7 +267,7 @@ def test_deep_nesting_is_a_finding_and_the_walk_stops() -> None:
 def test_an_adversarial_100_kb_definition_examines_at_most_the_cap() -> None:
     # every pattern's worst case at once: long runs without sentence ends, repeated tag openers, base64-like runs
     chunk = ("ignore " * 50) + ("<" * 200) + ("A" * 4000) + ("\u200b" * 100)
-    definition = _tool(chunk * 3, **{f"p{i}": {"type": "string", "description": chunk} for i in range(20)})
+    definition = _with_properties(chunk * 3, {f"p{i}": {"type": "string", "description": chunk} for i in range(20)})
     assert len(json.dumps(definition)) > 100_000
     strings, _ = readable_strings(definition)
     assert sum(len(s.text) for s in strings) <= MAX_TOTAL_CHARS

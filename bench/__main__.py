@@ -5,13 +5,13 @@ from __future__ import annotations
 import platform
 import time
 
-from bench import cold_start, pipeline, plane_cpu, warm_call
+from bench import cold_start, pipeline, plane_cpu, scanner_quality, warm_call
 
 
 def main() -> None:
     print(f"MCP Steward benchmarks — Python {platform.python_version()} on {platform.machine()}, {time.ctime()}")
     print("(ratios are the figures to compare: absolute times depend on this machine and its load)\n")
-    for module in (cold_start, warm_call, pipeline, plane_cpu):
+    for module in (cold_start, warm_call, pipeline, plane_cpu, scanner_quality):
         started = time.perf_counter()
         for line in module.run():
             print(line, flush=True)

@@ -33,7 +33,8 @@ type Verdict = Literal["clean", "suspicious", "malicious"]
 
 #: Real descriptions reach ~10 KB (awslabs/mcp has several of 8-10 KB), so the per-string cap is 16 KiB.
 MAX_STRING_CHARS: Final = 16 * 1024
-MAX_TOTAL_CHARS: Final = 64 * 1024
+#: Three times the largest real definition in the corpus (~10 K characters of text); bounds the work per definition.
+MAX_TOTAL_CHARS: Final = 32 * 1024
 MAX_DEPTH: Final = 32
 MAX_NODES: Final = 20_000
 MAX_EVIDENCE_CHARS: Final = 200
@@ -436,10 +437,11 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
             r"\b(?:curl|wget|fetch|iwr|invoke-webrequest)\s[^|\n;]{0,200}?\|\s?(?:sudo\s)?(?:ba|z|da)?sh\b"
             r"|\bbase64\s(?:-d|--decode)[^|\n]{0,80}?\|\s?(?:ba|z)?sh\b"
             r"|[;&|`]\s?sudo\s|\$\(\s?(?:curl|wget|cat|nc)\s"
-            r"|\bbash\s-i\s?>&?\s?/dev/tcp/|/dev/tcp/\d|\bnc\s(?:-\w{1,4}\s){0,3}?-e\s"
+            r"|\bbash\s-i\s?>&?\s?/dev/tcp/|/dev/tcp/\d|\bnc[ \t](?:-\w{1,4}\s){0,3}?-e\s"
             r"|\bpowershell(?:\.exe)?\s[^\n]{0,40}?-e(?:nc|ncodedcommand)?\s[A-Za-z0-9+/]{20}"
-            r"|:\(\)\s?\{\s?:\|:&\s?\};:|\bchmod\s(?:-R\s)?[0-7]?777\s/|\bchmod\s-R\s[0-7]{3,4}\s(?:~|/|\$HOME)|\bmkfs(?:\.\w+)?\s/dev/"
-            r"|\bdd\sif=/dev/(?:zero|random|urandom)\sof=/dev/",
+            r"|:\(\)\s?\{\s?:\|:&\s?\};:|\bchmod\s(?:-R\s)?[0-7]?777\s/|\bchmod\s-R\s[0-7]{3,4}\s(?:~|/|\$HOME)"
+            r"|\bmkfs(?:\.\w+)?\s/dev/"
+            r"|\bdd if=/dev/(?:zero|random|urandom)\sof=/dev/",
             _I,
         ),
     ),
@@ -470,18 +472,22 @@ _ANSI: Final = re.compile(r"\x1b\[|\x1b\]|\x9b")
 _WORD: Final = re.compile(r"\w{2,64}")
 
 
+def _reveal_table() -> dict[int, str | None]:
+    table: dict[int, str | None] = dict.fromkeys((*_ZERO_WIDTH, *_BIDI, *range(65024, 65040)))
+    table.update({cp: None for cp in (*range(0x20), *range(0x7F, 0xA0)) if chr(cp) not in "\n\t\r"})
+    table.update(dict.fromkeys((*range(917504, 917632), *range(917760, 918000))))
+    table.update({cp: chr(cp - 0xE0000) for cp in range(0xE0020, 0xE007F)})
+    return table
+
+
+_REVEAL: Final = _reveal_table()
+
+
 def _normalize(text: str) -> str:
     """What a model effectively reads: tag characters decoded to ASCII, invisible characters removed, NFKC."""
     if text.isascii():
-        return text
-    out: list[str] = []
-    for ch in text:
-        cp = ord(ch)
-        if 0xE0020 <= cp <= 0xE007E:
-            out.append(chr(cp - 0xE0000))
-        elif not _is_hidden(ch):
-            out.append(ch)
-    return unicodedata.normalize("NFKC", "".join(out))
+        return text.translate(_REVEAL) if not text.isprintable() else text
+    return unicodedata.normalize("NFKC", text.translate(_REVEAL))
 
 
 def _printable_text(data: bytes) -> str | None:
@@ -498,8 +504,169 @@ def _printable_text(data: bytes) -> str | None:
     return text
 
 
+#: For each rule, substrings of which every match contains one (lowercase; ``fake_system_directive`` is
+#: case-sensitive). A cheap ``in`` test skips the pattern when none occurs: a prefilter, never a decision.
+_ANCHORS: Final[dict[str, tuple[str, ...]]] = {
+    "prompt_injection": (
+        "ignore",
+        "disregard",
+        "forget",
+        "override",
+        "bypass",
+        "skip",
+        "instruction",
+        "you",
+        "#",
+        "prompt",
+        "inst]",
+        "<|",
+    ),
+    "fake_system_directive": ("]", "OVERRIDE", "BYPASS", "DIRECTIVE", "IMPORTANT", "ACT", "SYSTEM"),
+    "safety_bypass": (
+        "bypass",
+        "disable",
+        "skip",
+        "circumvent",
+        "turn",
+        "ignore",
+        "unrestricted",
+        "elevated",
+        "jailbreak",
+    ),
+    "exfiltration_intent": ("exfiltrat", "redirect", "external", "remote", "third", "attacker", "offsite"),
+    "argument_tampering": ("than", "replace", "change", "modify", "alter", "swap", "overrid", "overwrit", "command"),
+    "hidden_instruction_markup": ("<",),
+    "important_markup": ("<",),
+    "html_comment": ("<!--", "{{", "[//]:"),
+    "concealment": (
+        "not",
+        "n't",
+        "don",
+        "never",
+        "without",
+        "hide",
+        "conceal",
+        "keep",
+        "need",
+        "silently",
+        "secretly",
+        "covertly",
+        "quietly",
+        "invisibly",
+        "detail",
+    ),
+    "model_directed_instruction": (
+        "note",
+        "message",
+        "instruction",
+        "reminder",
+        "directive",
+        "dear",
+        "hey",
+        "attention",
+        "ai",
+        "assistant",
+        "language",
+        "tool",
+    ),
+    "coercion": ("otherwise", "else", "if", "data", "important"),
+    "sensitive_file": (
+        ".ssh",
+        "id_",
+        "authorized_keys",
+        "known_hosts",
+        ".env",
+        ".aws/",
+        ".azure/",
+        "gcloud",
+        "application_default",
+        ".kube",
+        ".docker",
+        "mcp.json",
+        "claude",
+        ".cursor",
+        ".codeium",
+        ".continue",
+        ".vscode",
+        ".npmrc",
+        ".pypirc",
+        ".netrc",
+        ".git-credentials",
+        ".gitconfig",
+        ".pgpass",
+        ".my.cnf",
+        "_history",
+        ".gnupg",
+        "wallet.dat",
+        "keychain",
+        ".keystore",
+        "/etc/",
+        "private",
+        "seed",
+        "mnemonic",
+        "cookies.sqlite",
+        "login",
+    ),
+    "data_harvest": (
+        "conversation",
+        "chat",
+        "message",
+        "prompt",
+        "context",
+        "history",
+        "transcript",
+        "instruction",
+        "api",
+        "key",
+        "token",
+        "password",
+        "credential",
+        "env",
+        "content",
+    ),
+    "exfiltration_url": ("//",),
+    "recipient_override": (
+        "mail",
+        "message",
+        "payment",
+        "transfer",
+        "fund",
+        "transaction",
+        "recipient",
+        "address",
+        "destination",
+        "receiver",
+        "beneficiary",
+        "account",
+        "@",
+    ),
+    "tool_shadowing": ("effect", "when", "replace", "overrid", "supersede", "precedence"),
+    "tool_preference": ("this", "our", "my", "other", "competing", "alternative", "similar"),
+    "command_injection": ("|", "sudo", "$(", "/dev/tcp", "nc ", "nc\t", "powershell", ":()", "chmod", "mkfs", "dd if"),
+    "destructive_action": ("rm", "delete", "remove", "wipe", "erase", "destroy", "drop", "truncate", "purge", "format"),
+}
+
+
+_ANCHOR_PATTERNS: Final = {
+    rule: re.compile("|".join(re.escape(anchor) for anchor in anchors)) for rule, anchors in _ANCHORS.items()
+}
+
+
+_ANY_ANCHOR: Final = re.compile(
+    "|".join(re.escape(a.lower()) for a in sorted({a for anchors in _ANCHORS.values() for a in anchors}, key=len))
+)
+
+
 def _text_findings(text: str, path: str, depth: int = 0) -> Iterator[Finding]:
+    lowered = text.lower()
+    if _ANY_ANCHOR.search(lowered) is None:  # most short schema strings ("string", "object", names)
+        if depth == 0 and len(text) >= 24:
+            yield from _encoded_findings(text, path)
+        return
     for rule, severity, pattern in _TEXT_RULES:
+        anchors = _ANCHOR_PATTERNS.get(rule)
+        if anchors is not None and anchors.search(text if rule == "fake_system_directive" else lowered) is None:
+            continue
         match = pattern.search(text)
         if match is None:
             continue
@@ -578,21 +745,21 @@ def _unicode_findings(text: str, path: str) -> Iterator[Finding]:
         elif control is not None:
             yield Finding("control_character", Severity.MEDIUM, path, _evidence(text, control, control + 1))
         return
-    tag = bidi = zero = control = None
-    for index, ch in enumerate(text):
-        cp = ord(ch)
-        if _is_tag(cp) or 0xE0100 <= cp <= 0xE01EF:
-            tag = index if tag is None else tag
-        elif cp in _BIDI:
-            bidi = index if bidi is None else bidi
-        elif cp in _ZERO_WIDTH or 0xFE00 <= cp <= 0xFE0F:
-            if cp in {0x200D, 0xFE0F, 0xFE0E} and _beside_symbol(text, index):
-                continue  # joiners and variation selectors inside emoji sequences
-            if cp == 0xFEFF and index == 0:
-                continue  # a byte-order mark at the start
-            zero = index if zero is None else zero
-        elif (cp < 0x20 and ch not in "\n\t\r") or 0x7F <= cp <= 0x9F:
-            control = index if control is None else control
+    tag = _first(_TAG_CHARS, text)
+    bidi = _first(_BIDI_CHARS, text)
+    control = _first(_CONTROL_CHARS, text)
+    zero = None
+    for count, match in enumerate(_ZERO_WIDTH_CHARS.finditer(text)):
+        index, cp = match.start(), ord(match[0])
+        if count >= 64:
+            zero = index  # bounded: a long run of joiners is itself suspicious
+            break
+        if cp in {0x200D, 0xFE0F, 0xFE0E} and _beside_symbol(text, index):
+            continue  # joiners and variation selectors inside emoji sequences
+        if cp == 0xFEFF and index == 0:
+            continue  # a byte-order mark at the start
+        zero = index
+        break
     if tag is not None:
         yield Finding("tag_characters", Severity.HIGH, path, _evidence(text, tag, tag + 1))
     if bidi is not None:
@@ -605,6 +772,19 @@ def _unicode_findings(text: str, path: str) -> Iterator[Finding]:
     elif control is not None:
         yield Finding("control_character", Severity.MEDIUM, path, _evidence(text, control, control + 1))
     yield from _mixed_script_words(text, path)
+
+
+_TAG_CHARS: Final = re.compile("[\U000e0000-\U000e007f\U000e0100-\U000e01ef]")
+_BIDI_CHARS: Final = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_CONTROL_CHARS: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_ZERO_WIDTH_CHARS: Final = re.compile(
+    "[" + "".join(chr(cp) for cp in sorted(_ZERO_WIDTH) if cp != 0x034F) + "\u034f\ufe00-\ufe0f]"
+)
+
+
+def _first(pattern: re.Pattern[str], text: str) -> int | None:
+    match = pattern.search(text)
+    return None if match is None else match.start()
 
 
 def _beside_symbol(text: str, index: int) -> bool:

@@ -20,7 +20,7 @@ from tests.lambda_harness import run_event_files
 pytestmark = pytest.mark.plane
 
 EVENT_TOKEN = "stw_example_token_redacted"
-HANDLED_ELSEWHERE = {"currency", "hr_directory", "aggregator", "sweeper"}
+HANDLED_ELSEWHERE = {"currency", "hr_directory", "aggregator", "sweeper", "sync"}
 
 
 def run_events(plane: dict[str, Any], function: str, extra_env: dict[str, str]) -> dict[str, Any]:

@@ -23,7 +23,7 @@ def refuse(*args, **kwargs):
     raise AssertionError("network I/O at init")
 socket.socket.connect = refuse
 from tests.conftest import load_function
-names = ("governance", "authorizer", "currency", "hr_directory", "sweeper", "aggregator")
+names = ("governance", "authorizer", "currency", "hr_directory", "sweeper", "aggregator", "sync")
 modules = [load_function(name) for name in names]
 assert len({m.__name__ for m in modules}) == len(names) and all(callable(m.handler) for m in modules)
 print("ok")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -12,9 +13,10 @@ from mcp_steward.domain.grants import Grant, SubjectKind
 from mcp_steward.domain.identity import PrincipalId, TeamName, valid_entity_name
 from mcp_steward.domain.keys import KeyRecord, new_key_id, new_token, token_digest
 from mcp_steward.domain.money import money_fields
-from mcp_steward.domain.names import EXPOSED_NAME, SEPARATOR, SERVER_NAME
-from mcp_steward.domain.registry import ToolStatus
-from mcp_steward.services.registration import register_internal_server
+from mcp_steward.domain.names import EXPOSED_NAME, SEPARATOR, SERVER_NAME, ExposedName, ServerName
+from mcp_steward.domain.registry import ServerKind, ServerRecord, ToolRecord, ToolStatus
+from mcp_steward.services.registration import RegistrationError, approve, register_internal_server
+from mcp_steward.services.sync import sync_server
 
 
 class UsageError(Exception):
@@ -177,6 +179,9 @@ def servers_add(target: Target, args: argparse.Namespace) -> None:
         raise UsageError(f"server name {args.name!r} must match ^[a-z][a-z0-9-]{{0,15}}$")
     function = target.function(args.function)
     target.actor()
+    version = target.versions(
+        ServerRecord(ServerName(args.name), ServerKind.INTERNAL, function.name, function.timeout_s, args.function)
+    )
     tools = register_internal_server(
         target.registry,
         target.invoker,
@@ -185,14 +190,20 @@ def servers_add(target: Target, args: argparse.Namespace) -> None:
         function_timeout_s=function.timeout_s,
         logical_id=args.function,
         aliases=_aliases(args.alias),
+        version=version,
     )
     target.record_admin(
         "servers.add",
-        {"server": args.name, "function": function.name, "tools": [tool.exposed_name for tool in tools]},
+        {
+            "server": args.name,
+            "function": function.name,
+            "version": version,
+            "tools": {tool.exposed_name: tool.status.value for tool in tools},
+        },
     )
-    print(f"registered {args.name} ({function.name}) with {len(tools)} tools, pending approval:")
+    print(f"registered {args.name} ({function.name}) with {len(tools)} tools:")
     for tool in tools:
-        print(f"  {tool.exposed_name}")
+        print(f"  {tool.exposed_name}  {tool.status.value}  (scan: {tool.verdict})")
 
 
 def servers_list(target: Target, args: argparse.Namespace) -> None:
@@ -203,11 +214,39 @@ def servers_list(target: Target, args: argparse.Namespace) -> None:
             "kind": s.kind.value,
             "function": s.function_name,
             "logical_id": s.logical_id or "",
+            "version": s.version or "",
             "tools": sum(1 for t in catalog.tools.values() if t.server == s.name),
         }
         for s in catalog.servers.values()
     ]
-    _emit(rows, args.json, ["name", "kind", "function", "logical_id", "tools"])
+    _emit(rows, args.json, ["name", "kind", "function", "logical_id", "version", "tools"])
+
+
+def servers_sync(target: Target, args: argparse.Namespace) -> None:
+    servers = target.registry.catalog().servers
+    if args.all == bool(args.name):
+        raise UsageError("name one server or give --all")
+    if args.name and args.name not in servers:
+        raise UsageError(f"no server {args.name!r} (see 'steward servers list')")
+    target.actor()
+    failed = []
+    for name in sorted(servers) if args.all else [ServerName(args.name)]:
+        report = sync_server(target.registry, target.invoker, servers[name], target.versions)
+        if report.error is not None:
+            failed.append(name)
+            print(f"{name}: not synced, nothing changed: {report.error}")
+            continue
+        for transition in report.transitions:
+            target.record_admin("tools.transition", transition.detail(), tool=transition.tool)
+            print(f"{name}: {transition.tool} {transition.before or 'new'} -> {transition.after} ({transition.reason})")
+        if report.skipped:
+            print(f"{name}: skipped tools with invalid names: {', '.join(report.skipped)}")
+        target.record_admin(
+            "servers.sync", {"server": name, "version": report.version, "transitions": len(report.transitions)}
+        )
+        print(f"{name}: synced, {len(report.transitions)} changes")
+    if failed:
+        raise RegistrationError(f"could not list {', '.join(failed)}")
 
 
 def tools_list(target: Target, args: argparse.Namespace) -> None:
@@ -226,14 +265,100 @@ def tools_list(target: Target, args: argparse.Namespace) -> None:
     _emit(rows, args.json, ["name", "server", "upstream_name", "status", "price", "unit_price", "max_units"])
 
 
+def _tool(target: Target, name: str) -> ToolRecord:
+    tool = target.registry.catalog().tools.get(ExposedName(name))
+    if tool is None:
+        raise UsageError(f"no tool {name!r} (see 'steward tools list')")
+    return tool
+
+
 def tools_approve(target: Target, args: argparse.Namespace) -> None:
     catalog = target.registry.catalog()
-    tool = catalog.tools.get(args.name)
-    if tool is None:
-        raise UsageError(f"no tool {args.name!r} (see 'steward tools list')")
-    if tool.status is ToolStatus.REJECTED:
-        raise UsageError(f"{args.name} was rejected; register the server again after fixing it")
+    tool = _tool(target, args.name)
+    if tool.status is ToolStatus.REJECTED or tool.verdict == "malicious":
+        raise UsageError(f"{args.name} was rejected by the scan and cannot be approved (see 'steward tools show')")
+    rules = sorted({finding["rule"] for finding in tool.findings})
+    unacknowledged = [rule for rule in rules if rule not in set(args.acknowledge or [])]
+    if unacknowledged:
+        raise UsageError(
+            f"{args.name} is {tool.verdict}: approve with --acknowledge for each finding's rule: "
+            + " ".join(f"--acknowledge {rule}" for rule in unacknowledged)
+        )
     target.actor()
-    target.registry.set_status(tool, ToolStatus.APPROVED)
-    target.record_admin("tools.approve", {"previous_status": tool.status.value}, tool=tool.exposed_name)
-    print(f"approved {args.name}")
+    approved = approve(tool, catalog.servers[tool.server])
+    target.registry.put_tool(approved)
+    target.record_admin(
+        "tools.approve",
+        {
+            "previous_status": tool.status.value,
+            "pinned_hash": approved.pinned_hash,
+            "pinned_version": approved.pinned_version,
+            "acknowledged": rules,
+        },
+        tool=tool.exposed_name,
+    )
+    print(f"approved {args.name} (pinned {approved.pinned_hash})")
+
+
+def _set_status(target: Target, args: argparse.Namespace, status: ToolStatus, action: str) -> None:
+    tool = _tool(target, args.name)
+    target.actor()
+    target.registry.set_status(tool, status)
+    target.record_admin(action, {"previous_status": tool.status.value}, tool=tool.exposed_name)
+    print(f"{status.value} {args.name}")
+
+
+def tools_reject(target: Target, args: argparse.Namespace) -> None:
+    _set_status(target, args, ToolStatus.REJECTED, "tools.reject")
+
+
+def tools_disable(target: Target, args: argparse.Namespace) -> None:
+    _set_status(target, args, ToolStatus.DISABLED, "tools.disable")
+
+
+def definition_diff(before: dict[str, Any] | None, after: dict[str, Any]) -> str:
+    """A unified diff of two definitions' pretty JSON ('' when there is nothing to compare)."""
+    if before is None:
+        return ""
+    lines = difflib.unified_diff(
+        json.dumps(before, indent=2, sort_keys=True, ensure_ascii=True).splitlines(),
+        json.dumps(after, indent=2, sort_keys=True, ensure_ascii=True).splitlines(),
+        fromfile="approved",
+        tofile="current",
+        lineterm="",
+    )
+    return "\n".join(lines)
+
+
+def tools_show(target: Target, args: argparse.Namespace) -> None:
+    tool = _tool(target, args.name)
+    server = target.registry.catalog().servers.get(tool.server)
+    shown = {
+        "name": tool.exposed_name,
+        "server": tool.server,
+        "upstream_name": tool.upstream_name,
+        "status": tool.status.value,
+        "verdict": tool.verdict,
+        "findings": list(tool.findings),
+        "current_hash": tool.current_hash,
+        "pinned_hash": tool.pinned_hash,
+        "pinned_version": tool.pinned_version,
+        "server_version": server.version if server else None,
+        "missing_syncs": tool.missing_syncs,
+        "definition": tool.definition,
+        "previous_definition": tool.previous_definition,
+        "diff": definition_diff(tool.previous_definition, tool.definition),
+    }
+    if args.json:
+        print(json.dumps(shown, indent=2, sort_keys=True))
+        return
+    for key in ("name", "server", "upstream_name", "status", "verdict", "current_hash", "pinned_hash"):
+        print(f"{key}: {shown[key] or '-'}")
+    print(f"pinned_version: {tool.pinned_version or '-'} (server: {shown['server_version'] or '-'})")
+    for finding in tool.findings:
+        print(f"finding: {finding['rule']} ({finding['severity']}) at {finding['path']}: {finding['evidence']}")
+    print("definition:")
+    print(json.dumps(tool.definition, indent=2, sort_keys=True, ensure_ascii=True))
+    if shown["diff"]:
+        print("changes since approval:")
+        print(shown["diff"])

@@ -79,10 +79,20 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--function", required=True, metavar="LOGICAL_ID")
     add.add_argument("--alias", action="append", metavar="UPSTREAM=EXPOSED")
     sub(servers, "list", admin.servers_list, "list servers").add_argument("--json", action="store_true")
+    sync = sub(servers, "sync", admin.servers_sync, "list a server again: quarantine changes, add new tools")
+    sync.add_argument("name", nargs="?")
+    sync.add_argument("--all", action="store_true", help="every registered server")
 
     tools = commands.add_parser("tools", help="registered tools").add_subparsers(dest="action", required=True)
     sub(tools, "list", admin.tools_list, "list tools and their status").add_argument("--json", action="store_true")
-    sub(tools, "approve", admin.tools_approve, "approve a tool").add_argument("name")
+    approve = sub(tools, "approve", admin.tools_approve, "approve a tool: pin its definition and code version")
+    approve.add_argument("name")
+    approve.add_argument("--acknowledge", action="append", metavar="RULE", help="a suspicious finding's rule")
+    sub(tools, "reject", admin.tools_reject, "reject a tool").add_argument("name")
+    sub(tools, "disable", admin.tools_disable, "disable a tool").add_argument("name")
+    show = sub(tools, "show", admin.tools_show, "a tool's definition, status, findings, pins and changes")
+    show.add_argument("name")
+    show.add_argument("--json", action="store_true")
 
     teams = commands.add_parser("teams", help="teams and their principals").add_subparsers(dest="action", required=True)
     sub(teams, "list", budgets.teams_list, "teams, principals and this month's budget").add_argument(

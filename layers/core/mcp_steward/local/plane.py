@@ -42,6 +42,7 @@ from mcp_steward.domain.identity import PrincipalId, TeamName
 from mcp_steward.domain.keys import KeyRecord, new_key_id, new_token, token_digest
 from mcp_steward.domain.money import parse_credits
 from mcp_steward.domain.names import ExposedName
+from mcp_steward.domain.pinning import code_dir_hash
 from mcp_steward.domain.pricing import Price
 from mcp_steward.domain.registry import ToolStatus
 from mcp_steward.local import demo_data
@@ -205,7 +206,7 @@ class LocalPlane:
             "principals": principals,
             "tables": {role: template.physical_name(logical_id) for role, logical_id in TABLE_IDS.items()},
             "functions": {
-                logical_id: {"name": spec.function_name, "timeout_s": spec.timeout_s}
+                logical_id: {"name": spec.function_name, "timeout_s": spec.timeout_s, "code_dir": str(spec.code_dir)}
                 for logical_id, spec in functions.items()
             },
             "pid": os.getpid(),
@@ -258,8 +259,9 @@ class LocalPlane:
                 function_name=spec.function_name,
                 function_timeout_s=spec.timeout_s,
                 logical_id=logical_id,
-                # The demo's own servers are approved at seed; registered servers start pending.
+                # The demo's own servers are approved (and pinned) at seed; registered servers start pending.
                 status=ToolStatus.APPROVED,
+                version=code_dir_hash(spec.code_dir),
             )
         grants = DynamoDbGrantStore(dynamodb, governance_env["GRANTS_TABLE"])
         for grant in DEMO_GRANTS:

@@ -8,11 +8,14 @@ or an empty one changes nothing, and a tool that is listed again starts counting
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 
 from mcp_steward.domain.names import UPSTREAM_NAME, InvalidNameError, exposed_name
 from mcp_steward.domain.ports import Registry, ToolInvoker
+from mcp_steward.domain.records import AuditRecord
 from mcp_steward.domain.registry import ServerRecord, ToolRecord, ToolStatus
 from mcp_steward.services.registration import (
     RegistrationError,
@@ -23,6 +26,8 @@ from mcp_steward.services.registration import (
 )
 
 MISSING_SYNCS_TO_DISABLE = 3
+#: The actor of the scheduled sync's audit records.
+SYNC_ACTOR = "steward:sync"
 
 #: How a sync learns a server's current code version; None when it cannot tell (nothing is then changed).
 type VersionResolver = Callable[[ServerRecord], str | None]
@@ -91,3 +96,32 @@ def sync_server(
             records.append(replace(tool, missing_syncs=missing))
     registry.put_server(current, records)
     return SyncReport(server=server.name, transitions=transitions, version=current.version, skipped=skipped)
+
+
+def sync_all(
+    registry: Registry,
+    invoker: ToolInvoker,
+    resolve_version: VersionResolver,
+    record: Callable[[AuditRecord], None],
+    *,
+    actor: str = SYNC_ACTOR,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> list[SyncReport]:
+    """Sync every registered server, writing one audit record per transition (the scheduled sync)."""
+    reports = []
+    for _, server in sorted(registry.catalog().servers.items()):
+        report = sync_server(registry, invoker, server, resolve_version)
+        for transition in report.transitions:
+            record(
+                AuditRecord(
+                    kind="admin",
+                    at=clock(),
+                    request_id=f"sync-{uuid.uuid4().hex}",
+                    actor=actor,
+                    action="tools.transition",
+                    detail=transition.detail(),
+                    tool=transition.tool,
+                )
+            )
+        reports.append(report)
+    return reports

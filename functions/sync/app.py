@@ -1,0 +1,38 @@
+"""Sync function: on a schedule, lists every registered server again and quarantines what changed. Wiring only."""
+
+import os
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from mcp_steward.adapters.dynamodb_records import DynamoDbRecords
+from mcp_steward.adapters.dynamodb_registry import DynamoDbRegistry
+from mcp_steward.adapters.lambda_invoker import LambdaInvoker
+from mcp_steward.cli.target import lambda_versions
+from mcp_steward.observability import logger
+from mcp_steward.services.sync import sync_all
+
+_dynamodb = boto3.client("dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 5}))
+_registry = DynamoDbRegistry(_dynamodb, os.environ["REGISTRY_TABLE"])
+_records = DynamoDbRecords(_dynamodb, os.environ["LEDGER_TABLE"], os.environ["AUDIT_TABLE"])
+# The template sets the prefix (the role allows only those functions anyway); unset means unrestricted.
+_invoker = LambdaInvoker(
+    lambda config: boto3.client("lambda", config=config), function_prefix=os.environ.get("TOOL_FUNCTION_PREFIX")
+)
+_versions = lambda_versions(boto3.client("lambda", config=Config(retries={"mode": "standard", "max_attempts": 3})))
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    reports = sync_all(_registry, _invoker, _versions, _records.record_admin)
+    for report in reports:
+        if report.error is not None:
+            logger.warning("server not synced; nothing changed", extra={"server": report.server, "error": report.error})
+        for transition in report.transitions:
+            logger.warning("tool status changed", extra={"tool": transition.tool, **transition.detail()})
+    return {
+        "servers": len(reports),
+        "failed": sorted(report.server for report in reports if report.error is not None),
+        "transitions": [{"tool": t.tool, **t.detail()} for report in reports for t in report.transitions],
+    }

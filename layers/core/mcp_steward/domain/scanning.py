@@ -212,15 +212,19 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
         Severity.HIGH,
         re.compile(
             r"\b(?:ignore|disregard|forget|override|bypass|skip)\s(?:all\s|any\s|the\s|your\s|of\s|every\s){0,3}"
-            r"(?:previous|prior|above|earlier|preceding|other|existing|original|system|safety|security)\s"
+            r"(?:previous|prior|above|earlier|preceding)\s"
             r"(?:\w+\s)?(?:instructions?|prompts?|rules?|directions?|guidelines?|directives?|constraints?|policies)"
+            r"|\b(?:ignore|disregard|forget|override|bypass)\s(?:all\s|any\s|the\s|your\s|of\s|every\s){0,3}"
+            r"(?:other|existing|original|system|safety|security|your)\s(?:\w+\s)?(?:instructions|prompts?|directives"
+            r"|guidelines)\b"
             r"|\b(?:new|updated|real|true|hidden|secret)\s(?:system\s)?instructions?\s?:"
             r"|\byou\sare\snow\s(?:in\s)?(?:a\s|an\s)?(?:developer|admin|unrestricted|jailbroken|dan|god|diagnostic|debug"
             r"|maintenance|sudo|root|privileged)\b"
             r"|#{2,4}\s?(?:system|instructions?)\s?:"
             r"|\bignore\s(?:all\s|any\s)?(?:the\s)?other\s(?:\w+\s)?(?:tools?|functions?|servers?)\b"
-            r"|\b(?:reveal|output|print|repeat|show|display|leak|dump|return|include)\s(?:\w+\s){0,3}?"
-            r"(?:system\sprompt|hidden\sprompt|initial\sinstructions|system\sinstructions)\b"
+            r"|\b(?:reveal|output|print|repeat|show|display|leak|dump|return|include)\s(?:\w+\s){0,2}?"
+            r"(?:your|its|the\s(?:assistant|model|agent)'?s)\s(?:\w+\s)?(?:system\sprompt|prompt|initial\sinstructions"
+            r"|system\sinstructions|instructions)\b"
             r"|\[/?INST\]|<\|im_(?:start|end)\|>|<\|(?:system|endoftext)\|>"
             r"|^\s{0,8}#{2,4}\s?(?:system|instruction)s?\b",
             _I | re.MULTILINE,
@@ -252,8 +256,15 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
         "exfiltration_intent",
         Severity.HIGH,
         re.compile(
-            r"\bexfiltrat(?:e|es|ing)\b(?!\s(?:attempts?|detection|risks?|patterns?))"
-            r"|\bredirect\s(?:all\s|every\s)?(?:the\s)?(?:requests?|traffic|calls|emails?|messages?|payments?)\s"
+            r"\bexfiltrat(?:e|es|ing)\b(?!\s(?:attempts?|detection|risks?|patterns?))",
+            _I,
+        ),
+    ),
+    (
+        "external_transfer",
+        Severity.MEDIUM,
+        re.compile(
+            r"\bredirect\s(?:all\s|every\s)?(?:the\s)?(?:requests?|traffic|calls|emails?|messages?|payments?)\s"
             r"(?:\w+\s){0,2}?(?:through|to|via)\b"
             r"|\b(?:send|copy|forward|log|upload|post|mirror|sync|transmit)\s[^.!?\n]{0,60}?\bto\s(?:an?\s|the\s|our\s)?"
             r"(?:external|remote|third[\s-]party|attacker(?:'s)?|offsite)\s(?:\w+\s)?(?:service|server|endpoint|url|host"
@@ -294,18 +305,25 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
         re.compile(
             r"\b(?:do\snot|don'?t|never|must\snot|should\snot|without)\s(?:\w+\s){0,3}?"
             r"(?:tell|telling|inform|informing|notify|notifying|mention|mentioning|reveal|revealing|alert|alerting"
-            r"|disclose|disclosing|show|showing|let|letting|warn|warning|make)\s(?:\w+\s){0,3}?" + _USER + r"\b"
+            r"|disclose|disclosing)\s(?:\w+\s){0,3}?" + _USER + r"\b"
             r"|\b(?:do\snot|don'?t|never)\s(?:mention|reveal|disclose|acknowledge|explain)\s(?:that|this|it|these|any\sof)\b"
             r"|\b(?:hide|conceal|keep)\s(?:\w+\s){0,4}?(?:from|away\sfrom|secret\sfrom)\s" + _USER + r"\b"
             r"|\b" + _USER + r"\s(?:must|should|need|does|do|will|can)\s?(?:not|n't)\s(?:\w+\s)?"
             r"(?:know|see|notice|be\s(?:told|informed|aware|notified|shown))\b"
-            r"|\b(?:without|no\sneed\sfor|do\snot\sask\sfor|don'?t\sask\sfor)\s(?:\w+\s)?"
-            r"(?:user\s)?(?:confirmation|consent|permission|approval)\b"
             r"|\b(?:silently|secretly|covertly|quietly|invisibly)\s(?:\w+\s)?"
-            r"(?:send|sends|forward|upload|copy|exfiltrate|include|attach|read|collect|transmit|post|add|bcc|cc)\b"
+            r"(?:send|sends|forward|upload|copy|exfiltrate|attach|read|collect|transmit|post|bcc|cc)\b"
             r"|\bthis\sis\s(?:an?\s)?(?:implementation\sdetail|internal\sdetail)[^.]{0,40}(?:user|mention)"
             r"|\b(?:never|not)\sbe\s(?:mentioned|disclosed|revealed|shown|told|reported)\s(?:to\s)?(?:the\s)?"
             r"(?:users?|humans?|operators?)\b",
+            _I,
+        ),
+    ),
+    (
+        "skips_confirmation",
+        Severity.MEDIUM,
+        re.compile(
+            r"\b(?:without|no\sneed\sfor|do\snot\sask\sfor|don'?t\sask\sfor|never\sask\sfor)\s(?:\w+\s){0,2}?"
+            r"(?:(?:the\s)?user'?s?\s)?(?:confirmation|consent|permission|approval)\b",
             _I,
         ),
     ),
@@ -319,8 +337,8 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
             r"|\b(?:dear|hey|attention)\s" + _MODEL + r"\b"
             r"|\bas\san\s(?:ai|assistant|language\smodel)\b"
             r"|\b(?:before|after|prior\sto|when|whenever|each\stime)\s(?:using|calling|invoking|executing|running"
-            r"|you\suse|you\scall)\s(?:this|any|the|every)\s(?:\w+\s)?tool[^.\n]{0,80}?\b(?:read|cat|send|pass"
-            r"|include|fetch|collect|extract|upload|call|invoke|run|execute|open|access|provide|append)\b",
+            r"|you\suse|you\scall)\s(?:this|any|the|every)\s(?:\w+\s)?tool[^.\n]{0,80}?\b(?:read|cat|send|collect"
+            r"|extract|upload|access)\b",
             _I,
         ),
     ),
@@ -370,7 +388,7 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
     ),
     (
         "exfiltration_url",
-        Severity.HIGH,
+        Severity.MEDIUM,
         re.compile(
             r"\b(?:send|post|upload|forward|transmit|exfiltrate|report|submit|leak|beacon|ping|curl|wget)\b"
             + _GAP
@@ -389,7 +407,8 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
         re.compile(
             r"\b(?:all|every|any)\s(?:\w+\s)?(?:emails?|messages?|mails?|payments?|transfers?|funds|transactions?)"
             r"\s(?:\w+\s){0,3}?(?:must|should|shall|need\sto|have\sto)\s(?:\w+\s){0,2}?"
-            r"(?:be\s)?(?:sent|go|redirected|forwarded|routed|cc'?d|bcc'?d|copied|delivered)\s(?:\w+\s){0,2}?to\b"
+            r"(?:be\s)?(?:sent|go|redirected|forwarded|routed|cc'?d|bcc'?d|copied|delivered)\s(?:\w+\s){0,2}?to\s"
+            r"(?:\w+\s){0,2}?(?:[\w.+-]{1,64}@|\+?\d[\d\s-]{6,20}\d|https?://|0x[0-9a-f]{6})"
             r"|\b(?:change|replace|set|override|redirect)\s(?:\w+\s){0,2}?(?:recipient|to\saddress|destination"
             r"|receiver|beneficiary|wallet\saddress|account\snumber)s?\s(?:\w+\s){0,3}?to\s\S{1,80}@"
             r"|\b(?:bcc|cc|blind\scopy|copy)\s(?:\w+\s){0,3}?(?:to\s)?[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{2,40}"
@@ -403,10 +422,17 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
         Severity.HIGH,
         re.compile(
             r"\b(?:side\seffects?|effects?)\son\s(?:the\s)?(?:also\s)?(?:present\s|available\s|other\s)?"
-            r"(?:\w+\s)?tools?\b"
-            r"|\bwhen(?:ever)?\s(?:the\s)?(?:user|you|assistant|agent|model)\s(?:\w+\s)?(?:calls?|uses?|invokes?"
+            r"(?:\w+\s)?tools?\b",
+            _I,
+        ),
+    ),
+    (
+        "cross_tool_instruction",
+        Severity.MEDIUM,
+        re.compile(
+            r"\bwhen(?:ever)?\s(?:the\s)?(?:user|you|assistant|agent|model)\s(?:\w+\s)?(?:calls?|uses?|invokes?"
             r"|runs?|wants?\sto\s(?:use|call))\s(?:the\s|any\s|another\s)?[`'\"]?[\w.-]{1,64}[`'\"]?\s(?:tool|function)"
-            r"[^.\n]{0,60}?\b(?:also|instead|first|must|always|make\ssure|additionally|then|before)\b"
+            r"[^.\n]{0,60}?\b(?:also|instead|additionally)\b"
             r"|\b(?:replaces?|overrides?|supersedes?|takes\sprecedence\sover)\s(?:the\s|any\s|all\s)?"
             r"(?:behaviou?r\sof\s)?(?:other|existing|built-?in|default|previous|original)\s(?:\w+\s)?(?:tools?|functions?)",
             _I,
@@ -436,7 +462,7 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
         re.compile(
             r"\b(?:curl|wget|fetch|iwr|invoke-webrequest)\s[^|\n;]{0,200}?\|\s?(?:sudo\s)?(?:ba|z|da)?sh\b"
             r"|\bbase64\s(?:-d|--decode)[^|\n]{0,80}?\|\s?(?:ba|z)?sh\b"
-            r"|[;&|`]\s?sudo\s|\$\(\s?(?:curl|wget|cat|nc)\s"
+            r"|[;&|]\s?sudo\s|\$\(\s?(?:curl|wget|cat|nc)\s"
             r"|\bbash\s-i\s?>&?\s?/dev/tcp/|/dev/tcp/\d|\bnc[ \t](?:-\w{1,4}\s){0,3}?-e\s"
             r"|\bpowershell(?:\.exe)?\s[^\n]{0,40}?-e(?:nc|ncodedcommand)?\s[A-Za-z0-9+/]{20}"
             r"|:\(\)\s?\{\s?:\|:&\s?\};:|\bchmod\s(?:-R\s)?[0-7]?777\s/|\bchmod\s-R\s[0-7]{3,4}\s(?:~|/|\$HOME)"
@@ -533,7 +559,9 @@ _ANCHORS: Final[dict[str, tuple[str, ...]]] = {
         "elevated",
         "jailbreak",
     ),
-    "exfiltration_intent": ("exfiltrat", "redirect", "external", "remote", "third", "attacker", "offsite"),
+    "exfiltration_intent": ("exfiltrat",),
+    "external_transfer": ("redirect", "external", "remote", "third", "attacker", "offsite"),
+    "skips_confirmation": ("confirmation", "consent", "permission", "approval"),
     "argument_tampering": ("than", "replace", "change", "modify", "alter", "swap", "overrid", "overwrit", "command"),
     "hidden_instruction_markup": ("<",),
     "important_markup": ("<",),
@@ -640,7 +668,8 @@ _ANCHORS: Final[dict[str, tuple[str, ...]]] = {
         "account",
         "@",
     ),
-    "tool_shadowing": ("effect", "when", "replace", "overrid", "supersede", "precedence"),
+    "tool_shadowing": ("effect",),
+    "cross_tool_instruction": ("when", "replace", "overrid", "supersede", "precedence"),
     "tool_preference": ("this", "our", "my", "other", "competing", "alternative", "similar"),
     "command_injection": ("|", "sudo", "$(", "/dev/tcp", "nc ", "nc\t", "powershell", ":()", "chmod", "mkfs", "dd if"),
     "destructive_action": ("rm", "delete", "remove", "wipe", "erase", "destroy", "drop", "truncate", "purge", "format"),
@@ -687,6 +716,18 @@ _NEGATION: Final = re.compile(
 )
 
 
+_NOT_IMPERATIVE: Final = re.compile(
+    r"(?:\b(?:is|are|was|were|be|been|being|gets?)\s|\b(?:used|able|allows?(?:\syou)?|lets?(?:\syou)?|helps?(?:\syou)?"
+    r"|tool|way|how|tries|attempts?|want)\sto\s)$",
+    _I,
+)
+
+
+def _imperative(sentence: str, start: int) -> bool:
+    """A verb addressed to the reader: not passive ("is read from") and not a capability ("used to read")."""
+    return _NOT_IMPERATIVE.search(sentence[max(0, start - 24) : start]) is None
+
+
 def _sensitive_file_severity(text: str, start: int, end: int) -> tuple[str, Severity]:
     """High when the sentence reads or moves the file, low when it forbids or blocks that, medium otherwise."""
     lo = max(text.rfind(".", 0, max(0, start - 1)), text.rfind("\n", 0, start), start - 120, 0)
@@ -695,7 +736,7 @@ def _sensitive_file_severity(text: str, start: int, end: int) -> tuple[str, Seve
     sentence = text[lo : min(hi, stop)]
     if _NEGATION.search(sentence) is not None:
         return "sensitive_file", Severity.LOW
-    if _FILE_ACTION.search(sentence) is not None:
+    if any(_imperative(sentence, verb.start()) for verb in _FILE_ACTION.finditer(sentence)):
         return "sensitive_file_access", Severity.HIGH
     return "sensitive_file", Severity.MEDIUM
 

@@ -237,6 +237,8 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
             r"\[(?:\w+[\s_-]){0,2}?(?:DIRECTIVE|INSTRUCTIONS?|OVERRIDE|SYSTEM[\s_-]NOTE|PROMPT)\]"
             r"|\b(?:SYSTEM|INSTRUCTION|SAFETY|SECURITY|ADMIN|PRIORITY)\s(?:OVERRIDE|BYPASS|DIRECTIVE)\b"
             r"|\bIMPORTANT\sSYSTEM\s(?:NOTE|INSTRUCTION|MESSAGE|NOTICE)\b|\bACT\sAS\s?:"
+            r"|\b(?:HIDDEN|SECRET|INTERNAL|PRIVATE|SYSTEM)[\s_](?:INSTRUCTIONS?|DIRECTIVES?|COMMANDS?|INJECTION|CONTEXT)\b"
+            r"|[\"']_?system_(?:injection|instruction|override|prompt)[\"']"
             r"|(?:^|[.!?>]\s{0,3}|<!--\s?)SYSTEM\s?:\s",
             re.MULTILINE,
         ),
@@ -256,7 +258,7 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
         "exfiltration_intent",
         Severity.HIGH,
         re.compile(
-            r"\bexfiltrat(?:e|es|ing)\b(?!\s(?:attempts?|detection|risks?|patterns?))",
+            r"\bexfiltrat(?:e|es|ing)\b(?!\s(?:attempts?|detection|risks?|patterns?))|\bexfil\b",
             _I,
         ),
     ),
@@ -307,6 +309,7 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
             r"(?:tell|telling|inform|informing|notify|notifying|mention|mentioning|reveal|revealing|alert|alerting"
             r"|disclose|disclosing)\s(?:\w+\s){0,3}?" + _USER + r"\b"
             r"|\b(?:do\snot|don'?t|never)\s(?:mention|reveal|disclose|acknowledge|explain)\s(?:that|this|it|these|any\sof)\b"
+            r"|\b(?:do\snot|don'?t|never)\s(?:show|display)\s(?:this\s|it\s|these\s)?to\s(?:the\s)?users?\b"
             r"|\b(?:hide|conceal|keep)\s(?:\w+\s){0,4}?(?:from|away\sfrom|secret\sfrom)\s" + _USER + r"\b"
             r"|\b" + _USER + r"\s(?:must|should|need|does|do|will|can)\s?(?:not|n't)\s(?:\w+\s)?"
             r"(?:know|see|notice|be\s(?:told|informed|aware|notified|shown))\b"
@@ -442,7 +445,7 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
         "tool_preference",
         Severity.MEDIUM,
         re.compile(
-            r"\b(?:always|only|must|should)\s(?:use|call|choose|select|pick|invoke)\s(?:this|our|my)\s(?:\w+\s)?"
+            r"\b(?:always|only|must|should)\s(?:use|call|choose|select|pick|invoke|try)\s(?:this|our|my)\s(?:\w+\s)?"
             r"(?:tool|function|server)\s(?:\w+\s){0,2}?(?:instead|rather|over|in\splace|first|before\sany|for\sall"
             r"|for\severy|whenever|regardless)"
             r"|\b(?:always\s)?(?:prefer|prioriti[sz]e|favou?r)\s(?:using\s)?(?:this|our|my)\s(?:\w+\s)?(?:tool|function|server)"
@@ -451,8 +454,20 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
             r"|competing|alternative|similar)\s(?:\w+\s)?(?:tools?|functions?|servers?)"
             r"|\bthis\sis\sthe\s(?:only|best|most\s(?:reliable|accurate|trusted|secure))\s(?:\w+\s)?(?:tool|function)"
             r"\s(?:\w+\s){0,3}?(?:you\s)?(?:should|must|can|may)?\s?(?:use|call|trust)"
+            r"|\b(?:superior|better|faster|more\saccurate)\s(?:\w+\s)?(?:to|than)\s(?:all\s|any\s)?(?:other|standard|competing"
+            r"|alternative|the\sother)\s(?:\w+\s)?(?:tools?|alternatives|options|competitors|services)"
             r"|\b(?:other|all\sother|competing)\s(?:\w+\s)?tools?\s(?:are|is)\s(?:\w+\s)?(?:deprecated|broken|unsafe"
             r"|insecure|unreliable|outdated|malicious|compromised|inaccurate)",
+            _I,
+        ),
+    ),
+    (
+        "sleeper_tool",
+        Severity.MEDIUM,
+        re.compile(
+            r"\b(?:should|must|will)\snever\sbe\s(?:invoked|called|used)\b"
+            r"|\bnever\sneeds?\sto\sbe\s(?:invoked|called|used)\b"
+            r"|\b(?:not|never)\sbe\s(?:invoked|called|used)\s(?:directly\s)?by\s(?:the\s)?users?\b",
             _I,
         ),
     ),
@@ -547,7 +562,20 @@ _ANCHORS: Final[dict[str, tuple[str, ...]]] = {
         "inst]",
         "<|",
     ),
-    "fake_system_directive": ("]", "OVERRIDE", "BYPASS", "DIRECTIVE", "IMPORTANT", "ACT", "SYSTEM"),
+    "fake_system_directive": (
+        "]",
+        "OVERRIDE",
+        "BYPASS",
+        "DIRECTIVE",
+        "IMPORTANT",
+        "ACT",
+        "SYSTEM",
+        "HIDDEN",
+        "SECRET",
+        "INTERNAL",
+        "PRIVATE",
+        "system_",
+    ),
     "safety_bypass": (
         "bypass",
         "disable",
@@ -670,7 +698,8 @@ _ANCHORS: Final[dict[str, tuple[str, ...]]] = {
     ),
     "tool_shadowing": ("effect",),
     "cross_tool_instruction": ("when", "replace", "overrid", "supersede", "precedence"),
-    "tool_preference": ("this", "our", "my", "other", "competing", "alternative", "similar"),
+    "tool_preference": ("this", "our", "my", "other", "competing", "alternative", "similar", "standard"),
+    "sleeper_tool": ("invoked", "called", "used"),
     "command_injection": ("|", "sudo", "$(", "/dev/tcp", "nc ", "nc\t", "powershell", ":()", "chmod", "mkfs", "dd if"),
     "destructive_action": ("rm", "delete", "remove", "wipe", "erase", "destroy", "drop", "truncate", "purge", "format"),
 }
@@ -686,17 +715,45 @@ _ANY_ANCHOR: Final = re.compile(
 )
 
 
+def _lowercase_pattern(pattern: str) -> str:
+    """The pattern for already lowercased text: literal letters lowered, escapes (``\\b``, ``\\S``) kept."""
+    out: list[str] = []
+    escaped = False
+    for ch in pattern:
+        out.append(ch if escaped else ch.lower())
+        escaped = not escaped and ch == "\\"
+    return "".join(out)
+
+
+#: The same rules compiled for lowercased text without IGNORECASE, which ``re`` matches about twice as fast; the
+#: case-sensitive rule keeps its own pattern.
+_LOWERCASE_RULES: Final = tuple(
+    (
+        rule,
+        severity,
+        pattern
+        if rule == "fake_system_directive"
+        else re.compile(_lowercase_pattern(pattern.pattern), pattern.flags & ~re.IGNORECASE),
+    )
+    for rule, severity, pattern in _TEXT_RULES
+)
+
+
 def _text_findings(text: str, path: str, depth: int = 0) -> Iterator[Finding]:
     lowered = text.lower()
+    same_length = len(lowered) == len(text)  # lower() changes the length of a few characters (U+0130)
+    rules = _LOWERCASE_RULES if same_length else _TEXT_RULES
     if _ANY_ANCHOR.search(lowered) is None:  # most short schema strings ("string", "object", names)
         if depth == 0 and len(text) >= 24:
             yield from _encoded_findings(text, path)
+            yield from _promotion_findings(text, path)
         return
-    for rule, severity, pattern in _TEXT_RULES:
+    for rule, severity, pattern in rules:
+        subject = text if rule == "fake_system_directive" or not same_length else lowered
         anchors = _ANCHOR_PATTERNS.get(rule)
         if anchors is not None and anchors.search(text if rule == "fake_system_directive" else lowered) is None:
             continue
-        match = pattern.search(text)
+        match = pattern.search(subject)
         if match is None:
             continue
         if rule == "sensitive_file":
@@ -704,6 +761,42 @@ def _text_findings(text: str, path: str, depth: int = 0) -> Iterator[Finding]:
         yield Finding(rule, severity, path, _evidence(text, match.start(), match.end()))
     if depth == 0:
         yield from _encoded_findings(text, path)
+        yield from _promotion_findings(text, path)
+
+
+#: Advertising aimed at the model's tool choice (MCP preference manipulation, arXiv:2505.11154): each phrase is
+#: harmless alone, so the rule counts distinct ones.
+_PROMOTION: Final = re.compile(
+    r"(?:#\s?1\b|\bnumber\sone\b|\brated\s#?\d|\b(?:trusted|recommended|endorsed|used|loved|chosen)\sby\s(?:\w+\s){0,3}?"
+    r"(?:experts?|companies|researchers|millions?|thousands|fortune|users|professionals|developers)"
+    r"|\bfeatured\s(?:in|on)\b|\baward[\s-]winning\b|\blimited\s(?:time|offer|access)\b|\bact\snow\b"
+    r"|\b(?:scientifically|clinically)\sproven\b|\bproven\sto\sbe\b|\b\d{1,4}\s?(?:x|%)\s(?:better|faster|more)\b"
+    r"|\b(?:outperforms?|beats)\s(?:all|every|any)\b|\bfive[\s-]star\b|\b(?:exclusive|vip|elite|premium)\saccess\b"
+    r"|\bgame[\s-]changer\b|\bbreakthrough\b|\b(?:best|most\saccurate|most\sreliable)\s(?:\w+\s)?(?:tool|service)"
+    r"\s(?:available|ever|in\sthe\sworld)\b|\bwhy\suse\sinferior\b|\bover\s\d[\d,.]*\s?(?:million|k)?\s(?:users|reviews)\b"
+    r"|\byour\scompetitors\b|\bdon'?t\smiss\b|\bmandatory\sfor\sall\b)",
+    _I,
+)
+
+
+_PROMOTION_ANCHORS: Final = re.compile(
+    r"#|number one|rated|by |featured|award|limited|act now|proven|better|faster|more |outperform|beats|star|access"
+    r"|game|breakthrough|best|most |inferior|users|reviews|competitors|miss|mandatory"
+)
+
+
+def _promotion_findings(text: str, path: str) -> Iterator[Finding]:
+    if _PROMOTION_ANCHORS.search(text.lower()) is None:
+        return
+    phrases: dict[str, int] = {}
+    for count, match in enumerate(_PROMOTION.finditer(text)):
+        if count >= 32:
+            break
+        phrases.setdefault(match[0].lower(), match.start())
+    if len(phrases) >= 2:
+        severity = Severity.HIGH if len(phrases) >= 3 else Severity.MEDIUM
+        start = min(phrases.values())
+        yield Finding("promotional_manipulation", severity, path, _evidence(text, start, start + 40))
 
 
 _FILE_ACTION: Final = re.compile(

@@ -8,7 +8,36 @@ Work is bounded on attacker-controlled input: at most :data:`MAX_STRING_CHARS` c
 :data:`MAX_TOTAL_CHARS` in all are examined (more is itself a finding), the walk stops at :data:`MAX_DEPTH` levels and
 :data:`MAX_NODES` nodes, and every pattern is a Python ``re`` written to run in linear time: each repetition is
 bounded (``{0,60}``), no quantifier is nested inside another unbounded one, and alternations are literal words, so
-the work per start position is a constant and a string of n characters costs O(n).
+the work per start position is a constant and a string of n characters costs O(n). Each rule is first prefiltered
+by literal anchors (``_ANCHORS``), so most strings never reach most patterns.
+
+Rules (``rule``: severity): text is read as a model reads it (tag characters decoded, invisible characters removed,
+NFKC), per string:
+
+- instructions to the model: ``prompt_injection`` (ignore previous instructions, "you are now in developer mode",
+  ``[INST]``, print your system prompt), ``fake_system_directive`` (``[SYSTEM DIRECTIVE]``, ``SYSTEM OVERRIDE``,
+  ``HIDDEN INSTRUCTION``), ``hidden_instruction_markup`` (``<system>``, ``<secret>``): high; ``important_markup``
+  (``<IMPORTANT>``), ``html_comment``, ``model_directed_instruction`` ("before using this tool, read..."),
+  ``coercion`` ("otherwise the tool will not work"), ``safety_bypass``, ``sleeper_tool``: medium;
+- concealment from the user: ``concealment`` (do not tell the user, hide from the user, silently send): high;
+  ``skips_confirmation``: medium;
+- files, keys and credentials: ``sensitive_file_access`` (an imperative read or move of ``~/.ssh``, ``.env``,
+  ``~/.aws/credentials``, ``mcp.json``, ``~/.cursor``...): high; ``sensitive_file`` (named, no imperative): medium,
+  low when the sentence forbids or blocks it; ``data_harvest`` (conversation history, system prompt, API keys into a
+  parameter), ``suspicious_parameter`` (``sidenote``...): medium;
+- exfiltration: ``exfiltration_intent``, ``recipient_override`` (all emails to an explicit address, always BCC):
+  high; ``exfiltration_url`` (a URL whose query carries data placeholders), ``external_transfer``: medium;
+- other tools: ``tool_shadowing`` (side effect on another tool): high; ``other_tool_reference`` (a name from
+  ``other_tool_names``): low alone, high beside "instead of", "deprecated", "also send"; ``cross_tool_instruction``,
+  ``tool_preference``: medium; ``promotional_manipulation`` (distinct advertising phrases): medium at two, high at
+  three;
+- commands: ``command_injection`` (``curl | sh``, ``; sudo``, reverse shells, ``chmod -R 0666 ~``): high;
+  ``destructive_action`` (``rm -rf /``, "delete all files"), ``argument_tampering``: medium;
+- characters: ``tag_characters``, ``bidi_control``, ``terminal_escape``, ``homoglyph_name`` (mixed scripts in the
+  name): high; ``invisible_characters``, ``control_character``, ``mixed_script_word``: medium;
+- encodings: ``encoded_payload``: base64 or hex runs that decode to text: high when that text trips a rule, else
+  medium;
+- size: ``oversized_string``, ``oversized_definition``, ``excessive_nesting``: medium (scanning stops at the cap).
 
 Verdict (the exact rule):
 
@@ -38,6 +67,8 @@ MAX_TOTAL_CHARS: Final = 32 * 1024
 MAX_DEPTH: Final = 32
 MAX_NODES: Final = 20_000
 MAX_EVIDENCE_CHARS: Final = 200
+#: Other tools' names considered for shadowing (a server rarely lists more; bounds the work per string).
+MAX_OTHER_NAMES: Final = 512
 #: Only the members a model may read; other top-level members (``_meta``, ``icons``, ...) are not scanned.
 READABLE_MEMBERS: Final = ("name", "title", "description", "inputSchema", "outputSchema", "annotations")
 #: Rules about size and shape, which do not count towards the two-medium combination.
@@ -960,7 +991,9 @@ def _name_findings(name: str, path: str) -> Iterator[Finding]:
 def _shadowing_findings(text: str, path: str, own_name: str, others: Collection[str]) -> Iterator[Finding]:
     """Another tool named in this tool's text: low alone, high next to words that redirect or extend its use."""
     lowered = text.lower()
-    for other in others:
+    for index, other in enumerate(others):
+        if index >= MAX_OTHER_NAMES:
+            return
         if not other or other == own_name or len(other) < 3:
             continue
         start = lowered.find(other.lower())

@@ -270,7 +270,7 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
             r"|\bIMPORTANT\sSYSTEM\s(?:NOTE|INSTRUCTION|MESSAGE|NOTICE)\b|\bACT\sAS\s?:"
             r"|\b(?:HIDDEN|SECRET|INTERNAL|PRIVATE|SYSTEM)[\s_](?:INSTRUCTIONS?|DIRECTIVES?|COMMANDS?|INJECTION|CONTEXT)\b"
             r"|[\"']_?system_(?:injection|instruction|override|prompt)[\"']"
-            r"|(?:^|[.!?>]\s{0,3}|<!--\s?)SYSTEM\s?:\s",
+            r"|(?:^|[.!?>]\s{0,3}|<!--\s?|[\[(]\s?)SYSTEM\s?:\s",
             re.MULTILINE,
         ),
     ),
@@ -329,7 +329,9 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
     (
         "important_markup",
         Severity.MEDIUM,
-        re.compile(r"</?\s?(?:important|critical|urgent|mandatory|note|priority|warning|attention)\s?>", _I),
+        re.compile(
+            r"</?\s?(?:important|critical|urgent|mandatory|note|priority|warning|attention)\s?>|\[important\]", _I
+        ),
     ),
     ("html_comment", Severity.MEDIUM, re.compile(r"<!--|\{\{!?--|\[//\]:\s?#", _I)),
     (
@@ -464,6 +466,9 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
         "cross_tool_instruction",
         Severity.MEDIUM,
         re.compile(
+            r"\binstead\sof\s(?:calling|using|invoking)\s(?:the\s)?[`'\"]?\w{3,64}"
+            r"|\b(?:before|after|when)\s(?:using|calling|invoking)\s[`'\"]?\w{2,64}_\w{1,64}[`'\"]?,?\s(?:\w+\s){0,2}?"
+            r"(?:copy|add|send|forward|log|bcc|cc|change|replace|modify|append|include)\b|"
             r"\bwhen(?:ever)?\s(?:the\s)?(?:user|you|assistant|agent|model)\s(?:\w+\s)?(?:calls?|uses?|invokes?"
             r"|runs?|wants?\sto\s(?:use|call))\s(?:the\s|any\s|another\s)?[`'\"]?[\w.-]{1,64}[`'\"]?\s(?:tool|function)"
             r"[^.\n]{0,60}?\b(?:also|instead|additionally)\b"
@@ -623,7 +628,7 @@ _ANCHORS: Final[dict[str, tuple[str, ...]]] = {
     "skips_confirmation": ("confirmation", "consent", "permission", "approval"),
     "argument_tampering": ("than", "replace", "change", "modify", "alter", "swap", "overrid", "overwrit", "command"),
     "hidden_instruction_markup": ("<",),
-    "important_markup": ("<",),
+    "important_markup": ("<", "[important]"),
     "html_comment": ("<!--", "{{", "[//]:"),
     "concealment": (
         "not",
@@ -728,7 +733,7 @@ _ANCHORS: Final[dict[str, tuple[str, ...]]] = {
         "@",
     ),
     "tool_shadowing": ("effect",),
-    "cross_tool_instruction": ("when", "replace", "overrid", "supersede", "precedence"),
+    "cross_tool_instruction": ("when", "replace", "overrid", "supersede", "precedence", "instead", "before", "after"),
     "tool_preference": ("this", "our", "my", "other", "competing", "alternative", "similar", "standard"),
     "sleeper_tool": ("invoked", "called", "used"),
     "command_injection": ("|", "sudo", "$(", "/dev/tcp", "nc ", "nc\t", "powershell", ":()", "chmod", "mkfs", "dd if"),

@@ -326,6 +326,11 @@ def test_a_store_that_cannot_answer_refuses_the_request_with_503(plane: Plane) -
 
         def set_price(self, *args: Any) -> None: ...
 
+        def put_tool(self, *args: Any) -> None: ...
+
+        def tools_of(self, *args: Any) -> list[Any]:
+            raise StoreUnavailableError("injected")
+
     ports = replace(plane.ports(), registry=DownRegistry())
     down = TestClient(create_app(build_endpoint(settings(), ports)), base_url="http://127.0.0.1:8787")
     for method in ("tools/list", "tools/call"):

@@ -22,7 +22,7 @@ from mcp_steward.domain.ports import BudgetLedger, GrantStore, KeyStore, Registr
 from mcp_steward.http.app import EndpointConfig, McpEndpoint
 from mcp_steward.http.guards import HostPolicy
 from mcp_steward.http.identity import AuthorizerIdentity, BearerIdentity, IdentityResolver
-from mcp_steward.services.caching import CachedGrants, CachedKeys, CachedRegistry
+from mcp_steward.services.caching import DEFAULT_TTL_S, CachedGrants, CachedKeys, CachedRegistry, TtlCache
 from mcp_steward.services.calls import CallObserver, CallTool
 from mcp_steward.services.tools import ToolService
 from mcp_steward.settings import Settings
@@ -78,7 +78,12 @@ def build_endpoint(
     identity: IdentityResolver = (
         BearerIdentity(CachedKeys(ports.keys)) if settings.identity_mode == "bearer" else AuthorizerIdentity()
     )
-    tools = ToolService(CachedRegistry(ports.registry), CachedGrants(ports.grants))
+    teams: TtlCache[str, str | None] = TtlCache(DEFAULT_TTL_S)
+    tools = ToolService(
+        CachedRegistry(ports.registry),
+        CachedGrants(ports.grants),
+        team_of=lambda user: teams.get(user, lambda: ports.keys.principal_team(user)),
+    )
     call_tool = CallTool(
         tools,
         ports.budgets,

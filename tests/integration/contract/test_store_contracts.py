@@ -204,3 +204,9 @@ def test_every_read_fails_closed_when_dynamodb_cannot_answer(
     for operation in reads:
         with pytest.raises(StoreUnavailableError):
             operation()
+
+
+def test_a_principal_entity_names_its_team_in_one_read(keys: Any) -> None:
+    assert keys.principal_team("carol") is None
+    keys.ensure_principal("carol", "treasury")
+    assert keys.principal_team("carol") == "treasury"

@@ -100,7 +100,8 @@ def build(price: Price = PRICE, status: ToolStatus = ToolStatus.APPROVED, credit
         budgets.set_limit(Owner(OwnerKind.TEAM, "finance"), "finance", Micros(credits * 1_000_000), period_of(NOW))
     fake = Tool()
     cache_clock = [0.0]
-    service = ToolService(registry, CachedGrants(grants, clock=lambda: cache_clock[0]))
+    users = {"carol": "treasury"}  # principal entities: a user an agent may act for, and her team
+    service = ToolService(registry, CachedGrants(grants, clock=lambda: cache_clock[0]), team_of=users.get)
     call = CallTool(service, budgets, fake, clock=lambda: NOW)
     return Pipeline(call, budgets, grants, registry, fake, cache_clock)
 
@@ -305,3 +306,14 @@ def test_a_settle_that_cannot_be_written_still_answers_and_leaves_the_reservatio
     assert pipeline.team() == (10_000_000, 8_500_000, 1_500_000, 0)  # still held, for the sweeper
     assert len(pipeline.budgets.open_reservations(NOW + timedelta(minutes=5))) == 1
     assert "sweeper will close" in caplog.text
+
+
+def test_an_agent_for_a_user_may_use_the_users_team_grant_but_never_borrows_its_own_teams_for_her() -> None:
+    pipeline = build()
+    pipeline.grants.add(Grant(SubjectKind.PRINCIPAL, "agent", "calc__*"))
+    pipeline.grants.add(Grant(SubjectKind.TEAM, "treasury", "calc__add"))  # carol's team
+    assert pipeline.run(principal=AGENT)["structuredContent"] == {"result": 3}
+    # a user with no known team has only her own grants: the agent's team (finance) grant does not count for her
+    stranger = Principal(PrincipalId("agent"), TeamName("finance"), obo=PrincipalId("dave"))
+    with pytest.raises(UnknownToolError):
+        pipeline.run(principal=stranger)

@@ -120,6 +120,13 @@ class DynamoDbKeyStore:
 
     # --- principals and teams --------------------------------------------------------------------------------
 
+    def principal_team(self, name: str) -> str | None:
+        with store_errors("reading a principal"):
+            item = self._client.get_item(
+                TableName=self._table, Key={"pk": s(f"PRINCIPAL#{name}"), "sk": s("PRINCIPAL")}, ConsistentRead=True
+            ).get("Item")
+        return str(item["team"]["S"]) if item is not None else None
+
     def principal(self, name: str) -> str | None:
         """The team ``name`` belongs to, or None when there is no such principal."""
         with store_errors("reading a principal"):

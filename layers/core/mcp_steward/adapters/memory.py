@@ -57,6 +57,9 @@ class InMemoryKeyStore:
     def principal(self, name: str) -> str | None:
         return self._members().get(name)
 
+    def principal_team(self, name: str) -> str | None:
+        return self._principals.get(name)
+
     def ensure_principal(self, principal: str, team: str) -> str:
         existing = self.principal(principal)
         if existing is not None and existing != team:

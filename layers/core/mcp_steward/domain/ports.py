@@ -32,6 +32,10 @@ class KeyStore(Protocol):
         """The principal a bearer token belongs to, or None when unknown, revoked or expired."""
         ...
 
+    def principal_team(self, name: str) -> str | None:
+        """The team of a principal entity, by its item alone (one read, fit for the request path)."""
+        ...
+
 
 class Registry(Protocol):
     def catalog(self) -> Catalog:

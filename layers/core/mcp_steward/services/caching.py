@@ -105,6 +105,9 @@ class CachedKeys:
         self._inner = inner
         self._cache: TtlCache[str, Principal | None] = TtlCache(ttl_s, clock)
 
+    def principal_team(self, name: str) -> str | None:
+        return self._inner.principal_team(name)
+
     def resolve(self, token: str) -> Principal | None:
         # Keyed by the token's digest, so the cache never holds a token as a key.
         digest = hashlib.sha256(token.encode()).hexdigest()

@@ -49,19 +49,31 @@ def tool_error_result(text: str, reason: str, **meta: Any) -> dict[str, Any]:
 class ToolService:
     """What a principal may see and call, deny by default: ``tools/list`` and the resolution of a name."""
 
-    def __init__(self, registry: Registry, grants: GrantStore, page_size: int = PAGE_SIZE):
+    def __init__(
+        self,
+        registry: Registry,
+        grants: GrantStore,
+        page_size: int = PAGE_SIZE,
+        team_of: Callable[[str], str | None] = lambda _: None,
+    ):
         self._registry = registry
         self._grants = grants
         self._page_size = page_size
+        self._team_of = team_of
+
+    def _user_subjects(self, user: str) -> list[tuple[SubjectKind, str]]:
+        """The user an agent acts for: the user's own grants and the user's team's (when the user is a known
+        principal entity). The agent's team is not the user's, so its team grants are never borrowed."""
+        team = self._team_of(user)
+        return [(SubjectKind.PRINCIPAL, user), *([(SubjectKind.TEAM, team)] if team else [])]
 
     def _granted(self, principal: Principal) -> Callable[[str], bool]:
         """A predicate over exposed names: the principal's grants, and the user's too for an agent key."""
         grants = self._grants.grants_for(subjects_of(principal))
         if principal.obo is None:
             return lambda name: allows(grants, name)
-        # An agent acting for a user may call only what both may call: no confused deputy. The user's own
-        # grants count; the agent's team is not the user's, so team grants are not borrowed (fail closed).
-        user_grants = self._grants.grants_for([(SubjectKind.PRINCIPAL, principal.obo)])
+        # An agent acting for a user may call only what both may call: no confused deputy.
+        user_grants = self._grants.grants_for(self._user_subjects(principal.obo))
         return lambda name: allows(grants, name) and allows(user_grants, name)
 
     def _visible(self, principal: Principal) -> list[ToolRecord]:
@@ -102,7 +114,7 @@ class ToolService:
             raise UnknownToolError(name)
         grants: tuple[Grant, ...] = (chosen,)
         if principal.obo is not None:
-            user = _first_match(self._grants.grants_for([(SubjectKind.PRINCIPAL, principal.obo)]), name)
+            user = _first_match(self._grants.grants_for(self._user_subjects(principal.obo)), name)
             if user is None:
                 raise UnknownToolError(name)
             grants = (chosen, user)

@@ -21,6 +21,7 @@ from mcp_steward.domain.records import AuditRecord, Decision, LedgerEntry, Outco
 from mcp_steward.domain.usage import DailyUsage
 from mcp_steward.local.template import LocalTemplate
 from tests.conftest import ROOT, aws_client
+from tests.integration.cli.conftest import write_state_file
 
 pytestmark = pytest.mark.moto
 
@@ -63,17 +64,7 @@ def plane(moto_url: str, tmp_path: Path) -> Iterator[Plane]:
             "revoked": {"BOOL": False},
         }
         dynamodb.put_item(TableName=tables["keys"], Item=item)
-    state = {
-        "mcp_url": "http://127.0.0.1:9/mcp",
-        "aws_endpoint_url": moto_url,
-        "lambda_endpoint_url": "http://127.0.0.1:9",
-        "region": "us-east-1",
-        "principals": {},
-        "tables": tables,
-        "functions": {},
-    }
-    state_file = tmp_path / "local.json"
-    state_file.write_text(json.dumps(state))
+    state_file = write_state_file(tmp_path, moto_url, tables)
     try:
         yield Plane(state_file, dynamodb, tables)
     finally:

@@ -68,15 +68,8 @@ class Plane:
         return self.target.records.audit(datetime.now(UTC) - timedelta(hours=1), kind="admin")
 
 
-@pytest.fixture
-def plane(moto_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Plane]:
-    dynamodb = aws_client("dynamodb", moto_url)
-    specs = LocalTemplate.load(ROOT / "infra" / "template.yaml").tables()
-    tables = {}
-    for role, logical_id in TABLE_IDS.items():
-        kwargs = dict(specs[logical_id].create_table_kwargs)
-        kwargs["TableName"] = tables[role] = f"{logical_id}-{uuid.uuid4().hex[:8]}"
-        dynamodb.create_table(**kwargs)
+def write_state_file(directory: Path, moto_url: str, tables: dict[str, str]) -> Path:
+    """A local plane's state file whose stores are on the moto server and whose functions are unreachable."""
     state = {
         "mcp_url": "http://127.0.0.1:9/mcp",
         "aws_endpoint_url": moto_url,
@@ -86,8 +79,21 @@ def plane(moto_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
         "tables": tables,
         "functions": {},
     }
-    state_file = tmp_path / "local.json"
+    state_file = directory / "local.json"
     state_file.write_text(json.dumps(state))
+    return state_file
+
+
+@pytest.fixture
+def plane(moto_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Plane]:
+    dynamodb = aws_client("dynamodb", moto_url)
+    specs = LocalTemplate.load(ROOT / "infra" / "template.yaml").tables()
+    tables = {}
+    for role, logical_id in TABLE_IDS.items():
+        kwargs = dict(specs[logical_id].create_table_kwargs)
+        kwargs["TableName"] = tables[role] = f"{logical_id}-{uuid.uuid4().hex[:8]}"
+        dynamodb.create_table(**kwargs)
+    state_file = write_state_file(tmp_path, moto_url, tables)
     target = local_target(state_file)
     target.registry.put_server(ServerRecord(ServerName("calc"), ServerKind.INTERNAL, "fn", 10), [APPROVED, PENDING])
     try:

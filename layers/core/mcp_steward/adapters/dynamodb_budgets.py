@@ -220,12 +220,8 @@ class DynamoDbBudgetLedger:
             }
         )
         roles.append(("tool", None))
-        owners = []
-        if amount > 0:
-            owners.append(Owner(OwnerKind.TEAM, principal.team))
-            if request.cap:
-                owners.append(Owner(OwnerKind.PRINCIPAL, principal.id))
-        for owner in owners:
+        reservation = request.reservation()
+        for owner in reservation.owners:
             actions.append(
                 {
                     "Update": {
@@ -258,7 +254,6 @@ class DynamoDbBudgetLedger:
                 }
             )
             roles.append(("rate", limit))
-        reservation = request.reservation()
         actions.append(
             {
                 "Put": {
@@ -353,12 +348,7 @@ class DynamoDbBudgetLedger:
                 }
             }
         ]
-        owners = []
-        if reservation.amount > 0:
-            owners.append(Owner(OwnerKind.TEAM, reservation.team))
-            if reservation.cap:
-                owners.append(Owner(OwnerKind.PRINCIPAL, reservation.principal))
-        for owner in owners:
+        for owner in reservation.owners:
             actions.append(
                 {
                     "Update": {

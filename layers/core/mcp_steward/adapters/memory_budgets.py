@@ -68,7 +68,8 @@ class InMemoryBudgetLedger:
         principal = request.principal
         amount = request.price.maximum
         with self._lock:
-            if any(grant not in set(self._grants.all()) for grant in request.grants):
+            held = set(self._grants.all())
+            if any(grant not in held for grant in request.grants):
                 raise GrantRevoked
             tool = self._registry.catalog().tools.get(ExposedName(request.tool))
             if tool is None or tool.status is not ToolStatus.APPROVED or tool.pinned_hash != request.pin:
@@ -85,11 +86,8 @@ class InMemoryBudgetLedger:
             for limit in request.rate_limits:
                 if self.counters.get((limit.scope, limit.subject, minute), 0) >= limit.per_minute:
                     raise rate_limited(limit, request.at)
-            owners = []
-            if amount > 0:
-                owners.append(Owner(OwnerKind.TEAM, principal.team))
-                if request.cap:
-                    owners.append(Owner(OwnerKind.PRINCIPAL, principal.id))
+            reservation = request.reservation()
+            owners = reservation.owners
             for owner in owners:
                 budget = self.periods.get((owner, request.period))
                 if budget is None:
@@ -106,7 +104,6 @@ class InMemoryBudgetLedger:
                 self.periods[(owner, request.period)] = replace(
                     budget, available=Micros(budget.available - amount), reserved=Micros(budget.reserved + amount)
                 )
-            reservation = request.reservation()
             self.reservations[request.request_id] = (reservation, ReservationStatus.RESERVED)
             if idem_key is not None:
                 self.idempotency[idem_key] = {"status": ReservationStatus.RESERVED, "request_id": request.request_id}
@@ -129,12 +126,7 @@ class InMemoryBudgetLedger:
             if current is None or current[1] is not ReservationStatus.RESERVED:
                 return False
             self.reservations[reservation.request_id] = (reservation, ReservationStatus.SETTLED)
-            owners = []
-            if reservation.amount > 0:
-                owners.append(Owner(OwnerKind.TEAM, reservation.team))
-                if reservation.cap:
-                    owners.append(Owner(OwnerKind.PRINCIPAL, reservation.principal))
-            for owner in owners:
+            for owner in reservation.owners:
                 budget = self.periods[(owner, reservation.period)]
                 self.periods[(owner, reservation.period)] = replace(
                     budget,

@@ -139,6 +139,14 @@ class Reservation:
     started_at: datetime
     expires_at: datetime
 
+    @property
+    def owners(self) -> tuple[Owner, ...]:
+        """The budgets this reservation draws on: none for a free call, the team's, and the principal's cap."""
+        if self.amount <= 0:
+            return ()
+        team = Owner(OwnerKind.TEAM, self.team)
+        return (team, Owner(OwnerKind.PRINCIPAL, self.principal)) if self.cap else (team,)
+
 
 @dataclass(frozen=True, slots=True)
 class Settlement:

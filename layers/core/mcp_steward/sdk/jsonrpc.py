@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any
 
+# The codes are the protocol's own, defined once in mcp_steward.protocol.errors (standard library only).
+from mcp_steward.protocol.errors import INTERNAL_ERROR as INTERNAL_ERROR
+from mcp_steward.protocol.errors import INVALID_PARAMS as INVALID_PARAMS
+from mcp_steward.protocol.errors import INVALID_REQUEST as INVALID_REQUEST
+from mcp_steward.protocol.errors import METHOD_NOT_FOUND as METHOD_NOT_FOUND
 from mcp_steward.sdk.envelope import JsonObject, RequestId
-
-INVALID_REQUEST: Final = -32600
-METHOD_NOT_FOUND: Final = -32601
-INVALID_PARAMS: Final = -32602
-INTERNAL_ERROR: Final = -32603
 
 
 def result_message(request_id: RequestId | None, result: JsonObject) -> JsonObject:

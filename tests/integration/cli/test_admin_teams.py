@@ -174,6 +174,7 @@ def test_teams_count_entities_and_principals_known_from_keys_alike(keys: Any) ->
     keys.ensure_principal("erin", "finance")
 
     assert keys.teams() == [("finance", 2), ("support", 1)]
+    assert keys.members() == {"alice": "finance", "erin": "finance", "carol": "support"}
     assert keys.principal("carol") == "support"
     assert keys.ensure_principal("carol", "finance") == "support"
     assert keys.teams() == [("finance", 2), ("support", 1)]

@@ -342,6 +342,21 @@ def test_rate_limits_and_limits_are_listed(plane: Plane) -> None:
     assert config.rate_limits == (RateLimit(RateScope.TOOL, "calc__add", 5),)
 
 
+def test_a_removed_limit_is_no_longer_listed_and_a_team_without_one_opens_no_period(plane: Plane) -> None:
+    funded(plane)
+    plane.ledger.set_limit(CAP, "finance", Micros(1_000_000), PERIOD)
+
+    assert plane.ledger.remove_limit(CAP) is True
+    assert plane.ledger.remove_limit(CAP) is False
+    assert plane.ledger.limits() == [(TEAM, "finance", 10_000_000)]
+    assert plane.ledger.call_config("finance", "alice", "calc__add").cap is None
+    assert plane.ledger.remove_limit(TEAM) is True
+    assert plane.ledger.limits() == []
+    assert plane.ledger.call_config("finance", "alice", "calc__add").team_limit is None
+    assert not plane.ledger.open_period(TEAM, period_of(NOW + timedelta(days=40)))
+    assert balance(plane) == (10_000_000, 10_000_000, 0, 0)  # this period's figures stay
+
+
 def test_transaction_conflicts_are_retried(plane: Plane) -> None:
     funded(plane)
     INJECTOR.pending = 2

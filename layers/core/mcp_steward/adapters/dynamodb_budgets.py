@@ -474,6 +474,20 @@ class DynamoDbBudgetLedger:
                 raise LimitBelowUsageError(_below_usage(latest, limit)) from cancelled
             raise StoreUnavailableError("the limit changed concurrently; try again") from cancelled
 
+    def remove_limit(self, owner: Owner) -> bool:
+        try:
+            with store_errors("removing a limit"):
+                self._client.delete_item(
+                    TableName=self._budgets,
+                    Key={"pk": s(owner.key), "sk": s("LIMIT")},
+                    ConditionExpression="attribute_exists(pk)",
+                )
+        except StoreUnavailableError as exc:
+            if _code(exc.__cause__) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     def period_budget(self, owner: Owner, period: Period) -> PeriodBudget | None:
         with store_errors("reading a period budget"):
             item = self._client.get_item(

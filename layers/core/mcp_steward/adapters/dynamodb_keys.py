@@ -191,16 +191,25 @@ class DynamoDbKeyStore:
             return winner
         return team
 
-    def teams(self) -> list[tuple[str, int]]:
-        """Every team with how many principals belong to it, by name."""
+    def _directory(self) -> tuple[dict[str, str], list[str]]:
+        """Every principal with its team (entities, and principals known only from their keys), and the teams."""
         with store_errors("listing teams"):
             items = list(scan_all(self._client, self._table, ConsistentRead=True))
         entities = {
             i["pk"]["S"].removeprefix("PRINCIPAL#"): i["team"]["S"] for i in items if i["sk"]["S"] == "PRINCIPAL"
         }
         legacy = _legacy_teams([_from_item(i) for i in items if i["sk"]["S"] == "KEY"])
-        members = {**legacy, **entities}
-        counts = dict.fromkeys((i["pk"]["S"].removeprefix("TEAM#") for i in items if i["sk"]["S"] == "TEAM"), 0)
+        teams = [i["pk"]["S"].removeprefix("TEAM#") for i in items if i["sk"]["S"] == "TEAM"]
+        return {**legacy, **entities}, teams
+
+    def members(self) -> dict[str, str]:
+        """Every principal and the team it belongs to (one scan)."""
+        return self._directory()[0]
+
+    def teams(self) -> list[tuple[str, int]]:
+        """Every team with how many principals belong to it, by name."""
+        members, teams = self._directory()
+        counts = dict.fromkeys(teams, 0)
         for team in members.values():
             counts[team] = counts.get(team, 0) + 1
         return sorted(counts.items())

@@ -48,14 +48,14 @@ class InMemoryKeyStore:
 
     # principals and teams: the same rules as DynamoDbKeyStore (keys without an entity name their team)
 
-    def _members(self) -> dict[str, str]:
+    def members(self) -> dict[str, str]:
         legacy: dict[str, str] = {}
         for record in sorted(self._by_digest.values(), key=lambda r: (r.created_at, r.key_id), reverse=True):
             legacy[record.principal] = record.team
         return {**legacy, **self._principals}
 
     def principal(self, name: str) -> str | None:
-        return self._members().get(name)
+        return self.members().get(name)
 
     def principal_team(self, name: str) -> str | None:
         return self._principals.get(name)
@@ -70,7 +70,7 @@ class InMemoryKeyStore:
 
     def teams(self) -> list[tuple[str, int]]:
         counts = dict.fromkeys(self._teams, 0)
-        for team in self._members().values():
+        for team in self.members().values():
             counts[team] = counts.get(team, 0) + 1
         return sorted(counts.items())
 

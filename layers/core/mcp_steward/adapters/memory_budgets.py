@@ -172,6 +172,10 @@ class InMemoryBudgetLedger:
                 )
             self.standing[owner] = (team, limit)
 
+    def remove_limit(self, owner: Owner) -> bool:
+        with self._lock:
+            return self.standing.pop(owner, None) is not None
+
     def period_budget(self, owner: Owner, period: Period) -> PeriodBudget | None:
         with self._lock:
             return self.periods.get((owner, period))

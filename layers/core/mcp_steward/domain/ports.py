@@ -153,6 +153,12 @@ class BudgetLedger(Protocol):
         """
         ...
 
+    def remove_limit(self, owner: Owner) -> bool:
+        """Remove a standing limit: a team without one may call free tools only, a principal without a cap
+        spends within its team's limit. The current period item keeps its figures. False when there was none.
+        """
+        ...
+
     def period_budget(self, owner: Owner, period: Period) -> PeriodBudget | None: ...
 
     def set_rate_limit(self, limit: RateLimit) -> None:

@@ -20,6 +20,7 @@ from mcp_steward.adapters.dynamodb_registry import DynamoDbRegistry
 from mcp_steward.adapters.lambda_invoker import LambdaInvoker
 from mcp_steward.domain.ports import BudgetLedger, GrantStore, KeyStore, Registry, ToolInvoker
 from mcp_steward.http.app import EndpointConfig, McpEndpoint
+from mcp_steward.http.discovery import ProtectedResource
 from mcp_steward.http.guards import HostPolicy
 from mcp_steward.http.identity import AuthorizerIdentity, BearerIdentity, IdentityResolver
 from mcp_steward.services.caching import DEFAULT_TTL_S, CachedGrants, CachedKeys, CachedRegistry, TtlCache
@@ -101,5 +102,9 @@ def build_endpoint(
         request_timeout_s=settings.request_timeout_s,
         version=settings.service_version,
         offload_blocking=offload_blocking,
+        resource=ProtectedResource(
+            authorization_servers=[settings.oidc_issuer] if settings.oidc_issuer else [],
+            scopes=[settings.oidc_scope] if settings.oidc_scope else [],
+        ),
     )
     return McpEndpoint(tools, call_tool, identity, config)

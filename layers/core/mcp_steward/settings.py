@@ -10,12 +10,25 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit
 
 type IdentityMode = Literal["authorizer", "bearer"]
 
 
 class SettingsError(ValueError):
     """The environment does not describe a valid configuration."""
+
+
+def _check_issuer(url: str) -> None:
+    """An OAuth issuer identifier: https (http only on loopback), a host, no query or fragment (RFC 8414 s. 2)."""
+    try:
+        issuer = urlsplit(url)
+        host = issuer.hostname
+    except ValueError as exc:
+        raise SettingsError("OIDC_ISSUER is not a URL") from exc
+    secure = issuer.scheme == "https" or (issuer.scheme == "http" and host in ("localhost", "127.0.0.1", "::1"))
+    if not secure or not host or issuer.query or issuer.fragment:
+        raise SettingsError("OIDC_ISSUER must be an https URL (http only on loopback) without query or fragment")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,6 +49,10 @@ class Settings:
     #: The request budget when no Lambda context says how much time is left (the local plane).
     request_timeout_s: float = 28.0
     service_version: str = "0.1.0"
+    #: ``OIDC_ISSUER``: the authorization server named in the protected resource metadata (RFC 9728); "" = none.
+    oidc_issuer: str = ""
+    #: ``OIDC_REQUIRED_SCOPE``: the scope a JWT must carry, advertised in the metadata and the 401 challenge.
+    oidc_scope: str = ""
 
     def __post_init__(self) -> None:
         if self.identity_mode not in ("authorizer", "bearer"):
@@ -50,6 +67,10 @@ class Settings:
         ):
             if not value:
                 raise SettingsError(f"{variable} is required")
+        if self.oidc_issuer:
+            _check_issuer(self.oidc_issuer)
+        if any(c.isspace() or c in '"\\' for c in self.oidc_scope):
+            raise SettingsError("OIDC_REQUIRED_SCOPE must be one scope token (no spaces, quotes or backslashes)")
         if self.identity_mode == "bearer" and self.in_lambda:
             raise SettingsError(
                 "IDENTITY_MODE=bearer is for the local plane only; inside Lambda identity comes from the "
@@ -78,4 +99,6 @@ class Settings:
             local_plane=env.get("STEWARD_LOCAL_PLANE") == "1",
             in_lambda=bool(env.get("AWS_LAMBDA_FUNCTION_NAME")) and env.get("STEWARD_LOCAL_PLANE") != "1",
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            oidc_issuer=env.get("OIDC_ISSUER", "").strip(),
+            oidc_scope=env.get("OIDC_REQUIRED_SCOPE", "").strip(),
         )

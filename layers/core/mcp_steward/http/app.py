@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import anyio.to_thread
@@ -17,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 
 from mcp_steward.domain.identity import IdentityError, Principal
 from mcp_steward.domain.ports import StoreUnavailableError
+from mcp_steward.http.discovery import MCP_PATH, WELL_KNOWN_PATH, ProtectedResource, ProtectedResourceMetadata
 from mcp_steward.http.guards import HostPolicy, check_media_types
 from mcp_steward.http.identity import IdentityResolver
 from mcp_steward.http.responses import accepted, http_refusal, json_answer, rpc_error, unauthorized
@@ -64,6 +65,8 @@ class EndpointConfig:
     #: Run blocking work (stores, invokes) in a worker thread. Under uvicorn many requests share the event
     #: loop, so this is required; a Lambda sandbox serves one request at a time, where the hop only costs.
     offload_blocking: bool = True
+    #: The endpoint as an OAuth resource server: its metadata document and 401 challenge (RFC 9728).
+    resource: ProtectedResource = field(default_factory=ProtectedResource)
 
 
 class McpEndpoint:
@@ -84,6 +87,10 @@ class McpEndpoint:
             "prompts": {"listChanged": False},
             "resources": {"listChanged": False},
         }
+
+    @property
+    def config(self) -> EndpointConfig:
+        return self._config
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """An ASGI app, so every HTTP method reaches it (it answers 405 itself, with ``Allow: POST``)."""
@@ -138,7 +145,7 @@ class McpEndpoint:
                 return accepted()
             result = self._answer(scope, principal, message, era, version)
         except IdentityError as exc:
-            return unauthorized(request_id, str(exc))
+            return unauthorized(request_id, str(exc), self._config.resource.challenge(scope))
         except StewardError as error:
             return rpc_error(request_id, error, era)
         except StoreUnavailableError:
@@ -234,5 +241,13 @@ async def _read_capped(request: Request, limit: int) -> bytes:
 
 
 def create_app(endpoint: McpEndpoint) -> Starlette:
-    """The ASGI app. Only ``/mcp`` exists; every method reaches the endpoint, which answers 405 itself."""
-    return Starlette(routes=[Route("/mcp", endpoint)])
+    """The ASGI app: the MCP endpoint and its protected resource metadata (RFC 9728), at the well-known URL for
+    the endpoint and at the root form. Every method reaches both, and each answers 405 itself."""
+    metadata = ProtectedResourceMetadata(endpoint.config.resource, endpoint.config.host_policy)
+    return Starlette(
+        routes=[
+            Route(MCP_PATH, endpoint),
+            Route(WELL_KNOWN_PATH + MCP_PATH, metadata),
+            Route(WELL_KNOWN_PATH, metadata),
+        ]
+    )

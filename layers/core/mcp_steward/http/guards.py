@@ -10,13 +10,19 @@ from urllib.parse import urlsplit
 from mcp_steward.protocol.errors import HttpRefusalError
 
 LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
-_EXECUTE_API: Final = re.compile(r"[a-z0-9]{1,32}\.execute-api\.[a-z0-9-]{1,32}\.amazonaws\.com(?:\.cn)?")
+EXECUTE_API_HOST: Final = re.compile(r"[a-z0-9]{1,32}\.execute-api\.[a-z0-9-]{1,32}\.amazonaws\.com(?:\.cn)?")
+#: The syntax of a ``Host`` header: a DNS name or IPv4 address, or a bracketed IPv6 address, then an optional port.
+#: Anything else is refused, so a host that passed the policy can be written into a URL (or a header) as it is.
+HOST_HEADER: Final = re.compile(r"(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?")
 
 
 def _hostname(host_header: str) -> str | None:
     """The host part of a ``Host`` header (``name``, ``name:port``, ``[v6]:port``), lower-cased."""
+    host_header = host_header.strip()
+    if HOST_HEADER.fullmatch(host_header) is None:
+        return None
     try:
-        return urlsplit("//" + host_header.strip()).hostname
+        return urlsplit("//" + host_header).hostname
     except ValueError:
         return None
 
@@ -34,7 +40,7 @@ class HostPolicy:
             return False
         if hostname in self._allowed or (self._loopback and hostname in LOOPBACK_HOSTS):
             return True
-        return self._execute_api and _EXECUTE_API.fullmatch(hostname) is not None
+        return self._execute_api and EXECUTE_API_HOST.fullmatch(hostname) is not None
 
     def check(self, host: str | None, origin: str | None) -> None:
         """Raises :class:`HttpRefusalError` (403) for a Host or Origin that is not ours."""

@@ -12,7 +12,6 @@ from mcp_steward.protocol.jsonrpc import RequestId, error_message
 from mcp_steward.protocol.versions import Era
 
 _JSON = "application/json"
-WWW_AUTHENTICATE = 'Bearer realm="mcp-steward"'
 
 
 def _dump(body: dict[str, Any]) -> bytes:
@@ -32,9 +31,10 @@ def http_refusal(refusal: HttpRefusalError) -> Response:
     return Response(_dump(body), status_code=refusal.status, media_type=_JSON, headers=refusal.headers)
 
 
-def unauthorized(request_id: RequestId | None, why: str) -> Response:
+def unauthorized(request_id: RequestId | None, why: str, challenge: str) -> Response:
+    """401 with ``challenge`` as ``WWW-Authenticate`` (see :mod:`mcp_steward.http.discovery`)."""
     body = {"jsonrpc": "2.0", "id": request_id, "error": {"code": INVALID_REQUEST, "message": f"Unauthorized: {why}"}}
-    return Response(_dump(body), status_code=401, media_type=_JSON, headers={"WWW-Authenticate": WWW_AUTHENTICATE})
+    return Response(_dump(body), status_code=401, media_type=_JSON, headers={"WWW-Authenticate": challenge})
 
 
 def accepted() -> Response:

@@ -1,6 +1,12 @@
 """Every file in events/governance and events/authorizer through its real handler, as ``sam local invoke``
 would run it, against the local plane's moto server and function runner (tool events are run by
-tests/integration/test_example_servers_moto.py)."""
+tests/integration/test_example_servers_moto.py).
+
+The authorizer's JWT events carry Cognito-shaped tokens (issuer ``https://cognito-idp.us-east-1.amazonaws.com/
+us-east-1_Examp1e0``, expiring in 2100) signed once by a throwaway RSA key whose private half was discarded;
+``authorizer_event_jwks.json`` beside this file is its public half. The test serves that JWKS on loopback and
+points ``OIDC_JWKS_URL`` at it, so the events verify offline with the issuer and audience checked as in AWS. To
+change an event's claims, sign new tokens with a new key (``tests/oidc_keys.py``) and replace the JWKS file."""
 
 from __future__ import annotations
 
@@ -15,7 +21,9 @@ from mcp_steward.adapters.dynamodb_keys import DynamoDbKeyStore
 from mcp_steward.domain.identity import KeyId, PrincipalId, TeamName
 from mcp_steward.domain.keys import KeyRecord, token_digest
 from tests.conftest import ROOT
+from tests.jwks_server import serve_jwks
 from tests.lambda_harness import run_event_files
+from tests.oidc_keys import CLIENT_ID, ISSUER, SUB
 
 pytestmark = pytest.mark.plane
 
@@ -70,7 +78,7 @@ def test_governance_events_answer_through_the_handler(plane: dict[str, Any]) -> 
     assert bodies["tools_call_modern.json"]["result"]["structuredContent"]["to_currency"] == "GBP"
 
 
-def test_authorizer_events_allow_a_known_key_and_refuse_a_missing_one(plane: dict[str, Any]) -> None:
+def test_authorizer_events_allow_a_known_key_and_a_cognito_jwt_and_refuse_a_missing_one(plane: dict[str, Any]) -> None:
     dynamodb = boto3.client(
         "dynamodb",
         endpoint_url=plane["aws_endpoint_url"],
@@ -92,7 +100,19 @@ def test_authorizer_events_allow_a_known_key_and_refuse_a_missing_one(plane: dic
             )
         )
     dynamodb.close()
-    answers = run_events(plane, "authorizer", {"POWERTOOLS_SERVICE_NAME": "authorizer"})
+    event_jwks = json.loads((ROOT / "tests" / "e2e" / "authorizer_event_jwks.json").read_text())
+    with serve_jwks(event_jwks) as issuer_keys:
+        answers = run_events(
+            plane,
+            "authorizer",
+            {
+                "POWERTOOLS_SERVICE_NAME": "authorizer",
+                "OIDC_ISSUER": ISSUER,
+                "OIDC_AUDIENCE": CLIENT_ID,
+                "OIDC_JWKS_URL": issuer_keys.jwks_url,
+            },
+        )
+    assert set(answers) == {p.name for p in (ROOT / "events" / "authorizer").glob("*.json")}
     allowed = answers["api_key.json"]["ok"]
     assert allowed["principalId"] == "alice"
     assert allowed["context"] == {
@@ -107,3 +127,16 @@ def test_authorizer_events_allow_a_known_key_and_refuse_a_missing_one(plane: dic
     assert statement["Effect"] == "Allow"
     assert statement["Resource"] == "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/v1/*/*"
     assert answers["missing_token.json"] == {"raised": "Unauthorized", "message": "Unauthorized"}
+    for name in ("jwt_id_token.json", "jwt_access_token.json"):  # an ID token (aud) and an access token (client_id)
+        jwt_allowed = answers[name]["ok"]
+        assert jwt_allowed["principalId"] == SUB
+        assert jwt_allowed["context"] == {
+            "principalId": SUB,
+            "team": "finance",
+            "roles": "analysts",
+            "obo": "",
+            "keyId": "",
+            "tokenKind": "jwt",
+        }
+        assert jwt_allowed["policyDocument"]["Statement"] == [statement]
+    assert issuer_keys.fetches == 1  # one JWKS fetch per sandbox, then its cache

@@ -1,5 +1,6 @@
-"""Every handler module imports in one process (no two modules named ``app`` collide), and the governance
-function's init makes no network call: its endpoints point at a closed port and it still builds."""
+"""Every handler module imports in one process (no two modules named ``app`` collide), and no init makes a
+network call (the authorizer's with an OIDC issuer configured: its JWKS is fetched on the first JWT): the
+endpoints point at a closed port and every handler still builds."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ os.environ.update(
     AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:9",
     IDENTITY_MODE="authorizer", KEYS_TABLE="k", REGISTRY_TABLE="r", GRANTS_TABLE="g", BUDGETS_TABLE="b",
     LEDGER_TABLE="l", AUDIT_TABLE="a",
+    OIDC_ISSUER="https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Examp1e0", OIDC_AUDIENCE="client",
     RATES_TABLE="rates", EVENT_BUS_NAME="default", DIRECTORY_TABLE="dir", DIRECTORY_SECRET_ARN="secret",
     POWERTOOLS_METRICS_NAMESPACE="t",
 )

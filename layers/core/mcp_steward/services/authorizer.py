@@ -1,7 +1,10 @@
-"""The API Gateway REQUEST authorizer's decision: a bearer API key → an IAM policy and a flat context.
+"""The API Gateway REQUEST authorizer's decision: a bearer API key or OIDC JWT → an IAM policy and a flat context.
 
-API Gateway answers 401 when the authorizer raises ``Unauthorized``; the policy covers the whole stage so a
-cached decision serves every method and path of the API (the cache's TTL is the revocation window).
+The token's shape picks the path before any lookup: three base64url segments with a JSON header is a JWT
+(verified against the issuer's JWKS, never looked up in DynamoDB); anything else is a Steward API key (its digest
+looked up in the keys table). API Gateway answers 401 when the authorizer raises ``Unauthorized`` and 403 for an
+explicit Deny (a valid JWT without the required scope); the policy covers the whole stage so a cached decision
+serves every method and path of the API (the cache's TTL is the revocation window).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import Any
 from mcp_steward.domain.identity import IdentityError, Principal
 from mcp_steward.domain.ports import KeyStore
 from mcp_steward.http.identity import bearer_token
+from mcp_steward.services.oidc import OidcVerifier, jwt_header
 
 
 class Unauthorized(Exception):  # noqa: N818 - API Gateway matches this exact message
@@ -47,21 +51,41 @@ def context_of(principal: Principal) -> dict[str, str]:
     }
 
 
-def authorize(event: Mapping[str, Any], keys: KeyStore) -> dict[str, Any]:
-    """Raises :class:`Unauthorized` for a missing, unknown, revoked or expired token."""
+def _principal(token: str, keys: KeyStore, oidc: OidcVerifier | None) -> tuple[Principal, bool]:
+    """The token's principal and whether the policy allows it; raises :class:`IdentityError` for no principal."""
+    header = jwt_header(token)
+    if header is None:
+        principal = keys.resolve(token)
+        if principal is None:
+            raise IdentityError("unknown, revoked or expired API key")
+        return principal, True
+    if oidc is None:
+        raise IdentityError("JWTs are not accepted (no OIDC issuer configured)")
+    identity = oidc.verify(token, header)
+    return identity.principal, oidc.permits(identity)
+
+
+def authorize(event: Mapping[str, Any], keys: KeyStore, oidc: OidcVerifier | None = None) -> dict[str, Any]:
+    """The policy and context for a REQUEST authorizer event.
+
+    Raises:
+        Unauthorized: a missing or malformed header; an unknown, revoked or expired API key; a JWT that is
+            unsigned, signed with another algorithm or key, tampered, expired, not yet valid, for another issuer
+            or audience, or without a principal or team; any JWT when ``oidc`` is None. Its ``__cause__`` says
+            which, never with the token.
+        StoreUnavailableError: the keys table or the issuer's JWKS could not answer (API Gateway answers 500).
+    """
+    resource = stage_arn(str(event.get("methodArn", "")))
     try:
-        token = bearer_token(_header(event.get("headers"), "authorization"))
+        principal, allowed = _principal(bearer_token(_header(event.get("headers"), "authorization")), keys, oidc)
     except IdentityError as exc:
         raise Unauthorized from exc
-    principal = keys.resolve(token)
-    if principal is None:
-        raise Unauthorized
     return {
         "principalId": principal.id,
         "policyDocument": {
             "Version": "2012-10-17",
             "Statement": [
-                {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": stage_arn(str(event["methodArn"]))}
+                {"Action": "execute-api:Invoke", "Effect": "Allow" if allowed else "Deny", "Resource": resource}
             ],
         },
         "context": context_of(principal),

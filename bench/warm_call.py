@@ -147,6 +147,7 @@ def governance_handler() -> Handler:
         name="calc",
         function_name="bench-tool-calc",
         function_timeout_s=10,
+        versions=lambda _: "1",
         status=ToolStatus.APPROVED,
     )
     # Governance on: a priced tool, a team budget, argument validation, reserve and settle (in memory).

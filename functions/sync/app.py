@@ -9,7 +9,7 @@ from botocore.config import Config
 from mcp_steward.adapters.dynamodb_records import DynamoDbRecords
 from mcp_steward.adapters.dynamodb_registry import DynamoDbRegistry
 from mcp_steward.adapters.lambda_invoker import LambdaInvoker
-from mcp_steward.cli.target import lambda_versions
+from mcp_steward.adapters.lambda_versions import published_versions
 from mcp_steward.observability import logger
 from mcp_steward.services.sync import sync_all
 
@@ -20,7 +20,10 @@ _records = DynamoDbRecords(_dynamodb, os.environ["LEDGER_TABLE"], os.environ["AU
 _invoker = LambdaInvoker(
     lambda config: boto3.client("lambda", config=config), function_prefix=os.environ.get("TOOL_FUNCTION_PREFIX")
 )
-_versions = lambda_versions(boto3.client("lambda", config=Config(retries={"mode": "standard", "max_attempts": 3})))
+# PublishVersion waits out an update in progress: a longer read timeout than the invoker's.
+_versions = published_versions(
+    boto3.client("lambda", config=Config(read_timeout=60, retries={"mode": "standard", "max_attempts": 3}))
+)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -41,7 +41,9 @@ class Invoker:
         self.calls = 0
         self._lock = threading.Lock()
 
-    def invoke(self, server: ServerRecord, envelope: dict[str, Any], *, deadline_ms: int) -> dict[str, Any]:
+    def invoke(
+        self, server: ServerRecord, envelope: dict[str, Any], *, deadline_ms: int, version: str | None = None
+    ) -> dict[str, Any]:
         with self._lock:
             self.calls += 1
         result = {"content": [{"type": "text", "text": "ok"}], "structuredContent": {"ok": True}}

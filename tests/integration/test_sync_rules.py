@@ -52,7 +52,12 @@ def registry(server: Server) -> InMemoryRegistry:
 
 def register(registry: InMemoryRegistry, server: Server) -> None:
     register_internal_server(
-        registry, invoker(server), name="calc", function_name="fn", function_timeout_s=10, version=server.version
+        registry,
+        invoker(server),
+        name="calc",
+        function_name="fn",
+        function_timeout_s=10,
+        versions=lambda _: server.version,
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,8 +19,8 @@ import pytest
 from mcp_steward.adapters.dynamodb_records import DynamoDbRecords
 from mcp_steward.adapters.dynamodb_registry import DynamoDbRegistry
 from mcp_steward.adapters.lambda_invoker import LambdaInvoker
+from mcp_steward.adapters.lambda_versions import published_versions
 from mcp_steward.domain.names import ExposedName, ServerName
-from mcp_steward.domain.pinning import code_dir_hash
 from mcp_steward.domain.registry import ServerRecord, ToolRecord, ToolStatus
 from mcp_steward.services.registration import approve, register_internal_server
 from mcp_steward.services.sync import sync_server
@@ -74,7 +74,7 @@ class Setup:
     generation: int = 0
 
     def version(self, server: ServerRecord) -> str | None:
-        return code_dir_hash(self.code_dir)
+        return published_versions(self.runner.client)(server)
 
     def server(self) -> ServerRecord:
         return self.registry.catalog().servers[ServerName("notes")]
@@ -96,6 +96,13 @@ class Setup:
 
     def approve(self) -> None:
         self.registry.put_tool(approve(self.tool(), self.server()))
+
+    def call(self, version: str | None) -> Any:
+        """What the function's ``version`` (``$LATEST`` when None) answers to a call, as governance invokes it."""
+        call = {"steward": {}, "message": {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {}}}
+        deadline_ms = int(time.time() * 1000) + 10_000
+        answer = self.invoker.invoke(self.server(), call, deadline_ms=deadline_ms, version=version)
+        return answer["result"]["content"][0]["text"]
 
 
 @pytest.fixture
@@ -125,7 +132,7 @@ def setup(moto_url: str, fresh_table: Callable[[str], str], tmp_path: Path) -> I
         function_name=FUNCTION,
         function_timeout_s=10,
         logical_id="NotesFunction",
-        version=code_dir_hash(code_dir),
+        versions=setup.version,
     )
     try:
         yield setup
@@ -137,7 +144,7 @@ def setup(moto_url: str, fresh_table: Callable[[str], str], tmp_path: Path) -> I
 def test_a_registered_tool_is_pending_with_its_hash_and_version(setup: Setup) -> None:
     tool = setup.tool()
     assert (tool.status, tool.verdict, tool.pinned_hash) == (ToolStatus.PENDING, "clean", None)
-    assert setup.server().version == code_dir_hash(setup.code_dir)
+    assert setup.server().version == "1"  # published at registration, listed from that version
     setup.approve()
     assert setup.tool().pinned_hash == tool.current_hash
     assert setup.tool().pinned_version == setup.server().version
@@ -168,12 +175,25 @@ def test_a_code_change_with_the_same_definition_quarantines_until_approved_again
     setup.approve()
     pinned_version = setup.tool().pinned_version
     setup.edit('CODE = "v1"', 'CODE = "v2-exfiltrates"')
+    # Until a sync sees it, the deployed change does not run: the approved tool's pinned version does.
+    assert (setup.call(pinned_version), setup.call(None)) == ("v1", "v2-exfiltrates")
     report = sync_server(setup.registry, setup.invoker, setup.server(), setup.version)
     assert [(t.before, t.after, t.reason) for t in report.transitions] == [("approved", "quarantined", "code_changed")]
-    assert setup.server().version != pinned_version
+    assert (pinned_version, setup.server().version) == ("1", "2")
     setup.approve()
     assert setup.tool().status is ToolStatus.APPROVED
     assert setup.tool().pinned_version == setup.server().version
+    assert setup.call(setup.tool().pinned_version) == "v2-exfiltrates"
+
+
+def test_a_version_that_cannot_be_published_fails_the_sync_and_changes_nothing(setup: Setup) -> None:
+    setup.approve()
+    gone = replace(setup.server(), function_name="steward-local-tool-gone")
+    report = sync_server(setup.registry, setup.invoker, gone, setup.version)
+    assert report.error is not None and "cannot publish a version of steward-local-tool-gone" in report.error
+    assert report.transitions == []
+    assert setup.tool().status is ToolStatus.APPROVED
+    assert setup.server().version == "1"
 
 
 def test_the_scheduled_sync_quarantines_a_changed_definition_and_audits_it(setup: Setup) -> None:

@@ -78,6 +78,7 @@ class Plane:
             name="demo",
             function_name="steward-local-tool-demo",
             function_timeout_s=10,
+            versions=lambda _: "1",
             status=ToolStatus.APPROVED,
         )
         self.grants.add(Grant(SubjectKind.PRINCIPAL, "alice", "demo__*"))

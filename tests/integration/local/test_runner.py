@@ -167,6 +167,39 @@ def test_code_change_is_seen_by_the_next_invocations(tmp_path: Path) -> None:
         stop_runner(running)
 
 
+def test_a_published_version_keeps_running_its_code_after_the_working_tree_changes(tmp_path: Path) -> None:
+    copy = tmp_path / "runner"
+    shutil.copytree(FIXTURE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    running = start_runner(copy / "template.yaml", tmp_path)
+    try:
+        first = running.client.publish_version(FunctionName=ECHO)
+        assert (first["Version"], first["FunctionArn"].rsplit(":", 1)[-1]) == ("1", "1")
+        again = running.client.publish_version(FunctionName="EchoFunction")
+        assert (again["Version"], again["CodeSha256"]) == ("1", first["CodeSha256"])  # unchanged code: same version
+
+        app = copy / "echo" / "app.py"
+        app.write_text(app.read_text().replace('CODE_VERSION = "v1"', 'CODE_VERSION = "v2-changed"'))
+        deadline = time.monotonic() + 15
+        while running.invoke(ECHO, {})[1]["code_version"] != "v2-changed":
+            assert time.monotonic() < deadline, "the new code was never served as $LATEST"
+            time.sleep(0.2)
+        response, body = running.invoke(ECHO, {}, Qualifier="1")
+        assert (body["code_version"], response["ExecutedVersion"]) == ("v1", "1")  # the snapshot, not the tree
+        assert body["lambda_env"]["AWS_LAMBDA_FUNCTION_VERSION"] == "1"
+        assert running.invoke(f"{ECHO}:1", {})[1]["code_version"] == "v1"
+
+        second = running.client.publish_version(FunctionName=ECHO)
+        assert second["Version"] == "2"
+        assert second["CodeSha256"] != first["CodeSha256"]
+        assert running.invoke(ECHO, {}, Qualifier="2")[1]["code_version"] == "v2-changed"
+
+        for unknown in ("3", "0", "live"):
+            with pytest.raises(running.client.exceptions.ResourceNotFoundException, match=f"{ECHO}:{unknown}"):
+                running.invoke(ECHO, {}, Qualifier=unknown)
+    finally:
+        stop_runner(running)
+
+
 def test_sigterm_stops_the_runner_and_its_workers(tmp_path: Path) -> None:
     running = start_runner(FIXTURE_DIR / "template.yaml", tmp_path, "--eager")
     pid = running.invoke(ECHO, {})[1]["pid"]

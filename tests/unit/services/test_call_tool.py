@@ -50,9 +50,13 @@ class Tool:
         "_meta": {"steward/units": 3},
     }
     calls: list[dict[str, Any]] = field(default_factory=list)
+    versions: list[str | None] = field(default_factory=list)
 
-    def invoke(self, server: ServerRecord, envelope: dict[str, Any], *, deadline_ms: int) -> dict[str, Any]:
+    def invoke(
+        self, server: ServerRecord, envelope: dict[str, Any], *, deadline_ms: int, version: str | None = None
+    ) -> dict[str, Any]:
         self.calls.append(envelope)
+        self.versions.append(version)
         arguments = envelope["message"]["params"]["arguments"]
         return {"jsonrpc": "2.0", "id": envelope["message"]["id"], "result": self.behaviour(arguments)}
 
@@ -93,8 +97,18 @@ def build(price: Price = PRICE, status: ToolStatus = ToolStatus.APPROVED, credit
     grants.add(Grant(SubjectKind.TEAM, "finance", "calc__add"))
     definition = {"name": "add", "inputSchema": SCHEMA, "outputSchema": OUTPUT}
     pin = definition_hash(definition)
-    tool = ToolRecord(ExposedName("calc__add"), "add", ServerName("calc"), definition, status, price, pinned_hash=pin)
-    registry.put_server(ServerRecord(ServerName("calc"), ServerKind.INTERNAL, "fn-calc", 10), [tool])
+    tool = ToolRecord(
+        ExposedName("calc__add"),
+        "add",
+        ServerName("calc"),
+        definition,
+        status,
+        price,
+        pinned_hash=pin,
+        pinned_version="3",
+    )
+    server = ServerRecord(ServerName("calc"), ServerKind.INTERNAL, "fn-calc", 10, version="4")  # since deployed again
+    registry.put_server(server, [tool])
     budgets = InMemoryBudgetLedger(grants, registry)
     if credits is not None:
         budgets.set_limit(Owner(OwnerKind.TEAM, "finance"), "finance", Micros(credits * 1_000_000), period_of(NOW))
@@ -115,6 +129,7 @@ def test_an_allowed_call_is_invoked_charged_for_its_units_and_recorded() -> None
     assert (entry.cost_micros, entry.units, entry.outcome, entry.tool) == (1_300_000, 3, Outcome.OK, "calc__add")
     assert pipeline.last_audit() == (Decision.ALLOWED, "ok")
     assert pipeline.tool.calls[0]["steward"]["principal"] == {"id": "alice", "team": "finance", "obo": None}
+    assert pipeline.tool.versions == ["3"]  # the approved code: the pinned version, not the latest deployed
 
 
 def test_a_tool_without_a_grant_answers_like_an_unknown_tool_and_is_recorded() -> None:

@@ -74,7 +74,9 @@ class LambdaInvoker:
         for client in clients:
             client.close()
 
-    def invoke(self, server: ServerRecord, envelope: dict[str, Any], *, deadline_ms: int) -> dict[str, Any]:
+    def invoke(
+        self, server: ServerRecord, envelope: dict[str, Any], *, deadline_ms: int, version: str | None = None
+    ) -> dict[str, Any]:
         if self._prefix is not None and not server.function_name.startswith(self._prefix):
             # Defense in depth: the role only allows the prefix anyway.
             raise InvocationError("function_forbidden", f"The tool function of {server.name} is outside the plane.")
@@ -84,11 +86,18 @@ class LambdaInvoker:
         read_timeout = max(1, math.ceil(min(server.function_timeout_s + TIMEOUT_MARGIN_S, remaining_s)))
         client = self.client_for(read_timeout)
         try:
-            answer = client.invoke(
-                FunctionName=server.function_name,
-                InvocationType="RequestResponse",
-                Payload=json.dumps(envelope, separators=(",", ":")).encode(),
-            )
+            payload_bytes = json.dumps(envelope, separators=(",", ":")).encode()
+            if version is None:
+                answer = client.invoke(
+                    FunctionName=server.function_name, InvocationType="RequestResponse", Payload=payload_bytes
+                )
+            else:
+                answer = client.invoke(
+                    FunctionName=server.function_name,
+                    InvocationType="RequestResponse",
+                    Payload=payload_bytes,
+                    Qualifier=version,
+                )
             stream = answer["Payload"]
             try:
                 payload = stream.read(MAX_RESPONSE_BYTES + 1)

@@ -137,14 +137,20 @@ type Handler = Callable[[dict[str, Any], Any], Any]
 
 
 class InProcessInvoker:
-    """Calls tool handlers in this process, with a JSON round trip as at the Lambda boundary."""
+    """Calls tool handlers in this process, with a JSON round trip as at the Lambda boundary.
+
+    A handler registered as ``"<function>:<version>"`` serves that published version only; one registered
+    under the bare function name serves every version (a fake that does not model versions).
+    """
 
     def __init__(self, handlers: dict[str, Handler], context: Any = None) -> None:
         self._handlers = handlers
         self._context = context
 
-    def invoke(self, server: ServerRecord, envelope: dict[str, Any], *, deadline_ms: int) -> dict[str, Any]:
-        handler = self._handlers.get(server.function_name)
+    def invoke(
+        self, server: ServerRecord, envelope: dict[str, Any], *, deadline_ms: int, version: str | None = None
+    ) -> dict[str, Any]:
+        handler = self._handlers.get(f"{server.function_name}:{version}") or self._handlers.get(server.function_name)
         if handler is None:
             raise InvocationError("function_not_found", f"The tool function of {server.name} does not exist.")
         try:

@@ -14,7 +14,7 @@ from mcp_steward.domain.identity import PrincipalId, TeamName, valid_entity_name
 from mcp_steward.domain.keys import KeyRecord, new_key_id, new_token, token_digest
 from mcp_steward.domain.money import money_fields
 from mcp_steward.domain.names import EXPOSED_NAME, SEPARATOR, SERVER_NAME, ExposedName, ServerName
-from mcp_steward.domain.registry import ServerKind, ServerRecord, ToolRecord, ToolStatus
+from mcp_steward.domain.registry import ToolRecord, ToolStatus
 from mcp_steward.services.registration import RegistrationError, approve, register_internal_server
 from mcp_steward.services.sync import sync_server
 
@@ -179,9 +179,6 @@ def servers_add(target: Target, args: argparse.Namespace) -> None:
         raise UsageError(f"server name {args.name!r} must match ^[a-z][a-z0-9-]{{0,15}}$")
     function = target.function(args.function)
     target.actor()
-    version = target.versions(
-        ServerRecord(ServerName(args.name), ServerKind.INTERNAL, function.name, function.timeout_s, args.function)
-    )
     tools = register_internal_server(
         target.registry,
         target.invoker,
@@ -190,8 +187,9 @@ def servers_add(target: Target, args: argparse.Namespace) -> None:
         function_timeout_s=function.timeout_s,
         logical_id=args.function,
         aliases=_aliases(args.alias),
-        version=version,
+        versions=target.versions,
     )
+    version = target.registry.catalog().servers[ServerName(args.name)].version
     target.record_admin(
         "servers.add",
         {

@@ -21,9 +21,9 @@ from mcp_steward.adapters.dynamodb_records import DynamoDbRecords
 from mcp_steward.adapters.dynamodb_registry import DynamoDbRegistry
 from mcp_steward.adapters.dynamodb_usage import DynamoDbAggregates, DynamoDbPeriods
 from mcp_steward.adapters.lambda_invoker import LambdaInvoker
-from mcp_steward.domain.pinning import code_dir_hash
+from mcp_steward.adapters.lambda_versions import published_versions
+from mcp_steward.domain.ports import VersionResolver
 from mcp_steward.domain.records import AuditRecord
-from mcp_steward.domain.registry import ServerRecord
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -48,40 +48,6 @@ class TargetError(Exception):
 class FunctionRef:
     name: str
     timeout_s: int
-    #: The function's code directory (the local plane's ``CodeUri``), which its code version hashes.
-    code_dir: str | None = None
-
-
-def _unknown_version(server: ServerRecord) -> str | None:
-    return None
-
-
-def local_versions(functions: dict[str, FunctionRef]) -> Callable[[ServerRecord], str | None]:
-    """Code versions on the local plane: a hash of the function's ``CodeUri`` directory."""
-    code_dirs = {ref.name: ref.code_dir for ref in functions.values() if ref.code_dir}
-
-    def resolve(server: ServerRecord) -> str | None:
-        code_dir = code_dirs.get(server.function_name)
-        return code_dir_hash(Path(code_dir)) if code_dir and Path(code_dir).is_dir() else None
-
-    return resolve
-
-
-def lambda_versions(lambda_client: Any) -> Callable[[ServerRecord], str | None]:
-    """Code versions in AWS: the SHA-256 Lambda reports for the function's code (``lambda:GetFunction``).
-
-    It changes exactly when the deployed code does, publishing nothing; None when it cannot be read, which a
-    sync treats as "unknown" and changes nothing for.
-    """
-
-    def resolve(server: ServerRecord) -> str | None:
-        try:
-            configuration = lambda_client.get_function(FunctionName=server.function_name)["Configuration"]
-        except Exception:  # botocore's ClientError and connection errors alike: unknown, not changed
-            return None
-        return f"lambda-sha256:{configuration['CodeSha256']}"
-
-    return resolve
 
 
 def local_actor() -> str:
@@ -118,11 +84,11 @@ class Target:
     aggregates: DynamoDbAggregates
     periods: DynamoDbPeriods
     budgets: DynamoDbBudgetLedger
+    #: The current published version of a server's function (pinned at approval, compared at sync).
+    versions: VersionResolver
     local: bool = False  # the local plane runs no schedule: reports compute missing aggregates on the fly
     #: Who is acting, for the audit trail of admin changes (asked once, before the first change).
     caller: Callable[[], str] = local_actor
-    #: The current code version of a server's function (pinned at approval, compared at sync).
-    versions: Callable[[ServerRecord], str | None] = _unknown_version
     _actor: str | None = field(default=None, init=False, repr=False)
 
     def function(self, logical_id: str) -> FunctionRef:
@@ -174,7 +140,6 @@ def _adapters(
     *,
     local: bool = False,
     caller: Callable[[], str] = local_actor,
-    versions: Callable[[ServerRecord], str | None] = _unknown_version,
     **endpoints: str,
 ) -> Target:
     dynamodb = session.client("dynamodb", endpoint_url=endpoints.get("dynamodb"))
@@ -182,6 +147,9 @@ def _adapters(
 
     def lambda_client(config: Config) -> LambdaClient:
         return session.client("lambda", endpoint_url=lambda_url, config=config)  # type: ignore[no-any-return]
+
+    # Publishing may wait on an update in progress: a longer read timeout than an invoke's default.
+    versions = published_versions(lambda_client(Config(read_timeout=60, retries={"mode": "standard"})))
 
     return Target(
         keys=DynamoDbKeyStore(dynamodb, tables["keys"]),
@@ -213,16 +181,13 @@ def local_target(state_file: Path) -> Target:
         aws_access_key_id="local",
         aws_secret_access_key="local",  # noqa: S106
     )
-    functions = {
-        k: FunctionRef(v["name"], int(v["timeout_s"]), v.get("code_dir")) for k, v in state.get("functions", {}).items()
-    }
+    functions = {k: FunctionRef(v["name"], int(v["timeout_s"])) for k, v in state.get("functions", {}).items()}
     return _adapters(
         session,
         state["tables"],
         functions,
         f"the local plane ({state_file})",
         local=True,
-        versions=local_versions(functions),
         dynamodb=state["aws_endpoint_url"],
         **{"lambda": state["lambda_endpoint_url"]},
     )
@@ -256,5 +221,4 @@ def stack_target(stack_name: str, region: str | None = None) -> Target:
         functions,
         f"stack {stack_name}",
         caller=lambda: caller_arn(session.client("sts")),
-        versions=lambda_versions(lambda_client),
     )

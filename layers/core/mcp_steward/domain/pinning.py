@@ -1,9 +1,9 @@
 """Pins: what approval fixes about a tool, so that any later change is seen and has to be approved again.
 
 A definition's hash is the SHA-256 of the RFC 8785 canonical JSON (the ``rfc8785`` package, the one
-implementation) of the fields a model reads, the upstream name included. A server's code is pinned by a
-version string: in AWS the code SHA-256 Lambda reports for the function, on the local plane a hash of the
-function's ``CodeUri`` directory (:func:`code_dir_hash`).
+implementation) of the fields a model reads, the upstream name included. A server's code is pinned by its
+function's published version (``lambda:PublishVersion``, in AWS and on the local runner alike); the local
+runner tells code versions apart by :func:`code_dir_hash`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import rfc8785
 
 #: The definition fields the pin covers; absent fields are omitted, other fields are ignored.
 PINNED_FIELDS = ("name", "title", "description", "inputSchema", "outputSchema", "annotations")
-_SKIPPED_PARTS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
+SKIPPED_PARTS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
 
 
 class PinningError(ValueError):
@@ -52,7 +52,7 @@ def code_dir_hash(directory: Path) -> str:
         (path.relative_to(directory), path) for path in directory.rglob("*") if path.is_file() and path.suffix != ".pyc"
     )
     for relative_path, path in files:
-        if _SKIPPED_PARTS.intersection(relative_path.parts):
+        if SKIPPED_PARTS.intersection(relative_path.parts):
             continue
         relative = relative_path.as_posix().encode()
         content = path.read_bytes()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -87,13 +88,25 @@ class InvocationError(Exception):
 
 
 class ToolInvoker(Protocol):
-    def invoke(self, server: ServerRecord, envelope: dict[str, Any], *, deadline_ms: int) -> dict[str, Any]:
-        """Send the invocation envelope to the server's function once; return its JSON-RPC response.
+    def invoke(
+        self, server: ServerRecord, envelope: dict[str, Any], *, deadline_ms: int, version: str | None = None
+    ) -> dict[str, Any]:
+        """Send the invocation envelope to the server's function once (its published ``version`` when given,
+        the pinned code an approval names); return its JSON-RPC response.
 
         Raises:
             InvocationError: timeout, function error, oversized or malformed payload, or unknown function.
         """
         ...
+
+
+class VersionUnavailableError(Exception):
+    """A function's current published version could not be learnt (or published); the message says why."""
+
+
+#: The current published version of a server's function (``None``: the server has no code to pin).
+#: Raises :class:`VersionUnavailableError`.
+type VersionResolver = Callable[[ServerRecord], str | None]
 
 
 class StoreUnavailableError(Exception):

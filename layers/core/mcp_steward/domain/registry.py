@@ -33,7 +33,7 @@ class ServerRecord:
     function_name: str
     function_timeout_s: int
     logical_id: str | None = None
-    #: The code version as last resolved (AWS: the code SHA-256 Lambda reports; locally: the code dir's hash).
+    #: The function's published version as last resolved (registration or sync): ``"1"``, ``"2"``, …
     version: str | None = None
 
 

@@ -35,6 +35,7 @@ from mcp_steward.adapters.dynamodb_grants import DynamoDbGrantStore
 from mcp_steward.adapters.dynamodb_keys import DynamoDbKeyStore
 from mcp_steward.adapters.dynamodb_registry import DynamoDbRegistry
 from mcp_steward.adapters.lambda_invoker import LambdaInvoker
+from mcp_steward.adapters.lambda_versions import published_versions
 from mcp_steward.cli.target import TABLE_IDS
 from mcp_steward.domain.budgets import Owner, OwnerKind, period_of
 from mcp_steward.domain.grants import Grant, SubjectKind
@@ -42,7 +43,6 @@ from mcp_steward.domain.identity import PrincipalId, TeamName
 from mcp_steward.domain.keys import KeyRecord, new_key_id, new_token, token_digest
 from mcp_steward.domain.money import parse_credits
 from mcp_steward.domain.names import ExposedName
-from mcp_steward.domain.pinning import code_dir_hash
 from mcp_steward.domain.pricing import Price
 from mcp_steward.domain.registry import ToolStatus
 from mcp_steward.local import demo_data
@@ -250,6 +250,7 @@ class LocalPlane:
         registry = DynamoDbRegistry(dynamodb, governance_env["REGISTRY_TABLE"])
         invoker = LambdaInvoker(lambda_client)
         self._closers.append(invoker.close)
+        versions = published_versions(lambda_client(Config(read_timeout=60)))
         for server, logical_id in DEMO_SERVERS.items():
             spec = functions[logical_id]
             register_internal_server(
@@ -261,7 +262,7 @@ class LocalPlane:
                 logical_id=logical_id,
                 # The demo's own servers are approved (and pinned) at seed; registered servers start pending.
                 status=ToolStatus.APPROVED,
-                version=code_dir_hash(spec.code_dir),
+                versions=versions,
             )
         grants = DynamoDbGrantStore(dynamodb, governance_env["GRANTS_TABLE"])
         for grant in DEMO_GRANTS:

@@ -7,10 +7,11 @@ Run it as its own process::
         [--max-workers-per-function 8] [--eager]
 
 It serves ``POST /2015-03-31/functions/{FunctionName}/invocations`` (``RequestResponse``, ``Event``,
-``DryRun``) with Lambda's status codes, headers and error bodies, so boto3's ``lambda`` client works against
-it unchanged, and ``GET /_steward/health``. Functions run in warm worker processes
-(:mod:`mcp_steward.local.worker`): started on first invoke, one more whenever all are busy (up to a cap), and
-replaced when their code changes, when they time out and when they crash.
+``DryRun``; a ``Qualifier`` selects a published version) and ``POST /2015-03-31/functions/{FunctionName}/versions``
+(``PublishVersion``: :mod:`mcp_steward.local.versions`) with Lambda's status codes, headers and error bodies, so
+boto3's ``lambda`` client works against it unchanged, and ``GET /_steward/health``. Functions run in warm worker
+processes (:mod:`mcp_steward.local.worker`): started on first invoke, one more whenever all are busy (up to a
+cap), and replaced when their code changes, when they time out and when they crash.
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from mcp_steward.local.moto_server import write_ready_file
 from mcp_steward.local.template import FunctionSpec, LocalTemplate
+from mcp_steward.local.versions import LATEST, PublishedVersion, VersionStore
 from mcp_steward.local.worker import FunctionPool, Worker, WorkerDiedError, log_line
 
 __all__ = [
@@ -54,7 +56,7 @@ INHERITED_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPD
 # back with 200 for functions that do not exist), so only service-specific endpoints are passed on.
 STRIPPED_VARIABLES = ("AWS_ENDPOINT_URL",)
 
-_INVOKE_PATH = re.compile(r"/2015-03-31/functions/(?P<name>[^/]+)/invocations")
+_FUNCTION_PATH = re.compile(r"/2015-03-31/functions/(?P<name>[^/]+)/(?P<action>invocations|versions)")
 
 # --- environment ----------------------------------------------------------------------------------------
 
@@ -65,6 +67,7 @@ def worker_environment(
     region: str,
     extra: Mapping[str, str] | None = None,
     parent: Mapping[str, str] | None = None,
+    version: str = LATEST,
 ) -> dict[str, str]:
     """The environment of a worker of ``spec``, in increasing precedence:
 
@@ -73,7 +76,7 @@ def worker_environment(
        ``AWS_SECRET_ACCESS_KEY``, ``POWERTOOLS_TRACE_DISABLED=true``;
     3. the function's resolved template environment (Globals merged);
     4. ``extra`` (the runner's ``--env`` pairs);
-    5. Lambda's own: ``AWS_LAMBDA_FUNCTION_NAME``, ``AWS_LAMBDA_FUNCTION_VERSION=$LATEST``,
+    5. Lambda's own: ``AWS_LAMBDA_FUNCTION_NAME``, ``AWS_LAMBDA_FUNCTION_VERSION`` (``version``),
        ``AWS_LAMBDA_FUNCTION_MEMORY_SIZE``, ``AWS_LAMBDA_LOG_GROUP_NAME``, ``AWS_LAMBDA_LOG_STREAM_NAME``,
        ``AWS_LAMBDA_INITIALIZATION_TYPE=on-demand``, ``AWS_EXECUTION_ENV=AWS_Lambda_<runtime>``,
        ``LAMBDA_TASK_ROOT``, ``_HANDLER``; and ``STEWARD_LOCAL_PLANE=1``, ``PYTHONUNBUFFERED=1``,
@@ -98,10 +101,10 @@ def worker_environment(
     env.update(
         {
             "AWS_LAMBDA_FUNCTION_NAME": spec.function_name,
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_VERSION": version,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.function_name}",
-            "AWS_LAMBDA_LOG_STREAM_NAME": f"{today}/[$LATEST]{uuid.uuid4().hex}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": f"{today}/[{version}]{uuid.uuid4().hex}",
             "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
             "LAMBDA_TASK_ROOT": str(spec.code_dir),
@@ -130,7 +133,7 @@ class InvokeResult:
 
 
 class FunctionRunner:
-    """Runs the template's functions in warm worker pools."""
+    """Runs the template's functions, ``$LATEST`` and published versions alike, in warm worker pools."""
 
     def __init__(
         self,
@@ -138,20 +141,27 @@ class FunctionRunner:
         *,
         extra_env: Mapping[str, str] | None = None,
         max_workers_per_function: int = DEFAULT_MAX_WORKERS,
+        versions: VersionStore | None = None,
     ) -> None:
         self.template = template
+        self.versions = versions or VersionStore()
         self._extra_env = dict(extra_env or {})
         self._max_workers = max_workers_per_function
-        self._pools: dict[str, FunctionPool] = {}
+        self._pools: dict[tuple[str, str], FunctionPool] = {}
         self._lock = threading.Lock()
 
-    def pool(self, spec: FunctionSpec) -> FunctionPool:
+    def pool(self, spec: FunctionSpec, version: str = LATEST) -> FunctionPool:
+        """The pool of ``spec`` (whose ``code_dir`` is a published version's snapshot unless ``$LATEST``)."""
         with self._lock:
-            pool = self._pools.get(spec.logical_id)
+            pool = self._pools.get((spec.logical_id, version))
             if pool is None:
-                env = worker_environment(spec, region=self.template.region, extra=self._extra_env)
-                pool = self._pools[spec.logical_id] = FunctionPool(spec, env, self._max_workers)
+                env = worker_environment(spec, region=self.template.region, extra=self._extra_env, version=version)
+                pool = self._pools[spec.logical_id, version] = FunctionPool(spec, env, self._max_workers)
             return pool
+
+    def publish(self, spec: FunctionSpec) -> PublishedVersion:
+        """``PublishVersion``: a snapshot of the function's code now (the latest version when unchanged)."""
+        return self.versions.publish(spec)
 
     def warm_up(self) -> None:
         """Start one worker per function now instead of on first invoke."""
@@ -161,14 +171,15 @@ class FunctionRunner:
             if isinstance(acquired, Worker):
                 pool.release(acquired, healthy=True)
 
-    def invoke(self, spec: FunctionSpec, payload: str) -> InvokeResult:
-        """Run one invocation to completion (errors come back as ``Unhandled`` bodies, like Lambda's).
+    def invoke(self, spec: FunctionSpec, payload: str, version: str = LATEST) -> InvokeResult:
+        """Run one invocation of ``spec`` (a published version's spec when ``version`` names one) to completion;
+        errors come back as ``Unhandled`` bodies, like Lambda's.
 
         Raises:
             ThrottledError: every worker stayed busy for the function's timeout and the cap was reached.
         """
         request_id = str(uuid.uuid4())
-        pool = self.pool(spec)
+        pool = self.pool(spec, version)
         acquired = pool.acquire(wait_s=float(spec.timeout_s))
         if acquired is None:
             raise ThrottledError(spec.function_name)
@@ -202,11 +213,12 @@ class FunctionRunner:
         return InvokeResult(body=body, request_id=request_id)
 
     def close(self) -> None:
-        """Kill every worker."""
+        """Kill every worker and drop the published versions' snapshots."""
         with self._lock:
             pools = list(self._pools.values())
         for pool in pools:
             pool.close()
+        self.versions.close()
 
 
 class ThrottledError(Exception):
@@ -267,7 +279,8 @@ class _InvokeHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        match = _INVOKE_PATH.fullmatch(urlsplit(self.path).path)
+        url = urlsplit(self.path)
+        match = _FUNCTION_PATH.fullmatch(url.path)
         if match is None:
             self._drain(length)
             self._send_error(404, "ResourceNotFoundException", "Unknown route", message_key="Message")
@@ -282,14 +295,15 @@ class _InvokeHandler(BaseHTTPRequestHandler):
         runner = self.server.runner
         name = unquote(match.group("name"))
         spec = runner.template.function_by_name(name)
+        qualifier = _qualifier(name, parse_qs(url.query).get("Qualifier", [""])[0])
+        if spec is not None and qualifier != LATEST:
+            published = runner.versions.get(spec, qualifier)
+            spec = published.spec if published is not None else None
         if spec is None:
-            template = runner.template
-            arn = (
-                name
-                if name.startswith("arn:")
-                else (f"arn:aws:lambda:{template.region}:{template.account_id}:function:{name}")
-            )
-            self._send_error(404, "ResourceNotFoundException", f"Function not found: {arn}", message_key="Message")
+            self._function_not_found(name, qualifier)
+            return
+        if match.group("action") == "versions":
+            self._send(201, json.dumps(runner.publish(spec).configuration()).encode())
             return
         text = payload.decode("utf-8", errors="replace") if payload.strip() else "{}"
         try:
@@ -301,30 +315,41 @@ class _InvokeHandler(BaseHTTPRequestHandler):
         if invocation_type == "DryRun":
             self._send(204)
         elif invocation_type == "Event":
-            threading.Thread(target=self._invoke_event, args=(spec, text), daemon=True).start()
+            threading.Thread(target=self._invoke_event, args=(spec, text, qualifier), daemon=True).start()
             self._send(202, headers={"x-amzn-RequestId": str(uuid.uuid4())})
         elif invocation_type == "RequestResponse":
-            self._invoke(spec, text)
+            self._invoke(spec, text, qualifier)
         else:
             self._send_error(400, "InvalidParameterValueException", f"Unsupported InvocationType {invocation_type}")
 
-    def _invoke(self, spec: FunctionSpec, payload: str) -> None:
+    def _function_not_found(self, name: str, qualifier: str) -> None:
+        template = self.server.runner.template
+        arn = (
+            name
+            if name.startswith("arn:")
+            else f"arn:aws:lambda:{template.region}:{template.account_id}:function:{name}"
+        )
+        if qualifier != LATEST and not arn.endswith(f":{qualifier}"):
+            arn = f"{arn}:{qualifier}"
+        self._send_error(404, "ResourceNotFoundException", f"Function not found: {arn}", message_key="Message")
+
+    def _invoke(self, spec: FunctionSpec, payload: str, version: str) -> None:
         try:
-            result = self.server.runner.invoke(spec, payload)
+            result = self.server.runner.invoke(spec, payload, version)
         except ThrottledError:
             body = json.dumps(
                 {"Type": "User", "message": "Rate Exceeded.", "Reason": "ConcurrentInvocationLimitExceeded"}
             )
             self._send(429, body.encode(), {"x-amzn-ErrorType": "TooManyRequestsException"})
             return
-        headers = {"X-Amz-Executed-Version": "$LATEST", "x-amzn-RequestId": result.request_id}
+        headers = {"X-Amz-Executed-Version": version, "x-amzn-RequestId": result.request_id}
         if result.function_error:
             headers["X-Amz-Function-Error"] = result.function_error
         self._send(200, result.body, headers)
 
-    def _invoke_event(self, spec: FunctionSpec, payload: str) -> None:
+    def _invoke_event(self, spec: FunctionSpec, payload: str, version: str) -> None:
         try:
-            result = self.server.runner.invoke(spec, payload)
+            result = self.server.runner.invoke(spec, payload, version)
         except ThrottledError:
             log_line(f"[runner] async invocation of {spec.function_name} throttled and dropped")
             return
@@ -332,6 +357,20 @@ class _InvokeHandler(BaseHTTPRequestHandler):
             log_line(
                 f"[runner] async invocation of {spec.function_name} failed: {result.body.decode(errors='replace')}"
             )
+
+
+def _qualifier(name: str, query: str) -> str:
+    """The version an invocation names: the ``Qualifier`` parameter, else a ``NAME:QUALIFIER`` suffix."""
+    if query:
+        return query
+    parts = name.split(":")
+    if name.startswith("arn:"):
+        suffix = parts[7] if len(parts) > 7 else ""
+    elif len(parts) >= 3 and parts[1] == "function":  # the partial ARN ACCOUNT:function:NAME[:QUALIFIER]
+        suffix = parts[3] if len(parts) > 3 else ""
+    else:
+        suffix = parts[1] if len(parts) == 2 else ""
+    return suffix or LATEST
 
 
 def make_server(runner: FunctionRunner, host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False) -> _Server:

@@ -203,7 +203,10 @@ class CallTool:
         price = tool.price
         result: dict[str, Any]
         try:
-            answer = self._invoker.invoke(server, envelope, deadline_ms=request.deadline_ms)
+            # The approved code: the version pinned at approval, whatever has been deployed since.
+            answer = self._invoker.invoke(
+                server, envelope, deadline_ms=request.deadline_ms, version=tool.pinned_version
+            )
         except InvocationError as failure:
             result = tool_error_result(failure.message, failure.reason)
             if failure.reason in NOT_INVOKED:

@@ -22,7 +22,7 @@ from mcp_steward.domain.names import (
     exposed_name,
 )
 from mcp_steward.domain.pinning import PinningError, definition_hash
-from mcp_steward.domain.ports import InvocationError, Registry, ToolInvoker
+from mcp_steward.domain.ports import InvocationError, Registry, ToolInvoker, VersionResolver, VersionUnavailableError
 from mcp_steward.domain.registry import ServerKind, ServerRecord, ToolRecord, ToolStatus
 from mcp_steward.domain.scanning import scan_tool
 
@@ -50,7 +50,8 @@ class Transition:
 
 
 def discover_tools(invoker: ToolInvoker, server: ServerRecord) -> list[dict[str, Any]]:
-    """Ask the server's function for its tools (``tools/list`` in the internal dialect).
+    """Ask the server's function (its version ``server.version`` when known) for its tools (``tools/list`` in
+    the internal dialect).
 
     Raises:
         RegistrationError: the function could not be invoked or answered with a malformed result.
@@ -67,7 +68,7 @@ def discover_tools(invoker: ToolInvoker, server: ServerRecord) -> list[dict[str,
         "message": {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}},
     }
     try:
-        response = invoker.invoke(server, envelope, deadline_ms=deadline_ms)
+        response = invoker.invoke(server, envelope, deadline_ms=deadline_ms, version=server.version)
     except InvocationError as exc:
         raise RegistrationError(f"could not list the tools of {server.name}: {exc.message}") from exc
     result = response.get("result")
@@ -157,7 +158,14 @@ def reconcile(
 
 
 def approve(tool: ToolRecord, server: ServerRecord) -> ToolRecord:
-    """The tool approved: its current definition and the server's code version pinned."""
+    """The tool approved: its current definition and the server's code version pinned.
+
+    Raises:
+        RegistrationError: an internal server without a known version: there would be no code to pin, and
+            governance would invoke whatever is deployed.
+    """
+    if server.kind is ServerKind.INTERNAL and server.version is None:
+        raise RegistrationError(f"{server.name} has no published version to pin: sync it first")
     return replace(
         tool,
         status=ToolStatus.APPROVED,
@@ -174,18 +182,22 @@ def register_internal_server(
     name: str,
     function_name: str,
     function_timeout_s: int,
+    versions: VersionResolver,
     logical_id: str | None = None,
     aliases: dict[str, str] | None = None,
     status: ToolStatus = ToolStatus.PENDING,
-    version: str | None = None,
 ) -> list[ToolRecord]:
     """Discover, scan and record a server's tools under ``<server>__<tool>`` names.
+
+    The function's current version is published (or found) first and its tools are listed from that
+    version, so what is reviewed is the code an approval pins.
 
     ``status=APPROVED`` (the demo seed) approves and pins every tool the scan does not reject. Tools the
     server no longer lists are removed; the listed ones keep their status, pins and prices unless changed.
 
     Raises:
-        RegistrationError: the server could not be listed, or a tool name breaks the naming rules.
+        RegistrationError: no version could be published, the server could not be listed, or a tool name
+            breaks the naming rules.
         InvalidNameError: the server name breaks the naming rules.
     """
     server = ServerRecord(
@@ -194,8 +206,12 @@ def register_internal_server(
         function_name=function_name,
         function_timeout_s=function_timeout_s,
         logical_id=logical_id,
-        version=version,
     )
+    try:
+        server = replace(server, version=versions(server))
+    except VersionUnavailableError as exc:
+        raise RegistrationError(str(exc)) from exc
+    version = server.version
     aliases = aliases or {}
     listing = discover_tools(invoker, server)
     existing = {tool.upstream_name: tool for tool in registry.tools_of(server.name)}

@@ -1,9 +1,11 @@
 """Sync: list a registered server again and apply what changed (DESIGN.md section 4, issue 4).
 
-A changed definition (its hash no longer the pinned one) or a new code version of an approved tool puts it
-in ``quarantine``; new or renamed tools are ``pending`` (scanned); a tool missing from a successful,
-non-empty listing for :data:`MISSING_SYNCS_TO_DISABLE` syncs in a row is ``disabled``. A failed listing
-or an empty one changes nothing, and a tool that is listed again starts counting from zero.
+Each sync first learns the function's current published version (publishing one when the code changed) and
+lists that version's tools, so the definitions reviewed are those of the code that would run. A changed
+definition (its hash no longer the pinned one) or a new code version of an approved tool puts it in
+``quarantine``; new or renamed tools are ``pending`` (scanned); a tool missing from a successful,
+non-empty listing for :data:`MISSING_SYNCS_TO_DISABLE` syncs in a row is ``disabled``. A failed listing (or
+version lookup) or an empty listing changes nothing, and a tool that is listed again starts counting from zero.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from mcp_steward.domain.names import UPSTREAM_NAME, InvalidNameError, exposed_name
-from mcp_steward.domain.ports import Registry, ToolInvoker
+from mcp_steward.domain.ports import Registry, ToolInvoker, VersionResolver, VersionUnavailableError
 from mcp_steward.domain.records import AuditRecord
 from mcp_steward.domain.registry import ServerRecord, ToolRecord, ToolStatus
 from mcp_steward.services.registration import (
@@ -28,9 +30,6 @@ from mcp_steward.services.registration import (
 MISSING_SYNCS_TO_DISABLE = 3
 #: The actor of the scheduled sync's audit records.
 SYNC_ACTOR = "steward:sync"
-
-#: How a sync learns a server's current code version; None when it cannot tell (nothing is then changed).
-type VersionResolver = Callable[[ServerRecord], str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +48,11 @@ def sync_server(
 ) -> SyncReport:
     """List ``server`` again and record the changes; returns the transitions (the caller audits them)."""
     try:
-        listing = discover_tools(invoker, server)
-    except RegistrationError as exc:
+        version = resolve_version(server)
+        current = replace(server, version=version)
+        listing = discover_tools(invoker, current)
+    except (VersionUnavailableError, RegistrationError) as exc:
         return SyncReport(server=server.name, error=str(exc))
-    version = resolve_version(server)
-    current = replace(server, version=version) if version is not None else server
     recorded = registry.tools_of(server.name)
     by_upstream = {tool.upstream_name: tool for tool in recorded}
     others = other_names(

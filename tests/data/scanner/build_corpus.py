@@ -12,10 +12,11 @@ read at pinned commits, files in sorted order, and every choice below is by path
 
 Definitions are *data* taken from those repositories; no code from them is run. Three ways of reading them:
 
-- JSON as committed (GitHub's tool snapshots, SAFE-MCP test logs);
+- JSON as committed (GitHub's tool snapshots, SAFE-MCP test logs, MCP-SafetyBench task files);
 - Python: FastMCP ``@tool`` functions (name, docstring cleaned as ``inspect.cleandoc`` does, parameters from the
   signature), or ``Tool(...)`` calls whose description is a literal;
-- TypeScript: ``{ name: ..., description: ..., inputSchema: ... }`` literals.
+- TypeScript: ``{ name: ..., description: ..., inputSchema: ... }`` literals, or ``server.tool(name, description,
+  {zod shape})`` calls.
 
 A few definitions cannot be read mechanically (quoted in a README or blog post, commented out, or assembled at run time)
 and were transcribed by hand: they live in ``transcribed.jsonl``, each with its provenance. Exact duplicates of a
@@ -166,7 +167,26 @@ def pydantic_tool_calls(source: str) -> Iterator[Definition]:
         }
 
 
-# --- TypeScript: Tool object literals ---------------------------------------------------------------------------------
+def python_dict_literals(source: str) -> Iterator[Definition]:
+    """Constant dict literals with a string ``name`` and ``description`` (a server's hard-coded ``tools/list``).
+
+    Where the literal has no ``inputSchema`` the source gives none: an empty object schema stands in."""
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Dict):
+            continue
+        keys = {k.value for k in node.keys if isinstance(k, ast.Constant)}
+        if not {"name", "description"} <= keys:
+            continue
+        try:
+            literal = ast.literal_eval(node)
+        except ValueError:
+            continue
+        if isinstance(literal["name"], str) and isinstance(literal["description"], str):
+            schema = literal.get("inputSchema", {"type": "object", "properties": {}})
+            yield {"name": literal["name"], "description": literal["description"], "inputSchema": schema}
+
+
+# --- TypeScript: Tool object literals and server.tool(...) calls ------------------------------------------------------
 
 
 def _ts_balanced(source: str, start: int, open_: str = "{", close: str = "}") -> str:
@@ -235,6 +255,36 @@ def ts_tool_literals(source: str) -> Iterator[Definition]:
         named = isinstance(literal.get("name"), str) and isinstance(literal.get("description"), str)
         if named and "inputSchema" in literal:
             yield literal
+
+
+ZOD_TYPES = {"number": "number", "string": "string", "boolean": "boolean", "object": "object", "array": "array"}
+
+
+def ts_server_tool_calls(source: str) -> Iterator[Definition]:
+    """``server.tool('name', `description`, { key: z.type()... }, handler)``: the shape's keys and outer zod types."""
+    source = re.sub(r"^\s*//.*$", "", source, flags=re.MULTILINE)  # whole-line comments (quotes in them are prose)
+    for match in re.finditer(r"server\.tool\(", source):
+        args = _ts_balanced(source, match.end() - 1, "(", ")")
+        name_match = re.match(r"\(\s*'([^']*)',\s*", args)
+        if not name_match:
+            continue
+        rest = args[name_match.end() :]
+        quote = rest[0]
+        end = rest.index(quote, 1)
+        description = rest[1:end]
+        if quote != "`":  # a variable holds the description: resolved by the caller
+            continue
+        shape = _ts_balanced(rest, rest.index("{", end))
+        props: dict[str, Any] = {}
+        required: list[str] = []
+        for key, zod_type, chain in re.findall(r"(\w+):\s*z\.(\w+)\(([^\n]*)", shape):
+            props[key] = {"type": ZOD_TYPES.get(zod_type, "string")}
+            if ".optional()" not in chain:
+                required.append(key)
+        schema: dict[str, Any] = {"type": "object", "properties": props}
+        if required:
+            schema["required"] = required
+        yield {"name": name_match.group(1), "description": description, "inputSchema": schema}
 
 
 # --- helpers ---------------------------------------------------------------------------------------------------------
@@ -466,11 +516,99 @@ def safe_mcp(root: Path) -> list[Entry]:
     return out
 
 
+# --- malicious: sources added later, measured held out before any rule changed for them -------------------------------
+
+
+def mcp_safetybench(root: Path) -> list[Entry]:
+    """MCP-SafetyBench (arXiv:2512.15163): every attack task that poisons a definition, each distinct text once.
+
+    ``mcp_server_modifications`` replace a real tool's description (its schema is read from the benchmark's own server,
+    ``mcpuniverse/mcp/servers/*/server.py``); ``mcp_server_additions`` add a tool (schema from ``input_parameters``).
+    Tasks whose attack is in code (``mcp_server_update``: rug pulls), in results (``modification_return``) or in the
+    user's or host's turn (intent injection, replay, data tampering, identity spoofing) have no poisoned definition.
+    """
+    repo = Repo(root, "xjzzzzzzzz/MCPSafety", "7872437b6369aac1150e3a19e350a981dc554f81")
+    schemas: dict[str, tuple[str, dict[str, Any]]] = {}
+    for path, text in repo.files("mcpuniverse/mcp/servers", "server.py").items():
+        for definition in fastmcp_tools(text):
+            schemas.setdefault(definition["name"], (path, definition["inputSchema"]))
+    note = "MCP-SafetyBench, arXiv:2512.15163"
+    out: list[Entry] = []
+    for path, text in repo.files("mcpuniverse/benchmark/configs/test", ".json").items():
+        task = json.loads(text)
+        category = task.get("attack_category")
+        for change in task.get("mcp_server_modifications") or []:
+            if "modification_description" in change:
+                server_path, schema = schemas[change["tool_name"]]
+                definition = {"name": change["tool_name"], "description": change["modification_description"]}
+                provenance = f"{repo.url(path)} ({note}; {category}; inputSchema from {server_path})"
+                out.append(entry({**definition, "inputSchema": schema}, "malicious", "mcp-safetybench", provenance))
+        added = task.get("mcp_server_additions")
+        if added:
+            definition = {"name": added["tool_name"], "description": added["description"]}
+            schema = object_schema(added["input_parameters"])
+            provenance = f"{repo.url(path)} ({note}; {category}; an added tool)"
+            out.append(entry({**definition, "inputSchema": schema}, "malicious", "mcp-safetybench", provenance))
+    return out
+
+
+def demo_servers(root: Path) -> list[Entry]:
+    """Proof-of-concept and scanner-demo servers published with tool-poisoning write-ups and scanners."""
+    shield = Repo(root, "riseandignite/mcp-shield", "379140c3555bf35c6f8f451ee320da24302e792e")
+    path = "mcp-servers-example/bad-mcp-server.js"
+    text = shield.read(path)
+    found = {d["name"]: d for d in ts_server_tool_calls(text)}
+    out = [
+        entry(found[n], "malicious", "demo-servers", shield.url(path))
+        for n in ("calculateSum", "sendEmail", "readFile")
+    ]
+    # getFactOfTheDay's description is a variable: the value served once the trigger file exists (the rug pull)
+    triggered = re.findall(r"factDescription = `([^`]*)`", text)[-1]
+    definition = {
+        "name": "getFactOfTheDay",
+        "description": triggered,
+        "inputSchema": {"type": "object", "properties": {}},
+    }
+    out.append(entry(definition, "malicious", "demo-servers", shield.url(path) + " (after the trigger file exists)"))
+
+    scan_demo = Repo(root, "invariantlabs-ai/mcp-scan", "9d6f6f911182ca9e401261a3d93d7b5a80cafb8b")
+    rug = " (the definition served on the second start: a rug pull)"
+    out += from_python(
+        scan_demo,
+        "demoserver/server.py",
+        {"multiply"},
+        "demo-servers",
+        rug,
+        keep=lambda d: "IMPORTANT" in d["description"],
+    )
+    notebook = Repo(root, "invariantlabs-ai/mcp-scan", "244c3b968a6fdd04c2bf9e015a7b6fef4277552a")
+    out += from_python(notebook, "notebooks/servers/direct-poisoning.py", {"add"}, "demo-servers")
+
+    poc_files = {  # fake_mcp_server.py as last committed, before the PoC was restructured into src/
+        "b8f40a3ccf9c264589eb06b3d984cc9a7bf408fb": ["fake_mcp_server.py"],
+        "67fd8c6fdeeec33be27cdd16271855914f1ab000": [
+            "src/demo/malicious_server.py",
+            "src/attacks/data_exfiltration.py",
+            "src/attacks/tool_hijacking.py",
+        ],
+    }
+    for commit, paths in poc_files.items():
+        poc = Repo(root, "gensecaihq/mcp-poisoning-poc", commit)
+        for path in paths:
+            out += [entry(d, "malicious", "demo-servers", poc.url(path)) for d in python_dict_literals(poc.read(path))]
+    receiver = Repo(root, "robbarto2/MCP_Tool_Poisoning", "609291664518a4725867fb8f9e6f1a0972c513ee")
+    path = "mcp_server.py"
+    out += [
+        entry(d, "malicious", "demo-servers", receiver.url(path)) for d in python_dict_literals(receiver.read(path))
+    ]
+    return out
+
+
 # --- assembly --------------------------------------------------------------------------------------------------------
 
 BENIGN = [github_snapshots, reference_servers, awslabs, blender]
 MALICIOUS_BEFORE = [cisco, damn_vulnerable]
-MALICIOUS_AFTER = [vuln_labs, enkrypt, safe_mcp]
+MALICIOUS_AFTER = [vuln_labs, enkrypt, safe_mcp, mcp_safetybench, demo_servers]
 
 
 def build(root: Path) -> dict[str, list[Entry]]:

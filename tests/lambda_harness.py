@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 from tests.conftest import ROOT
@@ -30,10 +31,12 @@ class Context:
     def get_remaining_time_in_millis(self):
         return int((self._deadline - time.monotonic()) * 1000)
 
-name = sys.argv[1]
+name, only = sys.argv[1], set(sys.argv[2:])
 app = load_function(name)
 answers = {}
 for path in sorted(Path("events", name).glob("*.json")):
+    if only and path.name not in only:
+        continue
     try:
         answers[path.name] = {"ok": app.handler(json.loads(path.read_text()), Context())}
     except Exception as exc:
@@ -42,13 +45,14 @@ print(json.dumps(answers))
 """
 
 
-def run_event_files(function: str, environment: dict[str, str]) -> dict[str, Any]:
-    """The answers of ``functions/<function>`` to each of its event files (stdout's last line)."""
+def run_event_files(function: str, environment: dict[str, str], only: Iterable[str] = ()) -> dict[str, Any]:
+    """The answers of ``functions/<function>`` to each of its event files (stdout's last line), or to the files
+    named in ``only``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", POWERTOOLS_METRICS_NAMESPACE="MCPSteward")
     env.update(environment)
     finished = subprocess.run(
-        [sys.executable, "-c", RUNNER, function], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-c", RUNNER, function, *only], cwd=ROOT, env=env, capture_output=True, text=True, check=False
     )
     assert finished.returncode == 0, finished.stderr[-3000:]
     return dict(json.loads(finished.stdout.strip().splitlines()[-1]))

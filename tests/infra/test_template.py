@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from mcp_steward.http.discovery import MCP_PATH, REALM, WELL_KNOWN_PATH
 from mcp_steward.local.template import load_template_document
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -318,3 +319,58 @@ def test_cfn_lint_finds_nothing_in_the_template() -> None:
     # Informational checks included, as `sam validate --lint` would show them too.
     matches = lint_file(TEMPLATE_PATH, config=ManualArgs(include_checks=["I"], regions=["us-east-1", "eu-west-1"]))
     assert [str(m) for m in matches] == []
+
+
+# --- MCP authorization discovery (RFC 9728) ----------------------------------------------------------------
+
+METADATA_PATHS = {WELL_KNOWN_PATH, WELL_KNOWN_PATH + MCP_PATH}
+
+
+def _api_events(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every Api event of every function, by ``<function>.<event>``."""
+    return {
+        f"{lid}.{name}": event["Properties"]
+        for lid, fn in _functions(template).items()
+        for name, event in fn.get("Properties", {}).get("Events", {}).items()
+        if event["Type"] == "Api"
+    }
+
+
+def test_the_metadata_routes_reach_governance_without_the_authorizer_and_nothing_else_does(
+    template: dict[str, Any],
+) -> None:
+    public = {key: props for key, props in _api_events(template).items() if props.get("Auth", {}).get("Authorizer")}
+    assert {props["Path"] for props in public.values()} == METADATA_PATHS
+    for key, props in public.items():
+        assert key.startswith("GovernanceFunction."), key
+        assert props["Auth"] == {"Authorizer": "NONE"}, key
+        assert props["Method"] == "get", key
+        assert props["RestApiId"] == {"Ref": "McpApi"}, key
+    assert _resources(template)["McpApi"]["Properties"]["Auth"]["DefaultAuthorizer"] == "StewardAuthorizer"
+
+
+def test_the_gateways_401_names_the_metadata_url_of_the_custom_domain(template: dict[str, Any]) -> None:
+    unauthorized = _resources(template)["McpApi"]["Properties"]["GatewayResponses"]["UNAUTHORIZED"]
+    assert unauthorized["StatusCode"] == 401
+    condition, with_domain, without = unauthorized["ResponseParameters"]["Headers"]["WWW-Authenticate"]["Fn::If"]
+    assert template["Conditions"][condition] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "DomainName"}, ""]}]}
+    url = f"https://${{DomainName}}{WELL_KNOWN_PATH}{MCP_PATH}"
+    assert with_domain == {"Fn::Sub": f'\'Bearer realm="{REALM}", resource_metadata="{url}"\''}
+    # Without a domain the execute-api host is the API's own ID, which its definition cannot name (a cycle).
+    assert without == f"'Bearer realm=\"{REALM}\"'"
+
+
+def test_a_custom_domain_is_optional_and_maps_the_api_at_its_root(template: dict[str, Any]) -> None:
+    for name in ("DomainName", "CertificateArn", "OidcIssuer"):
+        assert template["Parameters"][name]["Default"] == "", name
+    domain, mapping = _resources(template)["McpDomain"], _resources(template)["McpBasePathMapping"]
+    assert domain["Condition"] == mapping["Condition"] == "CreatesDomain"
+    assert domain["Properties"]["DomainName"] == {"Ref": "DomainName"}
+    assert mapping["Properties"]["DomainName"] == {"Ref": "McpDomain"}
+    assert mapping["Properties"]["RestApiId"] == {"Ref": "McpApi"}
+    assert "BasePath" not in mapping["Properties"], "the well-known URLs must be routable at the domain root"
+
+
+def test_governance_advertises_the_oidc_issuer(template: dict[str, Any]) -> None:
+    environment = _functions(template)["GovernanceFunction"]["Properties"]["Environment"]["Variables"]
+    assert environment["OIDC_ISSUER"] == {"Ref": "OidcIssuer"}

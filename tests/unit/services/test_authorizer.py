@@ -265,8 +265,8 @@ def test_an_unknown_key_id_is_an_identity_error() -> None:
 # --- configuration ------------------------------------------------------------------------------------------
 
 
-def test_jwts_are_disabled_without_an_audience() -> None:
-    assert OidcConfig.from_env({"OIDC_ISSUER": ISSUER, "OIDC_AUDIENCE": ""}) is None
+def test_jwts_are_disabled_without_an_issuer_and_an_audience() -> None:
+    assert OidcConfig.from_env({"OIDC_ISSUER": "", "OIDC_AUDIENCE": "", "OIDC_TEAM_CLAIM": "custom:team"}) is None
 
 
 def test_the_configuration_defaults_to_cognito_claims_and_the_issuers_well_known_jwks() -> None:
@@ -286,12 +286,13 @@ def test_the_configuration_defaults_to_cognito_claims_and_the_issuers_well_known
     "env",
     [
         {"OIDC_AUDIENCE": CLIENT_ID},
+        {"OIDC_ISSUER": ISSUER, "OIDC_AUDIENCE": " "},
         {"OIDC_AUDIENCE": CLIENT_ID, "OIDC_ISSUER": "http://issuer.example.com"},
         {"OIDC_AUDIENCE": CLIENT_ID, "OIDC_ISSUER": ISSUER, "OIDC_JWKS_URL": "file:///etc/passwd"},
         {"OIDC_AUDIENCE": CLIENT_ID, "OIDC_ISSUER": "http://[::1"},
         {"OIDC_AUDIENCE": CLIENT_ID, "OIDC_ISSUER": ISSUER, "OIDC_PRINCIPAL_CLAIM": "custom:team"},
     ],
-    ids=["no-issuer", "plain-http", "file-url", "unparsable", "team-is-principal"],
+    ids=["no-issuer", "no-audience", "plain-http", "file-url", "unparsable", "team-is-principal"],
 )
 def test_an_incoherent_configuration_fails_the_init(env: dict[str, str]) -> None:
     with pytest.raises(SettingsError):

@@ -91,15 +91,18 @@ class OidcConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> OidcConfig | None:
-        """``OIDC_*`` variables; None (JWTs refused) when ``OIDC_AUDIENCE`` is empty.
+        """``OIDC_*`` variables; None (JWTs refused) when neither ``OIDC_ISSUER`` nor ``OIDC_AUDIENCE`` is set.
 
         Raises:
-            SettingsError: an audience without an issuer, a URL that is not https, or an empty claim name.
+            SettingsError: one of issuer and audience without the other, a URL that is not https, or the team and
+                principal read from the same claim.
         """
-        audience = env.get("OIDC_AUDIENCE", "").strip()
-        if not audience:
+        issuer, audience = env.get("OIDC_ISSUER", "").strip(), env.get("OIDC_AUDIENCE", "").strip()
+        if not issuer and not audience:
             return None
-        issuer = _endpoint("OIDC_ISSUER", env.get("OIDC_ISSUER", "").strip())
+        if not audience:
+            raise SettingsError("OIDC_AUDIENCE is required with OIDC_ISSUER (JWTs are only accepted for an audience)")
+        issuer = _endpoint("OIDC_ISSUER", issuer)
         jwks_url = env.get("OIDC_JWKS_URL", "").strip() or issuer.rstrip("/") + "/.well-known/jwks.json"
         config = cls(
             issuer=issuer,

@@ -371,6 +371,9 @@ def test_a_custom_domain_is_optional_and_maps_the_api_at_its_root(template: dict
     assert "BasePath" not in mapping["Properties"], "the well-known URLs must be routable at the domain root"
 
 
-def test_governance_advertises_the_oidc_issuer(template: dict[str, Any]) -> None:
-    environment = _functions(template)["GovernanceFunction"]["Properties"]["Environment"]["Variables"]
-    assert environment["OIDC_ISSUER"] == {"Ref": "OidcIssuer"}
+def test_governance_advertises_the_issuer_and_scope_the_authorizer_checks(template: dict[str, Any]) -> None:
+    functions = _functions(template)
+    governance = functions["GovernanceFunction"]["Properties"]["Environment"]["Variables"]
+    authorizer = functions["AuthorizerFunction"]["Properties"]["Environment"]["Variables"]
+    for variable in ("OIDC_ISSUER", "OIDC_REQUIRED_SCOPE"):
+        assert governance[variable] == authorizer[variable], variable

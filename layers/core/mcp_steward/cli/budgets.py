@@ -15,16 +15,13 @@ from typing import Any, Final
 
 from mcp_steward.cli.admin import UsageError, _emit, _entity
 from mcp_steward.cli.target import Target
-from mcp_steward.domain.budgets import Owner, OwnerKind, Period, RateLimit, RateScope, period_of
+from mcp_steward.domain.budgets import MAX_PER_MINUTE, Owner, OwnerKind, Period, RateLimit, RateScope, period_of
 from mcp_steward.domain.money import MAX_MICROS, AmountError, Micros, format_credits, money_fields, parse_credits
 from mcp_steward.domain.names import ExposedName
 from mcp_steward.domain.ports import LimitBelowUsageError
-from mcp_steward.domain.pricing import Price
+from mcp_steward.domain.pricing import MAX_UNITS, Price
 from mcp_steward.domain.registry import ToolRecord
 
-#: Upper bounds that keep every product of amounts exact and every counter meaningful.
-MAX_UNITS: Final = 1_000_000
-MAX_PER_MINUTE: Final = 1_000_000
 _COUNT: Final = re.compile(r"[0-9]{1,7}")
 
 

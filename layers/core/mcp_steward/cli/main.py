@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from mcp_steward.cli import admin, budgets, reports, scan
+from mcp_steward.cli import admin, budgets, config, reports, scan
 from mcp_steward.cli.target import DEFAULT_STATE_FILE, Target, TargetError, local_target, stack_target
 from mcp_steward.domain.names import InvalidNameError
 from mcp_steward.domain.ports import StoreUnavailableError
@@ -132,6 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--until", metavar="ISO8601|YYYY-MM-DD", help="default: now (a date: the end of that day)")
     audit.add_argument("--kind", metavar="decision|admin")
     audit.add_argument("--json", action="store_true")
+
+    config.add_arguments(
+        sub(commands, "apply", config.apply_command, "make the plane match a configuration file (kept in Git)"),
+        sub(commands, "export", config.export_command, "write the plane's configuration in the file's format"),
+    )
     return parser
 
 
@@ -157,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     except (admin.UsageError, InvalidNameError) as exc:
         print(f"steward: error: {exc}", file=sys.stderr)
         return 2
-    except (TargetError, RegistrationError, StoreUnavailableError) as exc:
+    except (TargetError, RegistrationError, StoreUnavailableError, config.ApplyIncompleteError) as exc:
         print(f"steward: error: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, NewType
+from typing import Any, Final, NewType
 
 from mcp_steward.domain.grants import Grant
 from mcp_steward.domain.identity import Principal
@@ -58,6 +58,10 @@ class PeriodBudget:
     @property
     def balanced(self) -> bool:
         return self.limit == self.available + self.reserved + self.charged and self.available >= 0
+
+
+#: The highest rate limit (calls a minute) that keeps a counter meaningful.
+MAX_PER_MINUTE: Final = 1_000_000
 
 
 class RateScope(StrEnum):

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 from mcp_steward.domain.money import Micros
+
+#: The most units a call may be charged for (keeps every product of amounts exact).
+MAX_UNITS: Final = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,159 @@
+"""``steward apply -f steward.yaml [--dry-run] [--prune]`` and ``steward export [-o FILE]``: a plane managed from
+a declarative file kept in Git (the format: :mod:`mcp_steward.domain.config_file`).
+
+Exit codes: 0 the plane matches the file (or, with ``--dry-run``, the plan was shown); 2 the file is invalid or
+asks what this plane cannot do (nothing changed); 1 a failure, or approvals held because a tool's definition or
+code is not the one the file pins (everything else was applied).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mcp_steward.cli import admin
+from mcp_steward.cli.admin import UsageError
+from mcp_steward.cli.target import Target
+from mcp_steward.domain.config_file import ConfigFileError, StewardFile, load_config, to_document
+from mcp_steward.services.config_apply import ConfigConflictError, ConfigPorts, apply, plan, read_state
+from mcp_steward.services.config_plan import Plan, export_config
+
+HEADER = "# MCP Steward configuration: steward apply -f FILE [--dry-run] [--prune]; written by steward export\n"
+
+
+class ApplyIncompleteError(Exception):
+    """Applied, but the plane does not match the file yet (approvals held): exit 1."""
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (YAML would keep the last silently)."""
+
+
+def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the key {key!r} is given twice in one mapping", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+def read_config(source: str) -> tuple[StewardFile, str]:
+    """The file at ``source`` (``-``: standard input), validated, and the SHA-256 of its bytes.
+
+    Raises:
+        UsageError: the file cannot be read, is not YAML, or is not a valid configuration (every problem listed).
+    """
+    try:
+        raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {source}: {exc.strerror}") from None
+    try:
+        data = yaml.load(raw, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{source} is not valid YAML: {exc}") from None
+    try:
+        config = load_config(data)
+    except ConfigFileError as exc:
+        problems = "\n".join(f"  {path or '(top)'}: {message}" for path, message in exc.problems)
+        raise UsageError(f"{source} is not a valid configuration:\n{problems}") from None
+    return config, hashlib.sha256(raw).hexdigest()
+
+
+def _ports(target: Target) -> ConfigPorts:
+    def register(name: str, function: str, aliases: Any) -> None:
+        alias = [f"{upstream}={exposed}" for upstream, exposed in sorted(aliases.items())]
+        admin.servers_add(target, argparse.Namespace(name=name, function=function, alias=alias))
+
+    return ConfigPorts(
+        directory=target.keys,
+        registry=target.registry,
+        grants=target.grants,
+        budgets=target.budgets,
+        functions=frozenset(target.functions),
+        register=register,
+        audit=target.record_admin,
+    )
+
+
+def show_plan(shown: Plan) -> None:
+    for change in shown.changes:
+        print(change.line())
+    for issue in shown.deferred:
+        print(f"? {issue.line()}")
+    for issue in shown.held:
+        print(f"! held {issue.line()}")
+    for note in shown.unmanaged:
+        print(f"# {note}")
+    for issue in shown.refusals:
+        print(f"refused {issue.line()}", file=sys.stderr)
+
+
+def apply_command(target: Target, args: argparse.Namespace) -> None:
+    desired, digest = read_config(args.file)
+    if args.dry_run:
+        planned = plan(desired, _ports(target), prune=args.prune)
+        print(f"Plan for {target.description} (dry run: nothing is changed):")
+        show_plan(planned)
+        print(f"{len(planned.changes)} changes" if planned.changes else "No changes.")
+        if planned.refusals:
+            raise UsageError(f"{args.file} cannot be applied to {target.description} as it stands")
+        return
+    target.actor()  # before any change: who acts is recorded
+    try:
+        result = apply(desired, _ports(target), prune=args.prune, file_digest=digest)
+    except ConfigConflictError as exc:
+        raise ApplyIncompleteError(f"{exc}; what was applied before stays applied: run apply again") from exc
+    if result.refused:
+        show_plan(result.plan)
+        registered = ", ".join(change.server for change in result.plan.registrations) if result.applied else ""
+        done = f"registered {registered}, nothing else changed" if result.applied else "nothing changed"
+        raise UsageError(f"{args.file} cannot be applied to {target.description}: {done}")
+    for change in result.applied:
+        print(change.line())
+    for issue in result.plan.held + result.skipped:
+        print(f"! held {issue.line()}")
+    for note in result.plan.unmanaged:
+        print(f"# {note}")
+    print(f"Applied {len(result.applied)} changes." if result.applied else "No changes.")
+    not_done = len(result.plan.held) + len(result.skipped)
+    if not_done:
+        raise ApplyIncompleteError(f"{not_done} approvals held: the plane does not match {args.file} yet")
+
+
+def export_command(target: Target, args: argparse.Namespace) -> None:
+    try:
+        config, notes = export_config(read_state(_ports(target)))
+    except ConfigFileError as exc:
+        raise UsageError(str(exc)) from None
+    text = HEADER + yaml.safe_dump(to_document(config), sort_keys=False, allow_unicode=True, width=120)
+    for note in notes:
+        print(f"steward: note: {note}", file=sys.stderr)
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+        return
+    output = Path(args.output)
+    partial = output.with_name(f".{output.name}.partial")
+    partial.write_text(text)
+    partial.replace(output)
+    print(f"wrote {output}", file=sys.stderr)
+
+
+def add_arguments(apply_parser: argparse.ArgumentParser, export_parser: argparse.ArgumentParser) -> None:
+    apply_parser.add_argument("-f", "--file", required=True, metavar="FILE", help="the configuration (- for stdin)")
+    apply_parser.add_argument("--dry-run", action="store_true", help="print the changes; change nothing")
+    apply_parser.add_argument(
+        "--prune", action="store_true", help="also remove grants, budgets and rate limits the file does not list"
+    )
+    export_parser.add_argument("-o", "--output", metavar="FILE", help="default: standard output")

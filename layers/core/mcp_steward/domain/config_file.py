@@ -1,0 +1,309 @@
+"""The declarative configuration file that ``steward apply`` makes a plane match and ``steward export`` writes.
+
+The file is strict: an unknown key, a malformed name or amount, or two entries for one thing is an error naming
+the entry's path (``servers.currency.tools.currency__convert.price``, ``grants[2].tool``). Money is written as
+decimal credit strings (``"12.50"``) or whole numbers and held as integer micro-credits; a float is refused,
+never rounded. What the file can say is what the plane can store:
+
+- ``teams``: each team's principals (created when absent; a principal has exactly one team; principals are
+  never removed, and keys are not in the file: tokens are secrets);
+- ``servers``: internal servers by template logical ID, upstream-name aliases, and per exposed tool the pinned
+  definition ``hash`` (optionally the code ``version``) that approval requires, the rules of a suspicious
+  tool's findings the reviewer ``acknowledge``\\ s, and its price;
+- ``grants``, ``budgets`` (a team's monthly limit or a principal's monthly cap) and ``limits`` (calls a
+  minute per principal or per tool).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+from mcp_steward.domain.budgets import MAX_PER_MINUTE, Owner, OwnerKind, RateScope
+from mcp_steward.domain.grants import Grant, SubjectKind
+from mcp_steward.domain.money import MAX_MICROS, MICROS_PER_CREDIT, AmountError, Micros, format_credits, parse_credits
+from mcp_steward.domain.names import SEPARATOR, InvalidNameError, ServerName, exposed_name
+from mcp_steward.domain.pricing import MAX_UNITS, Price
+
+API_VERSION: Final = "steward/v1"
+
+EntityName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
+ServerNameText = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,15}$")]
+ExposedNameText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,48}$")]
+UpstreamNameText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,128}$")]
+LogicalId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{1,255}$")]
+DefinitionHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+RuleName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+CodeVersion = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+GrantPattern = Annotated[str, StringConstraints(pattern=r"^(?:[A-Za-z0-9_-]{1,48}|[a-z][a-z0-9-]{0,15}__\*)$")]
+Count = Annotated[int, Field(strict=True, ge=1)]
+
+
+def _credits(value: object) -> int:
+    """Decimal credits as a string (``"12.50"``) or a whole number, into micro-credits; never a float."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError('write amounts as quoted decimal credits, such as "12.50" (a float would be rounded)')
+    try:
+        return parse_credits(str(value))
+    except AmountError as exc:
+        raise ValueError(str(exc)) from None
+
+
+Credits = Annotated[int, BeforeValidator(_credits)]
+
+
+def credits_text(micros: int) -> str:
+    """Micro-credits as the shortest exact decimal string: ``12_500_000`` → ``"12.5"``, ``0`` → ``"0"``."""
+    text = format_credits(micros)
+    return text.rstrip("0").rstrip(".") if micros % MICROS_PER_CREDIT else text.split(".")[0]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TeamSpec(_Strict):
+    principals: tuple[EntityName, ...] = ()
+
+
+class ToolSpec(_Strict):
+    """One exposed tool: approved at ``hash`` (and code ``version``) when its definition matches; its price."""
+
+    hash: DefinitionHash | None = None
+    version: CodeVersion | None = None
+    acknowledge: tuple[RuleName, ...] = ()
+    price: Credits = 0
+    unit_price: Credits | None = None
+    max_units: Annotated[int, Field(strict=True, ge=1, le=MAX_UNITS)] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ToolSpec:
+        if self.hash is None and (self.version is not None or self.acknowledge):
+            raise ValueError("version and acknowledge qualify an approval: they need hash")
+        if (self.unit_price is None) != (self.max_units is None):
+            raise ValueError("unit_price and max_units go together (without both, there is no metering)")
+        if self.as_price().maximum > MAX_MICROS:
+            raise ValueError("the most a call could cost is too large")
+        return self
+
+    def as_price(self) -> Price:
+        return Price(Micros(self.price), Micros(self.unit_price or 0), self.max_units or 0)
+
+
+class ServerSpec(_Strict):
+    """An internal server: the template logical ID of its function, aliases (upstream → exposed tool part)."""
+
+    function: LogicalId
+    aliases: dict[UpstreamNameText, ExposedNameText] = Field(default_factory=dict)
+    tools: dict[ExposedNameText, ToolSpec] = Field(default_factory=dict)
+
+
+class GrantSpec(_Strict):
+    """``tool`` (an exposed name or ``SERVER__*``) granted to exactly one of a principal, a team or a server."""
+
+    principal: EntityName | None = None
+    team: EntityName | None = None
+    server: ServerNameText | None = None
+    tool: GrantPattern
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> GrantSpec:
+        if sum(subject is not None for subject in (self.principal, self.team, self.server)) != 1:
+            raise ValueError("a grant names exactly one of principal, team or server")
+        return self
+
+    def grant(self) -> Grant:
+        if self.principal is not None:
+            return Grant(SubjectKind.PRINCIPAL, self.principal, self.tool)
+        if self.team is not None:
+            return Grant(SubjectKind.TEAM, self.team, self.tool)
+        assert self.server is not None  # _one_subject
+        return Grant(SubjectKind.SERVER, self.server, self.tool)
+
+
+class BudgetSpec(_Strict):
+    """A team's monthly limit, or (with ``principal``) a principal's monthly cap within its team."""
+
+    team: EntityName
+    principal: EntityName | None = None
+    limit: Credits
+
+    @property
+    def owner(self) -> Owner:
+        if self.principal is not None:
+            return Owner(OwnerKind.PRINCIPAL, self.principal)
+        return Owner(OwnerKind.TEAM, self.team)
+
+
+class LimitSpec(_Strict):
+    """Calls a minute for exactly one of a principal or a tool."""
+
+    principal: EntityName | None = None
+    tool: ExposedNameText | None = None
+    per_minute: Annotated[int, Field(strict=True, ge=1, le=MAX_PER_MINUTE)]
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> LimitSpec:
+        if (self.principal is None) == (self.tool is None):
+            raise ValueError("a limit names exactly one of principal or tool")
+        return self
+
+    @property
+    def key(self) -> tuple[RateScope, str]:
+        if self.principal is not None:
+            return RateScope.PRINCIPAL, self.principal
+        assert self.tool is not None  # _one_subject
+        return RateScope.TOOL, self.tool
+
+
+class StewardFile(_Strict):
+    """The whole file. ``apiVersion: steward/v1`` (or ``version: 1``) says which format it is."""
+
+    api_version: Literal["steward/v1"] | None = Field(default=None, alias="apiVersion")
+    version: Literal[1] | None = None
+    teams: dict[EntityName, TeamSpec] = Field(default_factory=dict)
+    servers: dict[ServerNameText, ServerSpec] = Field(default_factory=dict)
+    grants: tuple[GrantSpec, ...] = ()
+    budgets: tuple[BudgetSpec, ...] = ()
+    limits: tuple[LimitSpec, ...] = ()
+
+    def team_of(self) -> dict[str, str]:
+        """Principal → team, as the file lists them (the first team that lists a principal)."""
+        found: dict[str, str] = {}
+        for team, spec in self.teams.items():
+            for principal in spec.principals:
+                found.setdefault(principal, team)
+        return found
+
+
+class ConfigFileError(ValueError):
+    """The file is not a valid configuration: ``problems`` lists ``(path, message)`` for each entry at fault."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{path}: {message}" if path else message for path, message in problems))
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _path(location: tuple[int | str, ...]) -> str:
+    """A pydantic error location as a path: ``servers.currency.tools.x.price``, ``grants[2].tool``."""
+    path = ""
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part == "[key]":
+            path += " (the key)"
+        else:
+            text = part if _IDENTIFIER.fullmatch(part) else repr(part)
+            path += f".{text}" if path else text
+    return path
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown key"
+    if error["type"] == "missing":
+        return "required"
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def load_config(data: object) -> StewardFile:
+    """Validate a parsed document (a mapping, as YAML or JSON gives it) into a :class:`StewardFile`.
+
+    Raises:
+        ConfigFileError: the document breaks the format; every problem is listed with its path.
+    """
+    if not isinstance(data, dict):
+        raise ConfigFileError([("", "the file must be a mapping with apiVersion: steward/v1 at its top")])
+    try:
+        config = StewardFile.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigFileError([(_path(tuple(e["loc"])), _message(e)) for e in exc.errors()]) from None
+    problems = _cross_checks(config)
+    if problems:
+        raise ConfigFileError(problems)
+    return config
+
+
+def _cross_checks(config: StewardFile) -> list[tuple[str, str]]:
+    """What no single entry shows: the version line, uniqueness, and names that must agree with each other."""
+    problems: list[tuple[str, str]] = []
+    if (config.api_version is None) == (config.version is None):
+        problems.append(("apiVersion", f"give exactly one of apiVersion: {API_VERSION} or version: 1"))
+    seen: dict[str, str] = {}
+    for team, spec in config.teams.items():
+        for index, principal in enumerate(spec.principals):
+            if principal in seen:
+                problems.append(
+                    (f"teams.{team}.principals[{index}]", f"{principal} is already listed in team {seen[principal]}")
+                )
+            seen.setdefault(principal, team)
+    for name, server in config.servers.items():
+        for upstream, alias in server.aliases.items():
+            try:
+                exposed_name(ServerName(name), upstream, alias)
+            except InvalidNameError as exc:
+                problems.append((f"servers.{name}.aliases.{upstream}", str(exc)))
+        for tool in server.tools:
+            if not tool.startswith(f"{name}{SEPARATOR}") or tool == f"{name}{SEPARATOR}":
+                problems.append((f"servers.{name}.tools.{tool}", f"a tool of {name} is named {name}__<tool>"))
+    problems += _duplicates("grants", [spec.grant() for spec in config.grants])
+    problems += _duplicates("budgets", [spec.owner for spec in config.budgets])
+    problems += _duplicates("limits", [spec.key for spec in config.limits])
+    team_of = config.team_of()
+    for index, budget in enumerate(config.budgets):
+        listed = team_of.get(budget.principal) if budget.principal is not None else None
+        if listed is not None and listed != budget.team:
+            problems.append((f"budgets[{index}].principal", f"{budget.principal} is listed in team {listed}"))
+    return problems
+
+
+def _duplicates(section: str, keys: list[object]) -> list[tuple[str, str]]:
+    first: dict[object, int] = {}
+    problems = []
+    for index, key in enumerate(keys):
+        if key in first:
+            problems.append((f"{section}[{index}]", f"the same entry as {section}[{first[key]}]"))
+        first.setdefault(key, index)
+    return problems
+
+
+def to_document(config: StewardFile) -> dict[str, Any]:
+    """The file as plain data (for YAML or JSON), in a stable order; amounts as decimal credit strings."""
+    document: dict[str, Any] = {"apiVersion": API_VERSION}
+    document["teams"] = {team: {"principals": list(spec.principals)} for team, spec in config.teams.items()}
+    servers: dict[str, Any] = {}
+    for name, server in config.servers.items():
+        entry: dict[str, Any] = {"function": server.function}
+        if server.aliases:
+            entry["aliases"] = dict(server.aliases)
+        tools: dict[str, Any] = {}
+        for tool_name, tool in server.tools.items():
+            shown: dict[str, Any] = {}
+            if tool.hash is not None:
+                shown["hash"] = tool.hash
+            if tool.version is not None:
+                shown["version"] = tool.version
+            if tool.acknowledge:
+                shown["acknowledge"] = list(tool.acknowledge)
+            shown["price"] = credits_text(tool.price)
+            if tool.unit_price is not None and tool.max_units is not None:
+                shown["unit_price"] = credits_text(tool.unit_price)
+                shown["max_units"] = tool.max_units
+            tools[tool_name] = shown
+        entry["tools"] = tools
+        servers[name] = entry
+    document["servers"] = servers
+    document["grants"] = [spec.model_dump(exclude_none=True) for spec in config.grants]
+    document["budgets"] = [
+        {**spec.model_dump(exclude_none=True, exclude={"limit"}), "limit": credits_text(spec.limit)}
+        for spec in config.budgets
+    ]
+    document["limits"] = [spec.model_dump(exclude_none=True) for spec in config.limits]
+    return document

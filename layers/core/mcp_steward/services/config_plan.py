@@ -1,0 +1,507 @@
+"""The plan of ``steward apply``: the changes that make a plane's state match a configuration file.
+
+A pure function of the file and a snapshot of the plane (:class:`PlaneState`), so it can be shown before
+anything changes (``--dry-run``) and tested with plain values. Changes come in the order they are applied:
+servers, principals, approvals and prices, grants, budgets, rate limits. What the file asks that this plane
+cannot do is a *refusal* (nothing is applied); an approval whose tool no longer has the pinned definition or
+code is *held* (reported, not approved: approval by hash is the point); the tools of a server that is about
+to be registered are *deferred* to after its registration. Grants, budgets and rate limits the file does not
+list are removed only with ``prune``; principals, servers and approvals are never removed by a file.
+
+:func:`export_config` is the inverse: the file that describes a snapshot, so that planning it changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mcp_steward.domain.approval import approval_refusal, finding_rules
+from mcp_steward.domain.budgets import Owner, OwnerKind, RateScope
+from mcp_steward.domain.config_file import API_VERSION, ConfigFileError, StewardFile, credits_text, load_config
+from mcp_steward.domain.grants import Grant
+from mcp_steward.domain.money import Micros, format_credits
+from mcp_steward.domain.names import SEPARATOR, ExposedName, ServerName, server_of
+from mcp_steward.domain.pricing import Price
+from mcp_steward.domain.registry import Catalog, ServerRecord, ToolRecord, ToolStatus
+from mcp_steward.services.registration import RegistrationError, approve
+
+
+@dataclass(frozen=True, slots=True)
+class PlaneState:
+    """What a plane holds that a configuration file describes, read once."""
+
+    members: Mapping[str, str]  # principal → team
+    teams: frozenset[str]
+    catalog: Catalog
+    grants: frozenset[Grant]
+    limits: Mapping[Owner, tuple[str, Micros]]  # owner → (team, standing monthly limit)
+    #: Charged and reserved in the current period, for the owners whose limit the file sets.
+    held: Mapping[Owner, Micros]
+    rate_limits: Mapping[tuple[RateScope, str], int]
+    functions: frozenset[str]  # the template logical IDs this plane can register
+
+
+# --- changes ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterServer:
+    server: str
+    function: str
+    aliases: Mapping[str, str]
+    previous_function: str | None = None
+
+    def line(self) -> str:
+        aliases = ", ".join(f"{u}={a}" for u, a in sorted(self.aliases.items()))
+        shown = f" (aliases {aliases})" if aliases else ""
+        if self.previous_function is None:
+            return f"+ server {self.server}: register function {self.function}{shown}"
+        return f"~ server {self.server}: register again, function {self.previous_function} -> {self.function}{shown}"
+
+
+@dataclass(frozen=True, slots=True)
+class AddPrincipal:
+    principal: str
+    team: str
+
+    def line(self) -> str:
+        return f"+ principal {self.principal} in team {self.team}"
+
+
+@dataclass(frozen=True, slots=True)
+class ApproveTool:
+    """Approve ``record`` (the snapshot whose current hash the file pins) with its server's code version."""
+
+    record: ToolRecord
+    server: ServerRecord
+    acknowledged: tuple[str, ...]
+
+    def line(self) -> str:
+        return (
+            f"~ tool {self.record.exposed_name}: {self.record.status.value} -> approved "
+            f"(hash {self.record.current_hash[:12]}…)"
+        )
+
+
+def _price_text(price: Price) -> str:
+    metering = f" + {credits_text(price.unit_price)} a unit, up to {price.max_units} units" if price.max_units else ""
+    return f"{credits_text(price.price)} a call{metering}"
+
+
+@dataclass(frozen=True, slots=True)
+class SetPrice:
+    record: ToolRecord
+    price: Price
+
+    def line(self) -> str:
+        return f"~ price {self.record.exposed_name}: {_price_text(self.record.price)} -> {_price_text(self.price)}"
+
+
+@dataclass(frozen=True, slots=True)
+class AddGrant:
+    grant: Grant
+
+    def line(self) -> str:
+        return f"+ grant {self.grant.pattern} to {self.grant.subject_kind.value} {self.grant.subject}"
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveGrant:
+    grant: Grant
+
+    def line(self) -> str:
+        return f"- grant {self.grant.pattern} from {self.grant.subject_kind.value} {self.grant.subject}"
+
+
+def _owner_text(owner: Owner) -> str:
+    return f"team {owner.name}" if owner.kind is OwnerKind.TEAM else f"principal {owner.name}'s cap"
+
+
+@dataclass(frozen=True, slots=True)
+class SetBudget:
+    owner: Owner
+    team: str
+    limit: Micros
+    previous: Micros | None
+
+    def line(self) -> str:
+        if self.previous is None:
+            return f"+ budget {_owner_text(self.owner)}: {credits_text(self.limit)} a month"
+        return (
+            f"~ budget {_owner_text(self.owner)}: {credits_text(self.previous)} -> {credits_text(self.limit)} a month"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveBudget:
+    owner: Owner
+    team: str
+    previous: Micros
+
+    def line(self) -> str:
+        return f"- budget {_owner_text(self.owner)}: {credits_text(self.previous)} a month"
+
+
+@dataclass(frozen=True, slots=True)
+class SetRateLimit:
+    scope: RateScope
+    subject: str
+    per_minute: int  # 0 clears the limit
+    previous: int | None
+    team: str | None = None  # a principal's team, for the audit record
+
+    def line(self) -> str:
+        what = f"limit {self.scope.value} {self.subject}"
+        if self.per_minute == 0:
+            return f"- {what}: {self.previous} a minute"
+        if self.previous is None:
+            return f"+ {what}: {self.per_minute} a minute"
+        return f"~ {what}: {self.previous} -> {self.per_minute} a minute"
+
+
+type Change = (
+    RegisterServer
+    | AddPrincipal
+    | ApproveTool
+    | SetPrice
+    | AddGrant
+    | RemoveGrant
+    | SetBudget
+    | RemoveBudget
+    | SetRateLimit
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """Something about one entry of the file, at its path."""
+
+    path: str
+    message: str
+
+    def line(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    changes: tuple[Change, ...] = ()
+    #: The file asks what this plane cannot do: nothing is applied.
+    refusals: tuple[Issue, ...] = ()
+    #: Approvals withheld: the tool's definition (or code) is not the one the file pins.
+    held: tuple[Issue, ...] = ()
+    #: Decided once the servers this plan registers have been listed.
+    deferred: tuple[Issue, ...] = ()
+    #: What the plane holds and the file does not list, kept (``prune`` removes grants, budgets and limits).
+    unmanaged: tuple[str, ...] = ()
+
+    @property
+    def registrations(self) -> tuple[RegisterServer, ...]:
+        return tuple(change for change in self.changes if isinstance(change, RegisterServer))
+
+
+@dataclass
+class _Builder:
+    servers: list[Change] = field(default_factory=list)
+    principals: list[Change] = field(default_factory=list)
+    tools: list[Change] = field(default_factory=list)
+    grants: list[Change] = field(default_factory=list)
+    budgets: list[Change] = field(default_factory=list)
+    limits: list[Change] = field(default_factory=list)
+    refusals: list[Issue] = field(default_factory=list)
+    held: list[Issue] = field(default_factory=list)
+    deferred: list[Issue] = field(default_factory=list)
+    unmanaged: list[str] = field(default_factory=list)
+
+    def refuse(self, path: str, message: str) -> None:
+        self.refusals.append(Issue(path, message))
+
+    def plan(self) -> Plan:
+        changes = self.servers + self.principals + self.tools + self.grants + self.budgets + self.limits
+        return Plan(tuple(changes), tuple(self.refusals), tuple(self.held), tuple(self.deferred), tuple(self.unmanaged))
+
+
+def aliases_of(server: str, tools: Collection[ToolRecord]) -> dict[str, str]:
+    """The aliases a server's tools were registered with: upstream name → exposed tool part, where they differ."""
+    prefix = f"{server}{SEPARATOR}"
+    return {
+        tool.upstream_name: tool.exposed_name.removeprefix(prefix)
+        for tool in tools
+        if tool.exposed_name != f"{prefix}{tool.upstream_name}"
+    }
+
+
+def compute_plan(desired: StewardFile, state: PlaneState, *, prune: bool = False) -> Plan:
+    """The changes that make ``state`` match ``desired``, with refusals, held approvals and deferred checks."""
+    build = _Builder()
+    registering, refused = _servers(desired, state, build)
+    _principals(desired, state, build)
+    for name, spec in desired.servers.items():
+        if name in registering:
+            if spec.tools:
+                build.deferred.append(
+                    Issue(f"servers.{name}.tools", f"approvals and prices are decided once {name} is registered")
+                )
+        elif name not in refused:
+            _tools(name, desired, state, build)
+    _grants(desired, state, build, prune)
+    _budgets(desired, state, build, prune)
+    _rate_limits(desired, state, build, prune, registering)
+    return build.plan()
+
+
+def _servers(desired: StewardFile, state: PlaneState, build: _Builder) -> tuple[set[str], set[str]]:
+    """Register the servers that are missing, or whose function or aliases differ.
+
+    Returns the servers being registered (their tools are decided afterwards) and those refused.
+    """
+    registering: set[str] = set()
+    refused: set[str] = set()
+    for name, spec in desired.servers.items():
+        current = state.catalog.servers.get(ServerName(name))
+        tools = [tool for tool in state.catalog.tools.values() if tool.server == name]
+        registered = aliases_of(name, tools)
+        aliases = dict(spec.aliases)
+        if current is not None and current.logical_id == spec.function:
+            upstreams = {tool.upstream_name for tool in tools}
+            unknown = [upstream for upstream in spec.aliases if upstream not in upstreams]
+            for upstream in unknown:
+                build.refuse(f"servers.{name}.aliases.{upstream}", f"{name} lists no tool {upstream!r}")
+            if unknown:
+                refused.add(name)
+            if unknown or aliases == registered:
+                continue
+        if current is not None:
+            # An alias the file drops maps the upstream name back to itself: registration keeps the exposed
+            # names of the tools it knows unless an alias names them.
+            aliases = {**{upstream: upstream for upstream in registered}, **aliases}
+        if spec.function not in state.functions:
+            known = ", ".join(sorted(state.functions)) or "none"
+            build.refuse(f"servers.{name}.function", f"this plane has no function {spec.function} (known: {known})")
+            refused.add(name)
+            continue
+        previous = None if current is None else current.logical_id or "(none)"
+        build.servers.append(RegisterServer(name, spec.function, aliases, previous))
+        registering.add(name)
+    return registering, refused
+
+
+def _principals(desired: StewardFile, state: PlaneState, build: _Builder) -> None:
+    for team, spec in desired.teams.items():
+        if not spec.principals and team not in state.teams:
+            build.refuse(f"teams.{team}", "a team is created with its first principal: list at least one")
+        for index, principal in enumerate(spec.principals):
+            current = state.members.get(principal)
+            if current is None:
+                build.principals.append(AddPrincipal(principal, team))
+            elif current != team:
+                build.refuse(
+                    f"teams.{team}.principals[{index}]",
+                    f"{principal} belongs to team {current}; a principal has exactly one team",
+                )
+    listed = desired.team_of()
+    kept = sorted(principal for principal in state.members if principal not in listed)
+    if kept:
+        build.unmanaged.append(f"{len(kept)} principals not in the file are kept (principals are never removed)")
+
+
+def _tools(name: str, desired: StewardFile, state: PlaneState, build: _Builder) -> None:
+    server = state.catalog.servers[ServerName(name)]
+    for tool_name, spec in desired.servers[name].tools.items():
+        path = f"servers.{name}.tools.{tool_name}"
+        tool = state.catalog.tools.get(ExposedName(tool_name))
+        if tool is None or tool.server != name:
+            build.refuse(path, f"{name} has no tool {tool_name} (see 'steward tools list')")
+            continue
+        if spec.hash is not None:
+            _approval(path, tool, server, spec.hash, spec.version, spec.acknowledge, build)
+        price = spec.as_price()
+        if price != tool.price:
+            build.tools.append(SetPrice(tool, price))
+
+
+def _approval(
+    path: str,
+    tool: ToolRecord,
+    server: ServerRecord,
+    pin: str,
+    version: str | None,
+    acknowledged: tuple[str, ...],
+    build: _Builder,
+) -> None:
+    approved = tool.status is ToolStatus.APPROVED
+    if approved and tool.pinned_hash == pin and version in (None, tool.pinned_version):
+        return
+    if tool.current_hash != pin:
+        state = f"approved at {tool.pinned_hash}" if approved else tool.status.value
+        build.held.append(
+            Issue(
+                f"{path}.hash",
+                f"the definition's hash is {tool.current_hash} ({state}), not the file's: not approved "
+                "(see 'steward tools show')",
+            )
+        )
+        return
+    if version is not None and server.version != version:
+        build.held.append(
+            Issue(f"{path}.version", f"{server.name}'s code version is {server.version}, not the file's: not approved")
+        )
+        return
+    refusal = approval_refusal(tool, acknowledged)
+    if refusal is not None and refusal.rejected:
+        build.refuse(path, f"{tool.exposed_name} was rejected by the scan and cannot be approved")
+        return
+    if refusal is not None:
+        build.refuse(
+            f"{path}.acknowledge",
+            f"{tool.exposed_name} is {tool.verdict}: acknowledge each finding's rule: "
+            + ", ".join(refusal.unacknowledged),
+        )
+        return
+    try:
+        approve(tool, server)  # the same rules as 'steward tools approve' (a server must have code to pin)
+    except RegistrationError as exc:
+        build.refuse(path, str(exc))
+        return
+    build.tools.append(ApproveTool(tool, server, tuple(finding_rules(tool))))
+
+
+def _grants(desired: StewardFile, state: PlaneState, build: _Builder, prune: bool) -> None:
+    wanted = [spec.grant() for spec in desired.grants]
+    build.grants += [AddGrant(grant) for grant in wanted if grant not in state.grants]
+    extra = sorted(state.grants - set(wanted), key=lambda g: (g.subject_kind, g.subject, g.pattern))
+    if prune:
+        build.grants += [RemoveGrant(grant) for grant in extra]
+    elif extra:
+        build.unmanaged.append(f"{len(extra)} grants not in the file are kept (--prune removes them)")
+
+
+def _budgets(desired: StewardFile, state: PlaneState, build: _Builder, prune: bool) -> None:
+    teams = state.teams | set(desired.teams)
+    members = {**state.members, **desired.team_of()}
+    for index, spec in enumerate(desired.budgets):
+        owner = spec.owner
+        current = state.limits.get(owner)
+        if current == (spec.team, spec.limit):
+            continue
+        path = f"budgets[{index}]"
+        held = state.held.get(owner, Micros(0))
+        if spec.team not in teams:
+            build.refuse(f"{path}.team", f"no team {spec.team} (list it under teams)")
+        elif spec.principal is not None and members.get(spec.principal) != spec.team:
+            where = members.get(spec.principal)
+            build.refuse(
+                f"{path}.principal",
+                f"{spec.principal} belongs to team {where}" if where else f"no principal {spec.principal}",
+            )
+        elif spec.limit < held:
+            build.refuse(
+                f"{path}.limit",
+                f"{format_credits(held)} credits are already charged and reserved this month; "
+                "the limit cannot go below that",
+            )
+        else:
+            build.budgets.append(SetBudget(owner, spec.team, Micros(spec.limit), current[1] if current else None))
+    listed = {spec.owner for spec in desired.budgets}
+    extra = sorted((owner for owner in state.limits if owner not in listed), key=lambda o: (o.kind, o.name))
+    if prune:
+        build.budgets += [RemoveBudget(owner, *state.limits[owner]) for owner in extra]
+    elif extra:
+        build.unmanaged.append(f"{len(extra)} budgets not in the file are kept (--prune removes them)")
+
+
+def _rate_limits(desired: StewardFile, state: PlaneState, build: _Builder, prune: bool, registering: set[str]) -> None:
+    members = {**state.members, **desired.team_of()}
+    for index, spec in enumerate(desired.limits):
+        scope, subject = spec.key
+        current = state.rate_limits.get(spec.key)
+        if current == spec.per_minute:
+            continue
+        path = f"limits[{index}]"
+        if scope is RateScope.PRINCIPAL and subject not in members:
+            build.refuse(f"{path}.principal", f"no principal {subject} (list it under teams)")
+            continue
+        if scope is RateScope.TOOL and ExposedName(subject) not in state.catalog.tools:
+            if server_of(subject) in registering:
+                build.deferred.append(Issue(f"{path}.tool", f"set once {server_of(subject)} is registered"))
+            else:
+                build.refuse(f"{path}.tool", f"no tool {subject} (see 'steward tools list')")
+            continue
+        build.limits.append(SetRateLimit(scope, subject, spec.per_minute, current, members.get(subject)))
+    listed = {spec.key for spec in desired.limits}
+    extra = sorted(key for key in state.rate_limits if key not in listed)
+    if prune:
+        build.limits += [
+            SetRateLimit(scope, subject, 0, state.rate_limits[(scope, subject)], state.members.get(subject))
+            for scope, subject in extra
+        ]
+    elif extra:
+        build.unmanaged.append(f"{len(extra)} rate limits not in the file are kept (--prune removes them)")
+
+
+# --- export ----------------------------------------------------------------------------------------------------
+
+
+def export_config(state: PlaneState) -> tuple[StewardFile, list[str]]:
+    """The file that describes ``state`` (planning it against the same state changes nothing), and notes on
+    what it leaves out: servers registered without a template logical ID cannot be declared by one.
+
+    Raises:
+        ConfigFileError: the plane holds something the format cannot express (a name from before the rules).
+    """
+    notes: list[str] = []
+    teams: dict[str, list[str]] = {team: [] for team in sorted(state.teams)}
+    for principal, team in sorted(state.members.items()):
+        teams.setdefault(team, []).append(principal)
+    servers: dict[str, Any] = {}
+    for name, server in sorted(state.catalog.servers.items()):
+        tools = [tool for tool in state.catalog.tools.values() if tool.server == name]
+        if server.logical_id is None:
+            notes.append(f"server {name} was registered without a template logical ID: not exported")
+            continue
+        entry: dict[str, Any] = {"function": server.logical_id, "tools": {}}
+        if aliases := aliases_of(name, tools):
+            entry["aliases"] = aliases
+        for tool in sorted(tools, key=lambda t: t.exposed_name):
+            entry["tools"][tool.exposed_name] = _tool_entry(tool)
+        servers[name] = entry
+    document: dict[str, Any] = {
+        "apiVersion": API_VERSION,
+        "teams": {team: {"principals": principals} for team, principals in teams.items()},
+        "servers": servers,
+        "grants": [
+            {grant.subject_kind.value: grant.subject, "tool": grant.pattern}
+            for grant in sorted(state.grants, key=lambda g: (g.subject_kind, g.subject, g.pattern))
+        ],
+        "budgets": [
+            {"team": team, "limit": credits_text(limit)}
+            | ({"principal": owner.name} if owner.kind is OwnerKind.PRINCIPAL else {})
+            for owner, (team, limit) in sorted(state.limits.items(), key=lambda e: (e[1][0], e[0].kind, e[0].name))
+        ],
+        "limits": [
+            {scope.value: subject, "per_minute": per_minute}
+            for (scope, subject), per_minute in sorted(state.rate_limits.items())
+        ],
+    }
+    try:
+        return load_config(document), notes
+    except ConfigFileError as exc:
+        raise ConfigFileError([(path, f"cannot be exported: {message}") for path, message in exc.problems]) from None
+
+
+def _tool_entry(tool: ToolRecord) -> dict[str, Any]:
+    """A tool as the file says it: the approval in force (if any) and the price."""
+    entry: dict[str, Any] = {}
+    if tool.status is ToolStatus.APPROVED and tool.pinned_hash is not None:
+        entry["hash"] = tool.pinned_hash
+        if tool.pinned_version is not None:
+            entry["version"] = tool.pinned_version
+        if rules := finding_rules(tool):
+            entry["acknowledge"] = rules
+    entry["price"] = credits_text(tool.price.price)
+    if tool.price.max_units:
+        entry["unit_price"] = credits_text(tool.price.unit_price)
+        entry["max_units"] = tool.price.max_units
+    return entry

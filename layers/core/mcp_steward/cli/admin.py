@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mcp_steward.cli.target import Target
+from mcp_steward.domain.approval import approval_refusal, finding_rules
 from mcp_steward.domain.grants import Grant, SubjectKind
 from mcp_steward.domain.identity import PrincipalId, TeamName, valid_entity_name
 from mcp_steward.domain.keys import KeyRecord, new_key_id, new_token, token_digest
@@ -273,15 +274,15 @@ def _tool(target: Target, name: str) -> ToolRecord:
 def tools_approve(target: Target, args: argparse.Namespace) -> None:
     catalog = target.registry.catalog()
     tool = _tool(target, args.name)
-    if tool.status is ToolStatus.REJECTED or tool.verdict == "malicious":
+    refusal = approval_refusal(tool, args.acknowledge or [])
+    if refusal is not None and refusal.rejected:
         raise UsageError(f"{args.name} was rejected by the scan and cannot be approved (see 'steward tools show')")
-    rules = sorted({finding["rule"] for finding in tool.findings})
-    unacknowledged = [rule for rule in rules if rule not in set(args.acknowledge or [])]
-    if unacknowledged:
+    if refusal is not None:
         raise UsageError(
             f"{args.name} is {tool.verdict}: approve with --acknowledge for each finding's rule: "
-            + " ".join(f"--acknowledge {rule}" for rule in unacknowledged)
+            + " ".join(f"--acknowledge {rule}" for rule in refusal.unacknowledged)
         )
+    rules = finding_rules(tool)
     target.actor()
     approved = approve(tool, catalog.servers[tool.server])
     target.registry.put_tool(approved)

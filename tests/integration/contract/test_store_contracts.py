@@ -17,9 +17,11 @@ from mcp_steward.adapters.memory import InMemoryGrantStore, InMemoryKeyStore, In
 from mcp_steward.domain.grants import Grant, SubjectKind
 from mcp_steward.domain.identity import KeyId, PrincipalId, TeamName
 from mcp_steward.domain.keys import KeyRecord, token_digest
+from mcp_steward.domain.money import Micros
 from mcp_steward.domain.names import ExposedName, ServerName
 from mcp_steward.domain.pinning import definition_hash
-from mcp_steward.domain.ports import StoreUnavailableError
+from mcp_steward.domain.ports import ConcurrentChangeError, StoreUnavailableError
+from mcp_steward.domain.pricing import Price
 from mcp_steward.domain.registry import ServerKind, ServerRecord, ToolRecord, ToolStatus
 from tests.integration.contract.conftest import FAULTS, dynamodb_client
 
@@ -118,10 +120,40 @@ def test_a_registered_server_and_its_tools_form_the_catalog(registry: Any) -> No
     assert catalog.tools[ExposedName("alpha__a")].status is ToolStatus.APPROVED
 
 
-def test_registering_again_replaces_the_tools(registry: Any) -> None:
-    registry.put_server(server("alpha"), [tool("alpha", "old"), tool("alpha", "kept")])
-    registry.put_server(server("alpha"), [tool("alpha", "kept"), tool("alpha", "new")])
-    assert list(registry.catalog().tools) == ["alpha__kept", "alpha__new"]
+def test_registering_again_writes_the_given_tools_and_deletes_the_removed_ones(registry: Any) -> None:
+    registry.put_server(server("alpha"), [tool("alpha", "old"), tool("alpha", "kept"), tool("alpha", "other")])
+    stored = {t.upstream_name: t for t in registry.tools_of(ServerName("alpha"))}
+    registry.put_server(server("alpha"), [stored["kept"], tool("alpha", "new")], [stored["old"]])
+    assert list(registry.catalog().tools) == ["alpha__kept", "alpha__new", "alpha__other"]
+
+
+def test_every_write_moves_the_revision_on(registry: Any) -> None:
+    registry.put_server(server("alpha"), [tool("alpha", "a")])
+    [first] = registry.tools_of(ServerName("alpha"))
+    registry.put_tool(replace(first, status=ToolStatus.APPROVED))
+    registry.set_price(first, Price(price=Micros(5)))
+    registry.set_status(first, ToolStatus.DISABLED)
+    assert [t.revision for t in registry.tools_of(ServerName("alpha"))] == [first.revision + 3]
+
+
+def test_a_record_changed_since_it_was_read_is_not_overwritten(registry: Any) -> None:
+    """A sync and an approval that overlap: the later write of a stale record fails and writes nothing."""
+    registry.put_server(server("alpha"), [tool("alpha", "a"), tool("alpha", "b")])
+    read = {t.upstream_name: t for t in registry.tools_of(ServerName("alpha"))}
+    registry.put_tool(replace(read["a"], status=ToolStatus.APPROVED, pinned_hash=read["a"].current_hash))
+    with pytest.raises(ConcurrentChangeError):
+        registry.put_tool(replace(read["a"], status=ToolStatus.QUARANTINED))
+    with pytest.raises(ConcurrentChangeError):  # a transaction with one stale tool writes none of them
+        registry.put_server(server("alpha"), [replace(read["b"], missing_syncs=1), replace(read["a"], missing_syncs=1)])
+    with pytest.raises(ConcurrentChangeError):  # nor deletes a tool changed since it was read
+        registry.put_server(server("alpha"), [], [read["a"]])
+    after = {t.upstream_name: t for t in registry.tools_of(ServerName("alpha"))}
+    assert (after["a"].status, after["a"].missing_syncs, after["b"].missing_syncs) == (ToolStatus.APPROVED, 0, 0)
+    registry.set_status(after["b"], ToolStatus.DISABLED)  # an admin status change also makes a read stale
+    with pytest.raises(ConcurrentChangeError):
+        registry.put_tool(replace(after["b"], status=ToolStatus.APPROVED))
+    registry.put_tool(tool("alpha", "b"))  # a record not read from the store (revision 0) is written as given
+    assert registry.catalog().tools[ExposedName("alpha__b")].status is ToolStatus.PENDING
 
 
 def test_a_status_change_is_seen_in_the_next_catalog(registry: Any) -> None:
@@ -150,9 +182,10 @@ def test_pins_findings_and_history_survive_a_round_trip(registry: Any) -> None:
         previous_definition={"name": "a", "description": "before"},
     )
     registry.put_tool(approved)
-    assert registry.catalog().tools[ExposedName("alpha__a")] == approved
+    stored = replace(approved, revision=1)  # written once (a blind write of a record not read)
+    assert registry.catalog().tools[ExposedName("alpha__a")] == stored
     assert registry.catalog().servers[ServerName("alpha")].version == "v7"
-    assert registry.tools_of(ServerName("alpha")) == [approved]
+    assert registry.tools_of(ServerName("alpha")) == [stored]
     assert registry.tools_of(ServerName("nobody")) == []
 
 

@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from mcp_steward.adapters.dynamodb_common import DynamoDBClient, Item, query_all, s, scan_all, store_errors
+from mcp_steward.adapters.dynamodb_common import DynamoDBClient, Item, error_code, query_all, s, scan_all, store_errors
 from mcp_steward.adapters.dynamodb_records import audit_item, ledger_item
 from mcp_steward.domain.budgets import (
     Denied,
@@ -319,7 +319,7 @@ class DynamoDbBudgetLedger:
                     ConditionExpression="attribute_not_exists(pk)",
                 )
         except StoreUnavailableError as exc:
-            if _code(exc.__cause__) != "ConditionalCheckFailedException":
+            if error_code(exc.__cause__) != "ConditionalCheckFailedException":
                 raise  # another call created it first: fine
         return True
 
@@ -483,7 +483,7 @@ class DynamoDbBudgetLedger:
                     ConditionExpression="attribute_exists(pk)",
                 )
         except StoreUnavailableError as exc:
-            if _code(exc.__cause__) == "ConditionalCheckFailedException":
+            if error_code(exc.__cause__) == "ConditionalCheckFailedException":
                 return False
             raise
         return True
@@ -553,11 +553,6 @@ def _below_usage(current: PeriodBudget, limit: int) -> str:
         f"{current.owner.kind.value} {current.owner.name} has {format_credits(used)} credits charged and reserved "
         f"in {current.period}; the limit cannot go below that (asked {format_credits(limit)})"
     )
-
-
-def _code(error: BaseException | None) -> str:
-    response = getattr(error, "response", None) or {}  # a botocore timeout has response=None
-    return str(response.get("Error", {}).get("Code", ""))
 
 
 def _kept(replay: dict[str, Any] | None) -> str | None:

@@ -32,6 +32,12 @@ def store_errors(what: str) -> Iterator[None]:
         raise StoreUnavailableError(f"{what}: {type(exc).__name__}") from exc
 
 
+def error_code(error: BaseException | None) -> str:
+    """The DynamoDB error code of a botocore ``ClientError`` ('' for anything else, such as a timeout)."""
+    response = getattr(error, "response", None) or {}  # a botocore timeout has response=None
+    return str(response.get("Error", {}).get("Code", ""))
+
+
 def scan_all(client: DynamoDBClient, table: str, **kwargs: Any) -> Iterator[Item]:
     paginator = client.get_paginator("scan")
     for page in paginator.paginate(TableName=table, **kwargs):

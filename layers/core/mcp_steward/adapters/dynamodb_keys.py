@@ -12,15 +12,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from mcp_steward.adapters.dynamodb_common import DynamoDBClient, Item, s, scan_all, store_errors
+from mcp_steward.adapters.dynamodb_common import DynamoDBClient, Item, error_code, s, scan_all, store_errors
 from mcp_steward.domain.identity import KeyId, Principal, PrincipalId, TeamName
 from mcp_steward.domain.keys import KeyRecord, token_digest
 from mcp_steward.domain.ports import StoreUnavailableError
-
-
-def _code(error: BaseException | None) -> str:
-    response = getattr(error, "response", None) or {}  # a botocore timeout has response=None
-    return str(response.get("Error", {}).get("Code", ""))
 
 
 def _to_item(record: KeyRecord) -> Item:
@@ -95,7 +90,7 @@ class DynamoDbKeyStore:
                     TableName=self._table, Item=_to_item(record), ConditionExpression="attribute_not_exists(pk)"
                 )
         except StoreUnavailableError as exc:
-            if _code(exc.__cause__) == "ConditionalCheckFailedException":
+            if error_code(exc.__cause__) == "ConditionalCheckFailedException":
                 raise ValueError("a key with this token already exists") from exc
             raise
 
@@ -183,7 +178,7 @@ class DynamoDbKeyStore:
             with store_errors("creating a principal"):
                 self._client.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
         except StoreUnavailableError as exc:
-            if _code(exc.__cause__) != "TransactionCanceledException":
+            if error_code(exc.__cause__) != "TransactionCanceledException":
                 raise
             winner = self.principal(principal)  # created meanwhile (or already an entity): its team stands
             if winner is None:

@@ -1,15 +1,28 @@
 """The registry table: ``pk = SERVER#<name>``; ``sk = SERVER`` for the server, ``TOOL#<exposed>`` per tool.
 
 Tool definitions are stored as JSON strings so that numbers survive exactly (no float/Decimal conversion).
+Each tool item carries a ``revision`` that every write moves on; writing a record read from the table is
+conditional on that revision (optimistic concurrency: a sync and an approval cannot undo each other).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from typing import Any
 
-from mcp_steward.adapters.dynamodb_common import DynamoDBClient, Item, query_all, s, scan_all, store_errors
+from mcp_steward.adapters.dynamodb_common import (
+    DynamoDBClient,
+    Item,
+    error_code,
+    query_all,
+    s,
+    scan_all,
+    store_errors,
+)
 from mcp_steward.domain.money import Micros
 from mcp_steward.domain.names import ExposedName, ServerName
+from mcp_steward.domain.ports import ConcurrentChangeError, StoreUnavailableError
 from mcp_steward.domain.pricing import Price
 from mcp_steward.domain.registry import Catalog, ServerKind, ServerRecord, ToolRecord, ToolStatus
 
@@ -46,6 +59,7 @@ def _tool_item(tool: ToolRecord) -> Item:
         "findings": s(_json(list(tool.findings))),
         "verdict": s(tool.verdict),
         "missing_syncs": {"N": str(tool.missing_syncs)},
+        "revision": {"N": str(tool.revision + 1)},
         **_price_attributes(tool.price),
     }
     if tool.pinned_hash is not None:
@@ -77,7 +91,23 @@ def _tool_of(item: Item) -> ToolRecord:
         verdict=optional("verdict") or "clean",
         missing_syncs=int(item.get("missing_syncs", {}).get("N", "0")),
         previous_definition=json.loads(previous) if previous is not None else None,
+        revision=int(item.get("revision", {}).get("N", "0")),
     )
+
+
+def _key(tool: ToolRecord) -> Item:
+    return {"pk": s(f"SERVER#{tool.server}"), "sk": s(f"TOOL#{tool.exposed_name}")}
+
+
+def _unchanged(tool: ToolRecord) -> dict[str, Any]:
+    """The condition of writing ``tool``: unchanged since it was read (none for a record not read)."""
+    if not tool.revision:
+        return {}
+    return {
+        "ConditionExpression": "#revision = :revision",
+        "ExpressionAttributeNames": {"#revision": "revision"},
+        "ExpressionAttributeValues": {":revision": {"N": str(tool.revision)}},
+    }
 
 
 def _price_attributes(price: Price) -> Item:
@@ -137,35 +167,31 @@ class DynamoDbRegistry:
 
     def put_tool(self, tool: ToolRecord) -> None:
         """Replace one tool of a registered server (its status, pins, findings and price as given)."""
-        with store_errors("writing a tool"):
-            self._client.put_item(TableName=self._table, Item=_tool_item(tool))
+        try:
+            with store_errors("writing a tool"):
+                self._client.put_item(TableName=self._table, Item=_tool_item(tool), **_unchanged(tool))
+        except StoreUnavailableError as exc:
+            if error_code(exc.__cause__) == "ConditionalCheckFailedException":
+                raise ConcurrentChangeError(f"{tool.exposed_name} changed since it was read") from None
+            raise
 
-    def put_server(self, server: ServerRecord, tools: list[ToolRecord]) -> None:
-        """Replace the server and its tools in one transaction (tools no longer listed are removed)."""
+    def put_server(self, server: ServerRecord, tools: Sequence[ToolRecord], removed: Sequence[ToolRecord] = ()) -> None:
+        """Write the server, its ``tools`` and the deletion of its ``removed`` tools in one transaction."""
         if len(tools) > MAX_TOOLS_PER_SERVER:
             raise ValueError(f"a server may expose at most {MAX_TOOLS_PER_SERVER} tools")
-        pk = f"SERVER#{server.name}"
-        with store_errors("writing the registry"):
-            existing = {
-                item["sk"]["S"]
-                for item in query_all(
-                    self._client,
-                    self._table,
-                    KeyConditionExpression="pk = :pk AND begins_with(sk, :tool)",
-                    ExpressionAttributeValues={":pk": s(pk), ":tool": s("TOOL#")},
-                    ProjectionExpression="sk",
-                )
-            }
-            keep = {f"TOOL#{tool.exposed_name}" for tool in tools}
-            actions: list[dict[str, object]] = [{"Put": {"TableName": self._table, "Item": _server_item(server)}}]
-            actions += [{"Put": {"TableName": self._table, "Item": _tool_item(tool)}} for tool in tools]
-            actions += [
-                {"Delete": {"TableName": self._table, "Key": {"pk": s(pk), "sk": s(sort_key)}}}
-                for sort_key in sorted(existing - keep)
-            ]
-            if len(actions) > 100:
-                raise ValueError("too many tool changes for one transaction: remove stale tools first")
-            self._client.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
+        actions: list[dict[str, object]] = [{"Put": {"TableName": self._table, "Item": _server_item(server)}}]
+        actions += [{"Put": {"TableName": self._table, "Item": _tool_item(t), **_unchanged(t)}} for t in tools]
+        actions += [{"Delete": {"TableName": self._table, "Key": _key(t), **_unchanged(t)}} for t in removed]
+        if len(actions) > 100:
+            raise ValueError("too many tool changes for one transaction: remove stale tools first")
+        try:
+            with store_errors("writing the registry"):
+                self._client.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
+        except StoreUnavailableError as exc:
+            reasons = (getattr(exc.__cause__, "response", None) or {}).get("CancellationReasons", [])
+            if any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons):
+                raise ConcurrentChangeError(f"a tool of {server.name} changed since it was read") from None
+            raise
 
     def set_status(self, tool: ToolRecord, status: ToolStatus) -> None:
         self._update(tool, "SET #status = :status", {"#status": "status"}, {":status": s(status)})
@@ -180,9 +206,9 @@ class DynamoDbRegistry:
         with store_errors("updating a tool"):
             self._client.update_item(
                 TableName=self._table,
-                Key={"pk": s(f"SERVER#{tool.server}"), "sk": s(f"TOOL#{tool.exposed_name}")},
-                UpdateExpression=expression,
+                Key=_key(tool),
+                UpdateExpression=f"{expression} ADD #revision :one",
                 ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
+                ExpressionAttributeNames={**names, "#revision": "revision"},
+                ExpressionAttributeValues={**values, ":one": {"N": "1"}},
             )

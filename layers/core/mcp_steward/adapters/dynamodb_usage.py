@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from datetime import UTC, date, datetime
 
-from mcp_steward.adapters.dynamodb_common import DynamoDBClient, Item, query_all, s, scan_all, store_errors
+from mcp_steward.adapters.dynamodb_common import DynamoDBClient, Item, error_code, query_all, s, scan_all, store_errors
 from mcp_steward.adapters.dynamodb_records import DEFAULT_RETENTION_DAYS, iso_utc
 from mcp_steward.domain.ports import StoreUnavailableError
 from mcp_steward.domain.usage import THRESHOLDS, DailyUsage, PeriodBalance, period_of
@@ -25,11 +25,6 @@ _DAY_S = 86_400
 
 def _n(value: int) -> dict[str, str]:
     return {"N": str(value)}
-
-
-def _code(error: BaseException | None) -> str:
-    response = getattr(error, "response", None) or {}  # a botocore timeout has response=None
-    return str(response.get("Error", {}).get("Code", ""))
 
 
 def aggregate_item(row: DailyUsage, retention_days: int = DEFAULT_RETENTION_DAYS) -> Item:
@@ -155,7 +150,7 @@ class DynamoDbPeriods:
                     ExpressionAttributeValues={":claim": s(f"{iso_utc(self._clock())}#{token}")},
                 )
         except StoreUnavailableError as exc:
-            if _code(exc.__cause__) == "ConditionalCheckFailedException":
+            if error_code(exc.__cause__) == "ConditionalCheckFailedException":
                 return False
             raise
         return True
@@ -172,7 +167,7 @@ class DynamoDbPeriods:
                     ExpressionAttributeValues={":token": s(f"#{token}")},
                 )
         except StoreUnavailableError as exc:
-            if _code(exc.__cause__) != "ConditionalCheckFailedException":
+            if error_code(exc.__cause__) != "ConditionalCheckFailedException":
                 raise
 
 

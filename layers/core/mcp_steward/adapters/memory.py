@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -12,8 +12,8 @@ from typing import Any
 from mcp_steward.domain.grants import Grant, SubjectKind
 from mcp_steward.domain.identity import Principal
 from mcp_steward.domain.keys import KeyRecord, token_digest
-from mcp_steward.domain.names import ServerName
-from mcp_steward.domain.ports import InvocationError
+from mcp_steward.domain.names import ExposedName, ServerName
+from mcp_steward.domain.ports import ConcurrentChangeError, InvocationError
 from mcp_steward.domain.pricing import Price
 from mcp_steward.domain.registry import Catalog, ServerRecord, ToolRecord, ToolStatus
 
@@ -85,10 +85,24 @@ class InMemoryRegistry:
         with self._lock:
             return Catalog.build(list(self._servers.values()), [t for ts in self._tools.values() for t in ts])
 
-    def put_server(self, server: ServerRecord, tools: list[ToolRecord]) -> None:
+    def put_server(self, server: ServerRecord, tools: Sequence[ToolRecord], removed: Sequence[ToolRecord] = ()) -> None:
         with self._lock:
+            stored = {t.exposed_name: t for t in self._tools.get(server.name, [])}
+            for tool in [*tools, *removed]:
+                self._check_revision_locked(stored, tool)
+            for tool in removed:
+                stored.pop(tool.exposed_name, None)
+            for tool in tools:
+                stored[tool.exposed_name] = replace(tool, revision=tool.revision + 1)
             self._servers[server.name] = server
-            self._tools[server.name] = list(tools)
+            self._tools[server.name] = list(stored.values())
+
+    @staticmethod
+    def _check_revision_locked(stored: dict[ExposedName, ToolRecord], tool: ToolRecord) -> None:
+        """The DynamoDB adapter's condition: a record read from the store (revision > 0) is still current."""
+        current = stored.get(tool.exposed_name)
+        if tool.revision and (current is None or current.revision != tool.revision):
+            raise ConcurrentChangeError(f"{tool.exposed_name} changed since it was read")
 
     def tools_of(self, server: ServerName) -> list[ToolRecord]:
         with self._lock:
@@ -96,8 +110,10 @@ class InMemoryRegistry:
 
     def put_tool(self, tool: ToolRecord) -> None:
         with self._lock:
-            others = [t for t in self._tools.get(tool.server, []) if t.exposed_name != tool.exposed_name]
-            self._tools[tool.server] = [*others, tool]
+            stored = {t.exposed_name: t for t in self._tools.get(tool.server, [])}
+            self._check_revision_locked(stored, tool)
+            stored[tool.exposed_name] = replace(tool, revision=tool.revision + 1)
+            self._tools[tool.server] = list(stored.values())
 
     def set_status(self, tool: ToolRecord, status: ToolStatus) -> None:
         self._update(tool, status=status)
@@ -108,7 +124,7 @@ class InMemoryRegistry:
     def _update(self, tool: ToolRecord, **changes: Any) -> None:
         with self._lock:
             self._tools[tool.server] = [
-                replace(t, **changes) if t.exposed_name == tool.exposed_name else t
+                replace(t, **changes, revision=t.revision + 1) if t.exposed_name == tool.exposed_name else t
                 for t in self._tools.get(tool.server, [])
             ]
 

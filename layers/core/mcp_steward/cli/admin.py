@@ -15,6 +15,7 @@ from mcp_steward.domain.identity import PrincipalId, TeamName, valid_entity_name
 from mcp_steward.domain.keys import KeyRecord, new_key_id, new_token, token_digest
 from mcp_steward.domain.money import money_fields
 from mcp_steward.domain.names import EXPOSED_NAME, SEPARATOR, SERVER_NAME, ExposedName, ServerName
+from mcp_steward.domain.ports import ConcurrentChangeError
 from mcp_steward.domain.registry import ToolRecord, ToolStatus
 from mcp_steward.services.registration import RegistrationError, approve, register_internal_server
 from mcp_steward.services.sync import sync_server
@@ -285,7 +286,13 @@ def tools_approve(target: Target, args: argparse.Namespace) -> None:
     rules = finding_rules(tool)
     target.actor()
     approved = approve(tool, catalog.servers[tool.server])
-    target.registry.put_tool(approved)
+    try:
+        target.registry.put_tool(approved)  # only if the tool is still the one just checked
+    except ConcurrentChangeError:
+        raise RegistrationError(
+            f"{args.name} changed while it was being approved (a sync ran?): nothing was approved; "
+            f"review 'steward tools show {args.name}' and approve again"
+        ) from None
     target.record_admin(
         "tools.approve",
         {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -43,8 +43,15 @@ class Registry(Protocol):
         """A snapshot of every server and tool."""
         ...
 
-    def put_server(self, server: ServerRecord, tools: list[ToolRecord]) -> None:
-        """Register (or replace) a server and its tools in one step."""
+    def put_server(
+        self, server: ServerRecord, tools: Sequence[ToolRecord], removed: Sequence[ToolRecord] = ()
+    ) -> None:
+        """Register (or update) a server, write its ``tools`` and delete its ``removed`` tools, in one step.
+
+        Raises:
+            ConcurrentChangeError: a record read from the store (``revision`` > 0) was changed since; nothing
+                was written.
+        """
         ...
 
     def tools_of(self, server: ServerName) -> list[ToolRecord]:
@@ -52,11 +59,15 @@ class Registry(Protocol):
         ...
 
     def put_tool(self, tool: ToolRecord) -> None:
-        """Replace one tool of a registered server: status, pins, findings, price, as given."""
+        """Replace one tool of a registered server: status, pins, findings, price, as given.
+
+        Raises:
+            ConcurrentChangeError: ``tool`` was read from the store (``revision`` > 0) and changed since.
+        """
         ...
 
     def set_status(self, tool: ToolRecord, status: ToolStatus) -> None:
-        """Change one tool's review status."""
+        """Change one tool's review status (whatever else changed; its revision moves on)."""
         ...
 
     def set_price(self, tool: ToolRecord, price: Price) -> None:
@@ -98,6 +109,10 @@ class ToolInvoker(Protocol):
             InvocationError: timeout, function error, oversized or malformed payload, or unknown function.
         """
         ...
+
+
+class ConcurrentChangeError(Exception):
+    """A record changed between the read a decision was made on and the write of that decision."""
 
 
 class VersionUnavailableError(Exception):

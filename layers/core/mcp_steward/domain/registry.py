@@ -61,6 +61,10 @@ class ToolRecord:
     missing_syncs: int = 0
     #: The approved definition, kept while a change holds the tool in quarantine (for the diff).
     previous_definition: dict[str, Any] | None = None
+    #: How many times the stored record was written (0: not read from the store). Writing a record read
+    #: from the store succeeds only while the stored revision is still this one, so a sync and an approval
+    #: that overlap cannot silently undo each other (:class:`~mcp_steward.domain.ports.ConcurrentChangeError`).
+    revision: int = 0
 
     def __post_init__(self) -> None:
         if not self.current_hash:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Final
 
 from mcp_steward.domain.grants import Grant, SubjectKind
@@ -56,8 +56,8 @@ class CachedRegistry:
     def catalog(self) -> Catalog:
         return self._cache.get("catalog", self._inner.catalog)
 
-    def put_server(self, server: ServerRecord, tools: list[ToolRecord]) -> None:
-        self._inner.put_server(server, tools)
+    def put_server(self, server: ServerRecord, tools: Sequence[ToolRecord], removed: Sequence[ToolRecord] = ()) -> None:
+        self._inner.put_server(server, tools, removed)
         self._cache.clear()
 
     def tools_of(self, server: ServerName) -> list[ToolRecord]:

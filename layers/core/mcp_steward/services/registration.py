@@ -194,10 +194,12 @@ def register_internal_server(
 
     ``status=APPROVED`` (the demo seed) approves and pins every tool the scan does not reject. Tools the
     server no longer lists are removed; the listed ones keep their status, pins and prices unless changed.
+    Every write is conditional on what was read: a concurrent change makes this raise, writing nothing.
 
     Raises:
         RegistrationError: no version could be published, the server could not be listed, or a tool name
             breaks the naming rules.
+        ConcurrentChangeError: a tool of the server changed while it was being registered.
         InvalidNameError: the server name breaks the naming rules.
     """
     server = ServerRecord(
@@ -214,7 +216,8 @@ def register_internal_server(
     version = server.version
     aliases = aliases or {}
     listing = discover_tools(invoker, server)
-    existing = {tool.upstream_name: tool for tool in registry.tools_of(server.name)}
+    recorded = registry.tools_of(server.name)
+    existing = {tool.upstream_name: tool for tool in recorded}
     others = other_names(
         (t for t in registry.catalog().tools.values() if t.server != server.name), listing, server.name
     )
@@ -239,5 +242,6 @@ def register_internal_server(
         if status is ToolStatus.APPROVED and record.status is not ToolStatus.REJECTED:
             record = approve(record, server)
         records.append(record)
-    registry.put_server(server, records)
+    kept = {record.exposed_name for record in records}
+    registry.put_server(server, records, [tool for tool in recorded if tool.exposed_name not in kept])
     return records

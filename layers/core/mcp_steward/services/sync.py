@@ -14,9 +14,16 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from mcp_steward.domain.names import UPSTREAM_NAME, InvalidNameError, exposed_name
-from mcp_steward.domain.ports import Registry, ToolInvoker, VersionResolver, VersionUnavailableError
+from mcp_steward.domain.ports import (
+    ConcurrentChangeError,
+    Registry,
+    ToolInvoker,
+    VersionResolver,
+    VersionUnavailableError,
+)
 from mcp_steward.domain.records import AuditRecord
 from mcp_steward.domain.registry import ServerRecord, ToolRecord, ToolStatus
 from mcp_steward.services.registration import (
@@ -28,6 +35,8 @@ from mcp_steward.services.registration import (
 )
 
 MISSING_SYNCS_TO_DISABLE = 3
+#: A sync that lost a race with an admin change (an approval, say) reads again and redoes its work.
+CONFLICT_ATTEMPTS = 3
 #: The actor of the scheduled sync's audit records.
 SYNC_ACTOR = "steward:sync"
 
@@ -46,13 +55,29 @@ class SyncReport:
 def sync_server(
     registry: Registry, invoker: ToolInvoker, server: ServerRecord, resolve_version: VersionResolver
 ) -> SyncReport:
-    """List ``server`` again and record the changes; returns the transitions (the caller audits them)."""
+    """List ``server`` again and record the changes; returns the transitions (the caller audits them).
+
+    The records are written on condition that none changed since they were read; when one did (an admin
+    approved a tool meanwhile, say), the sync reads again and decides again, so no admin change is lost.
+    """
     try:
         version = resolve_version(server)
         current = replace(server, version=version)
         listing = discover_tools(invoker, current)
     except (VersionUnavailableError, RegistrationError) as exc:
         return SyncReport(server=server.name, error=str(exc))
+    conflict = ""
+    for _ in range(CONFLICT_ATTEMPTS):
+        try:
+            return _apply_listing(registry, current, listing)
+        except ConcurrentChangeError as exc:
+            conflict = str(exc)
+    return SyncReport(server=server.name, error=f"{conflict} ({CONFLICT_ATTEMPTS} times); nothing changed")
+
+
+def _apply_listing(registry: Registry, server: ServerRecord, listing: list[dict[str, Any]]) -> SyncReport:
+    """Reconcile the recorded tools with ``listing`` and write the changed ones (raises on a conflict)."""
+    version = server.version
     recorded = registry.tools_of(server.name)
     by_upstream = {tool.upstream_name: tool for tool in recorded}
     others = other_names(
@@ -76,14 +101,14 @@ def sync_server(
             skipped.append(upstream[:128])
             continue
         listed.add(upstream)
-        records.append(record)
+        if record != before:
+            records.append(record)
         if transition is not None:
             transitions.append(transition)
     for tool in recorded:
         if tool.upstream_name in listed:
             continue
         if not listing:  # an empty list is not evidence that anything is gone
-            records.append(tool)
             continue
         missing = tool.missing_syncs + 1
         if missing >= MISSING_SYNCS_TO_DISABLE and tool.status is not ToolStatus.DISABLED:
@@ -93,8 +118,8 @@ def sync_server(
             records.append(replace(tool, missing_syncs=missing, status=ToolStatus.DISABLED))
         else:
             records.append(replace(tool, missing_syncs=missing))
-    registry.put_server(current, records)
-    return SyncReport(server=server.name, transitions=transitions, version=current.version, skipped=skipped)
+    registry.put_server(server, records)
+    return SyncReport(server=server.name, transitions=transitions, version=version, skipped=skipped)
 
 
 def sync_all(

@@ -16,23 +16,31 @@ NFKC), per string:
 
 - instructions to the model: ``prompt_injection`` (ignore previous instructions, "you are now in developer mode",
   ``[INST]``, print your system prompt), ``fake_system_directive`` (``[SYSTEM DIRECTIVE]``, ``SYSTEM OVERRIDE``,
-  ``HIDDEN INSTRUCTION``), ``hidden_instruction_markup`` (``<system>``, ``<secret>``): high; ``important_markup``
-  (``<IMPORTANT>``), ``html_comment``, ``model_directed_instruction`` ("before using this tool, read..."),
-  ``coercion`` ("otherwise the tool will not work"), ``safety_bypass``, ``sleeper_tool``: medium;
+  ``HIDDEN INSTRUCTION``, ``SYSTEM UPDATE:``, ``CRITICAL SYSTEM MAINTENANCE``), ``hidden_instruction_markup``
+  (``<system>``, ``<secret>``): high; ``important_markup`` (``<IMPORTANT>``, any made-up upper-case tag pair such as
+  ``<GLOBAL_OVERRIDE>…</GLOBAL_OVERRIDE>``), ``urgent_banner`` (``SECURITY UPDATE:``, ``IMPORTANT NOTICE:``),
+  ``html_comment``, ``model_directed_instruction`` ("before using this tool, read..."), ``coercion`` ("otherwise the
+  tool will not work"), ``compliance_pretext`` ("for audit and compliance purposes, you must..."),
+  ``scripted_message`` (tell the user: '...'), ``safety_bypass``, ``sleeper_tool``: medium;
 - concealment from the user: ``concealment`` (do not tell the user, hide from the user, silently send): high;
   ``skips_confirmation``: medium;
 - files, keys and credentials: ``sensitive_file_access`` (an imperative read or move of ``~/.ssh``, ``.env``,
-  ``~/.aws/credentials``, ``mcp.json``, ``~/.cursor``...): high; ``sensitive_file`` (named, no imperative): medium,
+  ``~/.aws/credentials``, ``mcp.json``, ``~/.cursor``, shell start-up files, ``crontab``...): high;
+  ``sensitive_file`` (named, no imperative): medium,
   low when the sentence forbids or blocks it; ``data_harvest`` (conversation history, system prompt, API keys into a
   parameter), ``suspicious_parameter`` (``sidenote``...): medium;
 - exfiltration: ``exfiltration_intent``, ``recipient_override`` (all emails to an explicit address, always BCC):
-  high; ``exfiltration_url`` (a URL whose query carries data placeholders), ``external_transfer``: medium;
+  high; ``exfiltration_url`` (a URL whose query carries data placeholders), ``external_transfer`` (to an external
+  service, or "you must also access our endpoint at https://..."): medium;
 - other tools: ``tool_shadowing`` (side effect on another tool): high; ``other_tool_reference`` (a name from
   ``other_tool_names``): low alone, high beside "instead of", "deprecated", "also send"; ``cross_tool_instruction``,
-  ``tool_preference``: medium; ``promotional_manipulation`` (distinct advertising phrases): medium at two, high at
-  three;
+  ``tool_preference``, ``tool_redirection`` (this tool is disabled or deprecated for security or maintenance, use the
+  new one), ``other_tool_claim`` (the ``other_tool`` tool now uses / has been updated to ...): medium;
+  ``promotional_manipulation`` (distinct advertising phrases): medium at two, high at three;
 - commands: ``command_injection`` (``curl | sh``, ``; sudo``, reverse shells, ``chmod -R 0666 ~``): high;
-  ``destructive_action`` (``rm -rf /``, "delete all files"), ``argument_tampering``: medium;
+  ``destructive_action`` (``rm -rf /``, "delete all files"), ``argument_tampering`` (including "regardless of the
+  user's input"), ``command_instruction`` ("you must run the following command"), ``download_command`` (``curl`` or
+  ``wget`` of a URL): medium;
 - characters: ``tag_characters``, ``bidi_control``, ``terminal_escape``, ``homoglyph_name`` (mixed scripts in the
   name): high; ``invisible_characters``, ``control_character``, ``mixed_script_word``: medium;
 - encodings: ``encoded_payload``: base64 or hex runs that decode to text: high when that text trips a rule, else
@@ -270,8 +278,18 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
             r"|\bIMPORTANT\sSYSTEM\s(?:NOTE|INSTRUCTION|MESSAGE|NOTICE)\b|\bACT\sAS\s?:"
             r"|\b(?:HIDDEN|SECRET|INTERNAL|PRIVATE|SYSTEM)[\s_](?:INSTRUCTIONS?|DIRECTIVES?|COMMANDS?|INJECTION|CONTEXT)\b"
             r"|[\"']_?system_(?:injection|instruction|override|prompt)[\"']"
-            r"|(?:^|[.!?>]\s{0,3}|<!--\s?|[\[(]\s?)SYSTEM\s?:\s",
+            r"|(?:^|[.!?>]\s{0,3}|<!--\s?|[\[(]\s?)SYSTEM\s?:\s"
+            r"|\bSYSTEM\s(?:[A-Z]{3,15}\s)?(?:UPDATE|NOTICE|ALERT|MAINTENANCE|OPTIMIZATION|PROTOCOL|REQUIREMENT)S?\s?:"
+            r"|\b(?:CRITICAL|URGENT|MANDATORY)\sSYSTEM\s[A-Z]{4,15}\b",
             re.MULTILINE,
+        ),
+    ),
+    (
+        "urgent_banner",
+        Severity.MEDIUM,
+        re.compile(
+            r"\b(?:(?:CRITICAL|URGENT|IMPORTANT|MANDATORY)\s)?(?:SECURITY|PERFORMANCE|COMPLIANCE|MAINTENANCE|PLATFORM)"
+            r"\s(?:UPDATE|NOTICE|ALERT|PROTOCOL|REQUIREMENT|CHANGE)S?\s?:|\bIMPORTANT\sNOTICE\s?:"
         ),
     ),
     (
@@ -301,7 +319,9 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
             r"(?:\w+\s){0,2}?(?:through|to|via)\b"
             r"|\b(?:send|copy|forward|log|upload|post|mirror|sync|transmit)\s[^.!?\n]{0,60}?\bto\s(?:an?\s|the\s|our\s)?"
             r"(?:external|remote|third[\s-]party|attacker(?:'s)?|offsite)\s(?:\w+\s)?(?:service|server|endpoint|url|host"
-            r"|address|location|logging)",
+            r"|address|location|logging)"
+            r"|\b(?:must|should|need\sto|always)\s(?:also\s|first\s)?(?:access|call|contact|visit|ping|notify|query|hit"
+            r"|post\sto|send\s(?:\w+\s){0,4}?to)\s(?:\w+\s){0,5}?(?:endpoint|url|server|webhook|api)\s(?:at\s)?https?://",
             _I,
         ),
     ),
@@ -310,10 +330,13 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
         Severity.MEDIUM,
         re.compile(
             r"\b(?:should|must)\sbe\s\d{1,6}\s(?:more|less|greater|higher|lower|bigger|smaller)\sthan\sthe\s(?:actual|real)"
-            r"|\b(?:replace|change|modify|alter|swap|override|overwrite)\s(?:\w+\s){0,2}?(?:values?|arguments?|parameters?"
+            r"|\b(?:replace|change|modify|alter|swap|override|overwrite)\s(?:[`'\"]?\w+[`'\"]?\s){0,2}?(?:values?|arguments?|parameters?"
             r"|inputs?|recipients?|amounts?|results?|outputs?|response)\s(?:\w+\s){0,4}?(?:with|to|of)\b"
             r"|\b(?:(?:all|every|any)\s(?:\w+\s)?commands?)\s(?:must|should)\s(?:\w+\s)?(?:include|start\swith"
-            r"|be\sprefixed|begin\swith)",
+            r"|be\sprefixed|begin\swith)"
+            r"|\bregardless\sof\s(?:what\s)?(?:the\s)?users?'?s?\s(?:\w+\s)?(?:input|request|query|choice|selection"
+            r"|instructions?|asks?|specified)"
+            r"|\b(?:ignore|override|disregard)\s(?:any\s|the\s|all\s)?user[\s-](?:specified|provided|supplied|requested)\b",
             _I,
         ),
     ),
@@ -379,6 +402,37 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
         ),
     ),
     (
+        "compliance_pretext",
+        Severity.MEDIUM,
+        re.compile(
+            r"\b(?:for|to\sensure|to\smaintain)\s(?:\w+\s){0,4}?(?:security|regulatory|audit|compliance|verification"
+            r"|validation|integrity)\s(?:\w+\s){0,5}?(?:compliance|purposes|reasons|protocols?|regulations|checkpoint|trail"
+            r"|logging|verification|integrity)\b[^.\n]{0,40}?\byou\s(?:must|should|are\srequired\sto|need\sto)\b",
+            _I,
+        ),
+    ),
+    (
+        "scripted_message",
+        Severity.MEDIUM,
+        re.compile(
+            r"\b(?:state|say|tell\sthe\susers?|present\s(?:it|this|them)\sas|announce|respond\swith|reply\swith)"
+            r"\s?:?\s['\"\u2018\u201c]",
+            _I,
+        ),
+    ),
+    (
+        "tool_redirection",
+        Severity.MEDIUM,
+        re.compile(
+            r"\b(?:has\sbeen|have\sbeen|is\snow|was)\s(?:temporarily\s|permanently\s)?(?:deprecated|disabled|discontinued"
+            r"|retired)\s(?:due\sto|for)\s(?:\w+\s){0,2}?(?:security|maintenance|vulnerabilit\w{0,4}|system\supdates?"
+            r"|updates?)"
+            r"|\b(?:redirect|switch|route)\s(?:all\s)?(?:\w+\s){0,3}?to\s(?:the\s)?new\s(?:\w+\s){0,2}?"
+            r"(?:tool|function|endpoint)\b",
+            _I,
+        ),
+    ),
+    (
         "coercion",
         Severity.MEDIUM,
         re.compile(
@@ -402,7 +456,8 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
             r"|\.npmrc\b|\.pypirc\b|\.netrc\b|\.git-credentials\b|\.gitconfig\b|\.pgpass\b|\.my\.cnf\b"
             r"|\.bash_history\b|\.zsh_history\b|\.gnupg\b|\bwallet\.dat\b|\bkeychain\b|\.keystore\b"
             r"|/etc/(?:passwd|shadow|sudoers)\b|\bprivate[\s_-]keys?\b|\bseed\sphrases?\b|\bmnemonic\sphrase"
-            r"|\bcookies\.sqlite\b|\blogin\sdata\b",
+            r"|\bcookies\.sqlite\b|\blogin\sdata\b"
+            r"|\.(?:bashrc|zshrc|bash_profile|zprofile|profile)\b|\bcrontab\b|/etc/hosts\b",
             _I,
         ),
     ),
@@ -523,6 +578,20 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
         ),
     ),
     (
+        "command_instruction",
+        Severity.MEDIUM,
+        re.compile(
+            r"\b(?:must|should|need\sto|have\sto|always|first|also|please)\s(?:\w+\s){0,2}?(?:execute|run)\s"
+            r"(?:the\s|this\s|these\s)?(?:following\s)?(?:\w+\s)?(?:system\s|shell\s|terminal\s|bash\s)?commands?\b",
+            _I,
+        ),
+    ),
+    (
+        "download_command",
+        Severity.MEDIUM,
+        re.compile(r"\b(?:wget|curl)\s(?:-{1,2}[\w-]{1,20}\s){0,5}?['\"]?https?://", _I),
+    ),
+    (
         "destructive_action",
         Severity.MEDIUM,
         re.compile(
@@ -581,8 +650,11 @@ def _printable_text(data: bytes) -> str | None:
     return text
 
 
-#: For each rule, substrings of which every match contains one (lowercase; ``fake_system_directive`` is
-#: case-sensitive). A cheap ``in`` test skips the pattern when none occurs: a prefilter, never a decision.
+#: Rules matched on the text as written: capitals are their signal (``SYSTEM UPDATE:``, not "system update").
+_CASE_SENSITIVE: Final = frozenset({"fake_system_directive", "urgent_banner"})
+
+#: For each rule, substrings of which every match contains one (lowercase, except for the :data:`_CASE_SENSITIVE`
+#: rules). A cheap ``in`` test skips the pattern when none occurs: a prefilter, never a decision.
 _ANCHORS: Final[dict[str, tuple[str, ...]]] = {
     "prompt_injection": (
         "ignore",
@@ -623,10 +695,23 @@ _ANCHORS: Final[dict[str, tuple[str, ...]]] = {
         "elevated",
         "jailbreak",
     ),
+    "urgent_banner": ("UPDATE", "NOTICE", "ALERT", "PROTOCOL", "REQUIREMENT", "CHANGE"),
     "exfiltration_intent": ("exfiltrat",),
-    "external_transfer": ("redirect", "external", "remote", "third", "attacker", "offsite"),
+    "external_transfer": ("redirect", "external", "remote", "third", "attacker", "offsite", "http"),
     "skips_confirmation": ("confirmation", "consent", "permission", "approval"),
-    "argument_tampering": ("than", "replace", "change", "modify", "alter", "swap", "overrid", "overwrit", "command"),
+    "argument_tampering": (
+        "than",
+        "replace",
+        "change",
+        "modify",
+        "alter",
+        "swap",
+        "overrid",
+        "overwrit",
+        "command",
+        "regardless",
+        "user",
+    ),
     "hidden_instruction_markup": ("<",),
     "important_markup": ("<", "[important]"),
     "html_comment": ("<!--", "{{", "[//]:"),
@@ -661,6 +746,9 @@ _ANCHORS: Final[dict[str, tuple[str, ...]]] = {
         "language",
         "tool",
     ),
+    "compliance_pretext": ("you",),
+    "scripted_message": ("state", "say", "tell", "present", "announce", "respond", "reply"),
+    "tool_redirection": ("deprecated", "disabled", "discontinued", "retired", "new"),
     "coercion": ("otherwise", "else", "if", "data", "important"),
     "sensitive_file": (
         ".ssh",
@@ -698,6 +786,12 @@ _ANCHORS: Final[dict[str, tuple[str, ...]]] = {
         "mnemonic",
         "cookies.sqlite",
         "login",
+        "bashrc",
+        "zshrc",
+        ".profile",
+        "_profile",
+        ".zprofile",
+        "crontab",
     ),
     "data_harvest": (
         "conversation",
@@ -737,6 +831,8 @@ _ANCHORS: Final[dict[str, tuple[str, ...]]] = {
     "tool_preference": ("this", "our", "my", "other", "competing", "alternative", "similar", "standard"),
     "sleeper_tool": ("invoked", "called", "used"),
     "command_injection": ("|", "sudo", "$(", "/dev/tcp", "nc ", "nc\t", "powershell", ":()", "chmod", "mkfs", "dd if"),
+    "command_instruction": ("command",),
+    "download_command": ("wget", "curl"),
     "destructive_action": ("rm", "delete", "remove", "wipe", "erase", "destroy", "drop", "truncate", "purge", "format"),
 }
 
@@ -768,7 +864,7 @@ _LOWERCASE_RULES: Final = tuple(
         rule,
         severity,
         pattern
-        if rule == "fake_system_directive"
+        if rule in _CASE_SENSITIVE
         else re.compile(_lowercase_pattern(pattern.pattern), pattern.flags & ~re.IGNORECASE),
     )
     for rule, severity, pattern in _TEXT_RULES
@@ -785,9 +881,10 @@ def _text_findings(text: str, path: str, depth: int = 0) -> Iterator[Finding]:
             yield from _promotion_findings(text, path)
         return
     for rule, severity, pattern in rules:
-        subject = text if rule == "fake_system_directive" or not same_length else lowered
+        case_sensitive = rule in _CASE_SENSITIVE
+        subject = text if case_sensitive or not same_length else lowered
         anchors = _ANCHOR_PATTERNS.get(rule)
-        if anchors is not None and anchors.search(text if rule == "fake_system_directive" else lowered) is None:
+        if anchors is not None and anchors.search(text if case_sensitive else lowered) is None:
             continue
         match = pattern.search(subject)
         if match is None:
@@ -801,38 +898,72 @@ def _text_findings(text: str, path: str, depth: int = 0) -> Iterator[Finding]:
 
 
 #: Advertising aimed at the model's tool choice (MCP preference manipulation, arXiv:2505.11154): each phrase is
-#: harmless alone, so the rule counts distinct ones.
-_PROMOTION: Final = re.compile(
-    r"(?:#\s?1\b|\bnumber\sone\b|\brated\s#?\d|\b(?:trusted|recommended|endorsed|used|loved|chosen)\sby\s(?:\w+\s){0,3}?"
-    r"(?:experts?|companies|researchers|millions?|thousands|fortune|users|professionals|developers)"
-    r"|\bfeatured\s(?:in|on)\b|\baward[\s-]winning\b|\blimited\s(?:time|offer|access)\b|\bact\snow\b"
-    r"|\b(?:scientifically|clinically)\sproven\b|\bproven\sto\sbe\b|\b\d{1,4}\s?(?:x|%)\s(?:better|faster|more)\b"
-    r"|\b(?:outperforms?|beats)\s(?:all|every|any)\b|\bfive[\s-]star\b|\b(?:exclusive|vip|elite|premium)\saccess\b"
-    r"|\bgame[\s-]changer\b|\bbreakthrough\b|\b(?:best|most\saccurate|most\sreliable)\s(?:\w+\s)?(?:tool|service)"
-    r"\s(?:available|ever|in\sthe\sworld)\b|\bwhy\suse\sinferior\b|\bover\s\d[\d,.]*\s?(?:million|k)?\s(?:users|reviews)\b"
-    r"|\byour\scompetitors\b|\bdon'?t\smiss\b|\bmandatory\sfor\sall\b)",
-    _I,
+#: harmless alone, so the rule counts distinct ones. (anchors, phrase) pairs, for lowercased text: a phrase is tried
+#: only where one of its anchors occurs.
+_PROMOTION_PHRASES: Final = (
+    (("#",), r"#\s?1\b"),
+    (("number one",), r"\bnumber\sone\b"),
+    (("rated",), r"\brated\s#?\d"),
+    (
+        ("by ",),
+        r"\b(?:trusted|recommended|endorsed|used|loved|chosen)\sby\s(?:\w+\s){0,3}?"
+        r"(?:experts?|companies|researchers|millions?|thousands|fortune|users|professionals|developers)"
+        r"|\bused\sby\s\d{1,3}(?:\.\d)?\s?%",
+    ),
+    (("featured",), r"\bfeatured\s(?:in|on)\b"),
+    (("award",), r"\baward[\s-]winning\b"),
+    (("limited",), r"\blimited\s(?:time|offer|access)\b"),
+    (("act now",), r"\bact\snow\b"),
+    (("proven",), r"\b(?:scientifically|clinically)\sproven\b|\bproven\sto\sbe\b"),
+    (
+        ("x better", "x faster", "x more", "% better", "% faster", "% more"),
+        r"\b\d{1,4}\s?(?:x|%)\s(?:better|faster|more)\b",
+    ),
+    (("outperform", "beats"), r"\b(?:outperforms?|beats)\s(?:all|every|any)\b"),
+    (("five",), r"\bfive[\s-]star\b"),
+    (("exclusive", "vip", "elite", "premium"), r"\b(?:exclusive|vip|elite|premium)\saccess\b"),
+    (("changer",), r"\bgame[\s-]changer\b"),
+    (("breakthrough",), r"\bbreakthrough\b"),
+    (
+        ("best", "most "),
+        r"\b(?:best|most\saccurate|most\sreliable)\s(?:\w+\s)?(?:tool|service)\s(?:available|ever|in\sthe\sworld)\b"
+        r"|\bworld'?s\sbest\b",
+    ),
+    (("inferior",), r"\bwhy\suse\sinferior\b"),
+    (("users", "reviews"), r"\bover\s\d[\d,.]*\s?(?:million|k)?\s(?:users|reviews)\b"),
+    (("competitors",), r"\byour\scompetitors\b"),
+    (("t miss",), r"\bdon'?t\smiss\b"),
+    (("mandatory for all",), r"\bmandatory\sfor\sall\b"),
+    (("industry",), r"\bindustry[\s-]standard\b"),
+    (("unmatched", "unparalleled"), r"\bunmatched\b|\bunparalleled\b"),
+    (("cutting",), r"\bcutting[\s-]edge\b"),
+    (("pinnacle",), r"\bpinnacle\b"),
+    (("the-art", "the art"), r"\bstate[\s-]of[\s-]the[\s-]art\b"),
+    (("ai-optimi", "ai optimi"), r"\bai[\s-]optimi[sz]ed\b"),
+    (("superior",), r"\bsuperior\s(?:\w+\s){0,2}?(?:performance|capabilities|accuracy|quality|results|reliability)\b"),
+    (("version",), r"\b(?:advanced|premium|ultimate|enhanced|pro|upgraded|improved)\sversion\b"),
+    (("% accura", "%accura"), r"\b\d{2,3}(?:\.\d{1,2})?\s?%\saccura"),
+    (("most ",), r"\bmost\s(?:comprehensive|advanced|sophisticated|powerful)\s(?:\w+\s){0,6}?available\b"),
 )
-
-
-_PROMOTION_ANCHORS: Final = re.compile(
-    r"#|number one|rated|by |featured|award|limited|act now|proven|better|faster|more |outperform|beats|star|access"
-    r"|game|breakthrough|best|most |inferior|users|reviews|competitors|miss|mandatory"
-)
+_PROMOTION: Final = tuple((anchors, re.compile(pattern)) for anchors, pattern in _PROMOTION_PHRASES)
 
 
 def _promotion_findings(text: str, path: str) -> Iterator[Finding]:
-    if _PROMOTION_ANCHORS.search(text.lower()) is None:
-        return
+    """Distinct advertising phrases: each is harmless alone, so the rule counts them (two: medium, three: high)."""
+    lowered = text.lower()
+    subject = text if len(lowered) == len(text) else lowered  # evidence positions must index the text searched
     phrases: dict[str, int] = {}
-    for count, match in enumerate(_PROMOTION.finditer(text)):
-        if count >= 32:
-            break
-        phrases.setdefault(match[0].lower(), match.start())
+    for anchors, pattern in _PROMOTION:
+        if not any(anchor in lowered for anchor in anchors):
+            continue
+        for count, match in enumerate(pattern.finditer(lowered)):
+            if count >= 8:
+                break
+            phrases.setdefault(match[0], match.start())
     if len(phrases) >= 2:
         severity = Severity.HIGH if len(phrases) >= 3 else Severity.MEDIUM
         start = min(phrases.values())
-        yield Finding("promotional_manipulation", severity, path, _evidence(text, start, start + 40))
+        yield Finding("promotional_manipulation", severity, path, _evidence(subject, start, start + 40))
 
 
 _FILE_ACTION: Final = re.compile(
@@ -993,6 +1124,50 @@ def _name_findings(name: str, path: str) -> Iterator[Finding]:
     yield Finding("homoglyph_name", severity, path, _evidence(name, index, index + 1))
 
 
+#: A made-up upper-case tag pair (``<IMPORTANT>…</IMPORTANT>``, ``<GLOBAL_OVERRIDE>…``): markup no renderer knows,
+#: written to look authoritative to the model. Bounded: at most 600 characters between the tags.
+_CAPS_MARKUP: Final = re.compile(r"<([A-Z][A-Z_]{2,30})>[^<]{0,600}</\1>")
+#: "The other_tool tool has been optimized / now uses …": a claim that another tool's behaviour has changed.
+_TOOL_CLAIM: Final = re.compile(
+    r"\bthe\s[`'\"]?([a-z][a-z0-9]{0,30}(?:_[a-z0-9]{1,30}){1,6})[`'\"]?\s(?:tool|function)\s"
+    r"(?:(?:has|have)\sbeen\s(?:\w+\s)?(?:optimi[sz]ed|updated|modified|changed|upgraded|reconfigured|patched|enhanced)"
+    r"|(?:is\snow|now|will\snow)\s(?:uses?|using|sends?|redirects?|defaults?|routes?|forwards?|requires?|includes?"
+    r"|attaches?|sets?)\b)"
+)
+
+
+#: Upper-case HTML elements are markup a renderer knows, not made-up authority.
+_HTML_ELEMENTS: Final = frozenset(
+    (
+        *("abbr", "blockquote", "caption", "cite", "code", "del", "details", "dfn", "div", "img", "ins", "kbd"),
+        *("label", "pre", "samp", "small", "span", "strong", "sub", "summary", "sup", "table", "tbody", "thead", "var"),
+    )
+)
+
+
+def _markup_findings(text: str, path: str, found: Collection[str]) -> Iterator[Finding]:
+    if "important_markup" in found or "hidden_instruction_markup" in found or "</" not in text:
+        return
+    for count, match in enumerate(_CAPS_MARKUP.finditer(text)):
+        if count >= 16:
+            return
+        if match[1].lower() not in _HTML_ELEMENTS:
+            yield Finding("important_markup", Severity.MEDIUM, path, _evidence(text, match.start(), match.end()))
+            return
+
+
+def _tool_claim_findings(text: str, path: str, own_name: str) -> Iterator[Finding]:
+    lowered = text.lower()
+    if " tool " not in lowered and " function " not in lowered:
+        return
+    for count, match in enumerate(_TOOL_CLAIM.finditer(lowered)):
+        if count >= 16:
+            return
+        if match[1] != own_name.lower():
+            yield Finding("other_tool_claim", Severity.MEDIUM, path, _evidence(text, match.start(), match.end()))
+            return
+
+
 def _shadowing_findings(text: str, path: str, own_name: str, others: Collection[str]) -> Iterator[Finding]:
     """Another tool named in this tool's text: low alone, high next to words that redirect or extend its use."""
     lowered = text.lower()
@@ -1057,7 +1232,10 @@ def scan_tool(definition: Mapping[str, Any], *, other_tool_names: Collection[str
                 findings.append(Finding("suspicious_parameter", Severity.MEDIUM, item.path, item.text))
             continue  # an ordinary member or parameter name: the character rules are enough
         normalized = _normalize(item.text)
-        findings.extend(_text_findings(normalized, item.path))
+        text_findings = list(_text_findings(normalized, item.path))
+        findings.extend(text_findings)
+        findings.extend(_markup_findings(normalized, item.path, {f.rule for f in text_findings}))
+        findings.extend(_tool_claim_findings(normalized, item.path, own))
         if other_tool_names:
             findings.extend(_shadowing_findings(normalized, item.path, own, other_tool_names))
     unique = tuple(dict.fromkeys(findings))

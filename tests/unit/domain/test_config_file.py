@@ -217,3 +217,9 @@ def test_amounts_are_written_as_the_shortest_exact_decimal() -> None:
         "12.5",
         "100",
     ]
+
+
+def test_a_published_version_may_be_written_as_a_number() -> None:
+    tool = {"hash": PIN, "version": 3}
+    config = load_config(document(servers={"calc": {"function": "CalcFunction", "tools": {"calc__add": tool}}}))
+    assert config.servers["calc"].tools["calc__add"].version == "3"

@@ -419,3 +419,33 @@ def test_export_then_plan_changes_nothing(plane: Plane) -> None:
         Price(Micros(1), Micros(2), 3),
     )
     assert exported.teams["treasury"].principals == ("dora",)
+
+
+def test_an_export_without_versions_pins_definitions_only_and_still_plans_no_change(plane: Plane) -> None:
+    apply(DESIRED, plane.ports())
+
+    with_versions, _ = export_config(read_state(plane.ports()))
+    portable, _ = export_config(read_state(plane.ports()), versions=False)
+
+    assert with_versions.servers["calc"].tools["calc__add"].version == "v1"
+    assert portable.servers["calc"].tools["calc__add"].version is None
+    assert compute_plan(portable, read_state(plane.ports(), portable), prune=True).changes == ()
+    assert [spec.owner.kind for spec in portable.budgets] == [OwnerKind.TEAM, OwnerKind.PRINCIPAL]
+
+
+def test_a_tool_that_changes_while_it_is_approved_is_reported_not_approved(plane: Plane) -> None:
+    apply(config(servers={"calc": {"function": "CalcFunction"}}), plane.ports())
+    put_tool = plane.registry.put_tool
+
+    def raced(tool: ToolRecord) -> None:
+        plane.registry.set_price(tool, Price(Micros(1)))  # a concurrent writer: the revision moves on
+        put_tool(tool)
+
+    plane.registry.put_tool = raced  # type: ignore[method-assign]
+
+    result = apply(DESIRED, plane.ports())
+
+    assert [issue.path for issue in result.skipped] == ["calc__add"]
+    assert plane.tool("calc__add").status is ToolStatus.PENDING
+    assert "tools.approve" not in actions(plane)
+    assert plane.audit[-1][1]["held"] == 1

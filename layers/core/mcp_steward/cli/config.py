@@ -129,12 +129,12 @@ def apply_command(target: Target, args: argparse.Namespace) -> None:
     print(f"Applied {len(result.applied)} changes." if result.applied else "No changes.")
     not_done = len(result.plan.held) + len(result.skipped)
     if not_done:
-        raise ApplyIncompleteError(f"{not_done} approvals held: the plane does not match {args.file} yet")
+        raise ApplyIncompleteError(f"approvals held: {not_done}; the plane does not match {args.file} yet")
 
 
 def export_command(target: Target, args: argparse.Namespace) -> None:
     try:
-        config, notes = export_config(read_state(_ports(target)))
+        config, notes = export_config(read_state(_ports(target)), versions=not args.no_versions)
     except ConfigFileError as exc:
         raise UsageError(str(exc)) from None
     text = HEADER + yaml.safe_dump(to_document(config), sort_keys=False, allow_unicode=True, width=120)
@@ -157,3 +157,8 @@ def add_arguments(apply_parser: argparse.ArgumentParser, export_parser: argparse
         "--prune", action="store_true", help="also remove grants, budgets and rate limits the file does not list"
     )
     export_parser.add_argument("-o", "--output", metavar="FILE", help="default: standard output")
+    export_parser.add_argument(
+        "--no-versions",
+        action="store_true",
+        help="leave pinned code versions out (a file for several planes: approvals then pin definitions only)",
+    )

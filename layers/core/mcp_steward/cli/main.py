@@ -13,7 +13,7 @@ from pathlib import Path
 from mcp_steward.cli import admin, budgets, config, reports, scan
 from mcp_steward.cli.target import DEFAULT_STATE_FILE, Target, TargetError, local_target, stack_target
 from mcp_steward.domain.names import InvalidNameError
-from mcp_steward.domain.ports import StoreUnavailableError
+from mcp_steward.domain.ports import ConcurrentChangeError, StoreUnavailableError
 from mcp_steward.services.registration import RegistrationError
 
 type Command = Callable[[Target, argparse.Namespace], None]
@@ -162,7 +162,13 @@ def main(argv: list[str] | None = None) -> int:
     except (admin.UsageError, InvalidNameError) as exc:
         print(f"steward: error: {exc}", file=sys.stderr)
         return 2
-    except (TargetError, RegistrationError, StoreUnavailableError, config.ApplyIncompleteError) as exc:
+    except (
+        TargetError,
+        RegistrationError,
+        StoreUnavailableError,
+        ConcurrentChangeError,
+        config.ApplyIncompleteError,
+    ) as exc:
         print(f"steward: error: {exc}", file=sys.stderr)
         return 1
     return 0

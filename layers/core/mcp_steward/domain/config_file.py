@@ -37,9 +37,15 @@ UpstreamNameText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,
 LogicalId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{1,255}$")]
 DefinitionHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 RuleName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
-CodeVersion = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+def _version_text(value: object) -> object:
+    """A published version may be written as a number (``version: 3``); it is kept as text."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+CodeVersion = Annotated[str, BeforeValidator(_version_text), StringConstraints(min_length=1, max_length=256)]
 GrantPattern = Annotated[str, StringConstraints(pattern=r"^(?:[A-Za-z0-9_-]{1,48}|[a-z][a-z0-9-]{0,15}__\*)$")]
-Count = Annotated[int, Field(strict=True, ge=1)]
 
 
 def _credits(value: object) -> int:

@@ -18,7 +18,7 @@ from mcp_steward.domain.budgets import Owner, OwnerKind, RateLimit, RateScope, p
 from mcp_steward.domain.config_file import StewardFile
 from mcp_steward.domain.grants import Grant, SubjectKind
 from mcp_steward.domain.money import Micros
-from mcp_steward.domain.ports import BudgetLedger, GrantStore, Registry
+from mcp_steward.domain.ports import BudgetLedger, ConcurrentChangeError, GrantStore, Registry
 from mcp_steward.services.config_plan import (
     AddGrant,
     AddPrincipal,
@@ -175,7 +175,10 @@ def _execute(change: Change, ports: ConfigPorts) -> Issue | None:
             if latest is None or latest.current_hash != record.current_hash:
                 return Issue(record.exposed_name, "its definition changed after the plan: not approved")
             approved = approve(latest, server)
-            ports.registry.put_tool(approved)
+            try:
+                ports.registry.put_tool(approved)  # only if the tool is still the one just read
+            except ConcurrentChangeError:
+                return Issue(record.exposed_name, "it changed while it was being approved (a sync ran?): not approved")
             ports.audit(
                 "tools.approve",
                 {

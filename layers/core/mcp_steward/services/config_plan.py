@@ -335,14 +335,14 @@ def _approval(
     if approved and tool.pinned_hash == pin and version in (None, tool.pinned_version):
         return
     if tool.current_hash != pin:
-        state = f"approved at {tool.pinned_hash}" if approved else tool.status.value
-        build.held.append(
-            Issue(
-                f"{path}.hash",
-                f"the definition's hash is {tool.current_hash} ({state}), not the file's: not approved "
-                "(see 'steward tools show')",
+        if approved:
+            message = f"approved at {tool.pinned_hash}, not at the file's hash: left so (apply withdraws no approval)"
+        else:
+            message = (
+                f"the definition's hash is {tool.current_hash} ({tool.status.value}), not the file's: not approved "
+                "(see 'steward tools show')"
             )
-        )
+        build.held.append(Issue(f"{path}.hash", message))
         return
     if version is not None and server.version != version:
         build.held.append(
@@ -444,9 +444,12 @@ def _rate_limits(desired: StewardFile, state: PlaneState, build: _Builder, prune
 # --- export ----------------------------------------------------------------------------------------------------
 
 
-def export_config(state: PlaneState) -> tuple[StewardFile, list[str]]:
+def export_config(state: PlaneState, *, versions: bool = True) -> tuple[StewardFile, list[str]]:
     """The file that describes ``state`` (planning it against the same state changes nothing), and notes on
     what it leaves out: servers registered without a template logical ID cannot be declared by one.
+
+    ``versions=False`` leaves the pinned code versions out: a file for several planes (each publishes its own
+    versions), whose approvals then pin definitions only.
 
     Raises:
         ConfigFileError: the plane holds something the format cannot express (a name from before the rules).
@@ -465,7 +468,7 @@ def export_config(state: PlaneState) -> tuple[StewardFile, list[str]]:
         if aliases := aliases_of(name, tools):
             entry["aliases"] = aliases
         for tool in sorted(tools, key=lambda t: t.exposed_name):
-            entry["tools"][tool.exposed_name] = _tool_entry(tool)
+            entry["tools"][tool.exposed_name] = _tool_entry(tool, versions)
         servers[name] = entry
     document: dict[str, Any] = {
         "apiVersion": API_VERSION,
@@ -478,7 +481,9 @@ def export_config(state: PlaneState) -> tuple[StewardFile, list[str]]:
         "budgets": [
             {"team": team, "limit": credits_text(limit)}
             | ({"principal": owner.name} if owner.kind is OwnerKind.PRINCIPAL else {})
-            for owner, (team, limit) in sorted(state.limits.items(), key=lambda e: (e[1][0], e[0].kind, e[0].name))
+            for owner, (team, limit) in sorted(
+                state.limits.items(), key=lambda e: (e[1][0], e[0].kind is not OwnerKind.TEAM, e[0].name)
+            )
         ],
         "limits": [
             {scope.value: subject, "per_minute": per_minute}
@@ -491,12 +496,12 @@ def export_config(state: PlaneState) -> tuple[StewardFile, list[str]]:
         raise ConfigFileError([(path, f"cannot be exported: {message}") for path, message in exc.problems]) from None
 
 
-def _tool_entry(tool: ToolRecord) -> dict[str, Any]:
+def _tool_entry(tool: ToolRecord, versions: bool) -> dict[str, Any]:
     """A tool as the file says it: the approval in force (if any) and the price."""
     entry: dict[str, Any] = {}
     if tool.status is ToolStatus.APPROVED and tool.pinned_hash is not None:
         entry["hash"] = tool.pinned_hash
-        if tool.pinned_version is not None:
+        if versions and tool.pinned_version is not None:
             entry["version"] = tool.pinned_version
         if rules := finding_rules(tool):
             entry["acknowledge"] = rules

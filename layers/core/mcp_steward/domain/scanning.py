@@ -290,6 +290,7 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
         re.compile(
             r"\b(?:(?:CRITICAL|URGENT|IMPORTANT|MANDATORY)\s)?(?:SECURITY|PERFORMANCE|COMPLIANCE|MAINTENANCE|PLATFORM)"
             r"\s(?:UPDATE|NOTICE|ALERT|PROTOCOL|REQUIREMENT|CHANGE)S?\s?:|\bIMPORTANT\sNOTICE\s?:"
+            r"|\b[A-Z]{3,15}(?:\s[A-Z]{3,15}){1,3}\s?:\s[^.\n]{0,120}?\b(?:[Yy]ou|[Tt]he\ssystem)\s(?:must|should)\b"
         ),
     ),
     (
@@ -321,7 +322,7 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
             r"(?:external|remote|third[\s-]party|attacker(?:'s)?|offsite)\s(?:\w+\s)?(?:service|server|endpoint|url|host"
             r"|address|location|logging)"
             r"|\b(?:must|should|need\sto|always)\s(?:also\s|first\s)?(?:access|call|contact|visit|ping|notify|query|hit"
-            r"|post\sto|send\s(?:\w+\s){0,4}?to)\s(?:\w+\s){0,5}?(?:endpoint|url|server|webhook|api)\s(?:at\s)?https?://",
+            r"|post\sto|send\s(?:\w+\s){0,4}?to)\s(?:(?:\w+\s){0,5}?(?:endpoint|url|server|webhook|api)\s(?:at\s)?)?https?://",
             _I,
         ),
     ),
@@ -336,7 +337,8 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
             r"|be\sprefixed|begin\swith)"
             r"|\bregardless\sof\s(?:what\s)?(?:the\s)?users?'?s?\s(?:\w+\s)?(?:input|request|query|choice|selection"
             r"|instructions?|asks?|specified)"
-            r"|\b(?:ignore|override|disregard)\s(?:any\s|the\s|all\s)?user[\s-](?:specified|provided|supplied|requested)\b",
+            r"|\b(?:ignore|override|disregard)\s(?:any\s|the\s|all\s)?user[\s-](?:specified|provided|supplied|requested)\b"
+            r"|\b(?:is|are|will\sbe|gets?)\sautomatically\s(?:modified|rewritten|altered)\s(?:to|with)\b",
             _I,
         ),
     ),
@@ -407,7 +409,10 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
         re.compile(
             r"\b(?:for|to\sensure|to\smaintain)\s(?:\w+\s){0,4}?(?:security|regulatory|audit|compliance|verification"
             r"|validation|integrity)\s(?:\w+\s){0,5}?(?:compliance|purposes|reasons|protocols?|regulations|checkpoint|trail"
-            r"|logging|verification|integrity)\b[^.\n]{0,40}?\byou\s(?:must|should|are\srequired\sto|need\sto)\b",
+            r"|logging|verification|integrity|assurance|checks?|requirements?)\b[^.\n]{0,40}?\byou\s(?:must|should"
+            r"|are\srequired\sto|need\sto)\b"
+            r"|\b(?:it'?s|it\sis)\s(?:critical|essential|crucial|vital|mandatory)\sto\s(?:first\s)?(?:provide|include|give"
+            r"|establish|add)\s(?:\w+\s){0,4}?(?:context|background)\b",
             _I,
         ),
     ),
@@ -415,7 +420,7 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
         "scripted_message",
         Severity.MEDIUM,
         re.compile(
-            r"\b(?:state|say|tell\sthe\susers?|present\s(?:it|this|them)\sas|announce|respond\swith|reply\swith)"
+            r"\b(?:state|say|tell\sthe\susers?|present\s(?:\w+\s){0,2}?as|announce|respond\swith|reply\swith)"
             r"\s?:?\s['\"\u2018\u201c]",
             _I,
         ),
@@ -545,8 +550,9 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
             r"|competing|alternative|similar)\s(?:\w+\s)?(?:tools?|functions?|servers?)"
             r"|\bthis\sis\sthe\s(?:only|best|most\s(?:reliable|accurate|trusted|secure))\s(?:\w+\s)?(?:tool|function)"
             r"\s(?:\w+\s){0,3}?(?:you\s)?(?:should|must|can|may)?\s?(?:use|call|trust)"
-            r"|\b(?:superior|better|faster|more\saccurate)\s(?:\w+\s)?(?:to|than)\s(?:all\s|any\s)?(?:other|standard|competing"
-            r"|alternative|the\sother)\s(?:\w+\s)?(?:tools?|alternatives|options|competitors|services)"
+            r"|\b(?:superior|better|faster|more\saccurate)\s(?:\w+\s){0,3}?(?:to|than|compared\sto)\s(?:the\s)?(?:all\s|any\s)?"
+            r"(?:other|standard|competing|alternative|the\sother|regular|basic|original)\s(?:\S+\s)?(?:tools?|alternatives"
+            r"|options|competitors|services)"
             r"|\b(?:other|all\sother|competing)\s(?:\w+\s)?tools?\s(?:are|is)\s(?:\w+\s)?(?:deprecated|broken|unsafe"
             r"|insecure|unreliable|outdated|malicious|compromised|inaccurate)",
             _I,
@@ -582,7 +588,8 @@ _TEXT_RULES: Final[tuple[tuple[str, Severity, re.Pattern[str]], ...]] = (
         Severity.MEDIUM,
         re.compile(
             r"\b(?:must|should|need\sto|have\sto|always|first|also|please)\s(?:\w+\s){0,2}?(?:execute|run)\s"
-            r"(?:the\s|this\s|these\s)?(?:following\s)?(?:\w+\s)?(?:system\s|shell\s|terminal\s|bash\s)?commands?\b",
+            r"(?:the\s|this\s|these\s)?(?:following\s)?(?:\w+\s){0,3}?(?:commands?|checks?|scripts?)\b"
+            r"|\bsudo\s-{1,2}\w",
             _I,
         ),
     ),
@@ -695,11 +702,12 @@ _ANCHORS: Final[dict[str, tuple[str, ...]]] = {
         "elevated",
         "jailbreak",
     ),
-    "urgent_banner": ("UPDATE", "NOTICE", "ALERT", "PROTOCOL", "REQUIREMENT", "CHANGE"),
+    "urgent_banner": ("UPDATE", "NOTICE", "ALERT", "PROTOCOL", "REQUIREMENT", "CHANGE", "ou must", "ou should", "must"),
     "exfiltration_intent": ("exfiltrat",),
     "external_transfer": ("redirect", "external", "remote", "third", "attacker", "offsite", "http"),
     "skips_confirmation": ("confirmation", "consent", "permission", "approval"),
     "argument_tampering": (
+        "automatically",
         "than",
         "replace",
         "change",
@@ -746,7 +754,7 @@ _ANCHORS: Final[dict[str, tuple[str, ...]]] = {
         "language",
         "tool",
     ),
-    "compliance_pretext": ("you",),
+    "compliance_pretext": ("you", "context", "background"),
     "scripted_message": ("state", "say", "tell", "present", "announce", "respond", "reply"),
     "tool_redirection": ("deprecated", "disabled", "discontinued", "retired", "new"),
     "coercion": ("otherwise", "else", "if", "data", "important"),
@@ -828,10 +836,22 @@ _ANCHORS: Final[dict[str, tuple[str, ...]]] = {
     ),
     "tool_shadowing": ("effect",),
     "cross_tool_instruction": ("when", "replace", "overrid", "supersede", "precedence", "instead", "before", "after"),
-    "tool_preference": ("this", "our", "my", "other", "competing", "alternative", "similar", "standard"),
+    "tool_preference": (
+        "this",
+        "our",
+        "my",
+        "other",
+        "competing",
+        "alternative",
+        "similar",
+        "standard",
+        "regular",
+        "basic",
+        "original",
+    ),
     "sleeper_tool": ("invoked", "called", "used"),
     "command_injection": ("|", "sudo", "$(", "/dev/tcp", "nc ", "nc\t", "powershell", ":()", "chmod", "mkfs", "dd if"),
-    "command_instruction": ("command",),
+    "command_instruction": ("command", "check", "script", "sudo"),
     "download_command": ("wget", "curl"),
     "destructive_action": ("rm", "delete", "remove", "wipe", "erase", "destroy", "drop", "truncate", "purge", "format"),
 }
@@ -940,8 +960,25 @@ _PROMOTION_PHRASES: Final = (
     (("pinnacle",), r"\bpinnacle\b"),
     (("the-art", "the art"), r"\bstate[\s-]of[\s-]the[\s-]art\b"),
     (("ai-optimi", "ai optimi"), r"\bai[\s-]optimi[sz]ed\b"),
-    (("superior",), r"\bsuperior\s(?:\w+\s){0,2}?(?:performance|capabilities|accuracy|quality|results|reliability)\b"),
-    (("version",), r"\b(?:advanced|premium|ultimate|enhanced|pro|upgraded|improved)\sversion\b"),
+    (
+        ("superior",),
+        r"\bsuperior\s(?:\w+\s){0,2}?(?:performance|capabilities|accuracy|quality|results|reliability)\b",
+    ),
+    (
+        ("version",),
+        r"\b(?:advanced|premium|ultimate|enhanced|pro|upgraded|improved|professional|enterprise)\sversion\b",
+    ),
+    (("grade",), r"\benterprise[\s-]grade\b"),
+    (("highest",), r"\bhighest[\s-]quality\b"),
+    (("leading",), r"\bindustry[\s-]leading\b"),
+    (("guarantee",), r"\b\d{2,3}(?:\.\d{1,2})?\s?%\s(?:\w+\s)?guarantee"),
+    (("recommended by top",), r"\brecommended\sby\stop\b"),
+    (("in the market",), r"\b(?:best|fastest|most\s\w+)\s(?:\w+\s){0,5}?in\sthe\smarket\b"),
+    (
+        ("worldwide", "globally"),
+        r"\b(?:trusted|used|recommended|relied\son)\sby\s(?:\w+\s){1,5}?(?:worldwide|globally)\b",
+    ),
+    (("most reliable",), r"\bbest\sand\smost\sreliable\b"),
     (("% accura", "%accura"), r"\b\d{2,3}(?:\.\d{1,2})?\s?%\saccura"),
     (("most ",), r"\bmost\s(?:comprehensive|advanced|sophisticated|powerful)\s(?:\w+\s){0,6}?available\b"),
 )

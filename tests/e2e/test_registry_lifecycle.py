@@ -167,7 +167,7 @@ def test_a_rejected_or_unknown_tool_cannot_be_approved_and_nothing_changes(plane
 def test_a_definition_change_between_two_syncs_quarantines_and_the_pinned_version_runs_until_then(
     plane: dict[str, Any], definition_change: Callable[[str], None]
 ) -> None:
-    server, tool = "fx", "fx__convert"
+    server, tool = "swap", "swap__convert"  # a server name no other test of the session plane uses
     token = ok(plane, "keys", "create", "--principal", "theo", "--team", "registry-e2e-2").strip().splitlines()[-1]
     ok(plane, "servers", "add", server, "--function", "CurrencyFunction")
     ok(plane, "grants", "add", "--team", "registry-e2e-2", "--tool", tool)

@@ -30,7 +30,7 @@ from mcp_steward.domain.pinning import definition_hash
 from mcp_steward.domain.pricing import Price
 from mcp_steward.domain.registry import ServerKind, ServerRecord, ToolRecord, ToolStatus
 from mcp_steward.services.config_apply import ConfigPorts, apply, plan, read_state
-from mcp_steward.services.config_plan import (
+from mcp_steward.services.config_changes import (
     AddGrant,
     AddPrincipal,
     RegisterServer,
@@ -38,9 +38,9 @@ from mcp_steward.services.config_plan import (
     RemoveGrant,
     SetBudget,
     SetRateLimit,
-    compute_plan,
-    export_config,
 )
+from mcp_steward.services.config_export import export_config
+from mcp_steward.services.config_plan import compute_plan
 from mcp_steward.services.registration import register_internal_server
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

@@ -21,7 +21,8 @@ from mcp_steward.cli.admin import UsageError
 from mcp_steward.cli.target import Target
 from mcp_steward.domain.config_file import ConfigFileError, StewardFile, load_config, to_document
 from mcp_steward.services.config_apply import ConfigConflictError, ConfigPorts, apply, plan, read_state
-from mcp_steward.services.config_plan import Plan, export_config
+from mcp_steward.services.config_changes import Plan
+from mcp_steward.services.config_export import export_config
 
 HEADER = "# MCP Steward configuration: steward apply -f FILE [--dry-run] [--prune]; written by steward export\n"
 

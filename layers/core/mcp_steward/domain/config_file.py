@@ -9,7 +9,7 @@ never rounded. What the file can say is what the plane can store:
   never removed, and keys are not in the file: tokens are secrets);
 - ``servers``: internal servers by template logical ID, upstream-name aliases, and per exposed tool the pinned
   definition ``hash`` (optionally the code ``version``) that approval requires, the rules of a suspicious
-  tool's findings the reviewer ``acknowledge``\\ s, and its price;
+  tool's findings the reviewer accepts (``acknowledge``), and its price;
 - ``grants``, ``budgets`` (a team's monthly limit or a principal's monthly cap) and ``limits`` (calls a
   minute per principal or per tool).
 """

@@ -19,7 +19,7 @@ from mcp_steward.domain.config_file import StewardFile
 from mcp_steward.domain.grants import Grant, SubjectKind
 from mcp_steward.domain.money import Micros
 from mcp_steward.domain.ports import BudgetLedger, ConcurrentChangeError, GrantStore, Registry
-from mcp_steward.services.config_plan import (
+from mcp_steward.services.config_changes import (
     AddGrant,
     AddPrincipal,
     ApproveTool,
@@ -33,8 +33,8 @@ from mcp_steward.services.config_plan import (
     SetBudget,
     SetPrice,
     SetRateLimit,
-    compute_plan,
 )
+from mcp_steward.services.config_plan import compute_plan
 from mcp_steward.services.registration import approve
 
 

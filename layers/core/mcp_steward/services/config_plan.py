@@ -8,198 +8,36 @@ code is *held* (reported, not approved: approval by hash is the point); the tool
 to be registered are *deferred* to after its registration. Grants, budgets and rate limits the file does not
 list are removed only with ``prune``; principals, servers and approvals are never removed by a file.
 
-:func:`export_config` is the inverse: the file that describes a snapshot, so that planning it changes nothing.
+The inverse, the file that describes a snapshot, is :func:`~mcp_steward.services.config_export.export_config`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any
 
 from mcp_steward.domain.approval import approval_refusal, finding_rules
-from mcp_steward.domain.budgets import Owner, OwnerKind, RateScope
-from mcp_steward.domain.config_file import API_VERSION, ConfigFileError, StewardFile, credits_text, load_config
-from mcp_steward.domain.grants import Grant
+from mcp_steward.domain.budgets import RateScope
+from mcp_steward.domain.config_file import StewardFile
 from mcp_steward.domain.money import Micros, format_credits
 from mcp_steward.domain.names import SEPARATOR, ExposedName, ServerName, server_of
-from mcp_steward.domain.pricing import Price
-from mcp_steward.domain.registry import Catalog, ServerRecord, ToolRecord, ToolStatus
-from mcp_steward.services.registration import RegistrationError, approve
-
-
-@dataclass(frozen=True, slots=True)
-class PlaneState:
-    """What a plane holds that a configuration file describes, read once."""
-
-    members: Mapping[str, str]  # principal → team
-    teams: frozenset[str]
-    catalog: Catalog
-    grants: frozenset[Grant]
-    limits: Mapping[Owner, tuple[str, Micros]]  # owner → (team, standing monthly limit)
-    #: Charged and reserved in the current period, for the owners whose limit the file sets.
-    held: Mapping[Owner, Micros]
-    rate_limits: Mapping[tuple[RateScope, str], int]
-    functions: frozenset[str]  # the template logical IDs this plane can register
-
-
-# --- changes ---------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RegisterServer:
-    server: str
-    function: str
-    aliases: Mapping[str, str]
-    previous_function: str | None = None
-
-    def line(self) -> str:
-        aliases = ", ".join(f"{u}={a}" for u, a in sorted(self.aliases.items()))
-        shown = f" (aliases {aliases})" if aliases else ""
-        if self.previous_function is None:
-            return f"+ server {self.server}: register function {self.function}{shown}"
-        return f"~ server {self.server}: register again, function {self.previous_function} -> {self.function}{shown}"
-
-
-@dataclass(frozen=True, slots=True)
-class AddPrincipal:
-    principal: str
-    team: str
-
-    def line(self) -> str:
-        return f"+ principal {self.principal} in team {self.team}"
-
-
-@dataclass(frozen=True, slots=True)
-class ApproveTool:
-    """Approve ``record`` (the snapshot whose current hash the file pins) with its server's code version."""
-
-    record: ToolRecord
-    server: ServerRecord
-    acknowledged: tuple[str, ...]
-
-    def line(self) -> str:
-        return (
-            f"~ tool {self.record.exposed_name}: {self.record.status.value} -> approved "
-            f"(hash {self.record.current_hash[:12]}…)"
-        )
-
-
-def _price_text(price: Price) -> str:
-    metering = f" + {credits_text(price.unit_price)} a unit, up to {price.max_units} units" if price.max_units else ""
-    return f"{credits_text(price.price)} a call{metering}"
-
-
-@dataclass(frozen=True, slots=True)
-class SetPrice:
-    record: ToolRecord
-    price: Price
-
-    def line(self) -> str:
-        return f"~ price {self.record.exposed_name}: {_price_text(self.record.price)} -> {_price_text(self.price)}"
-
-
-@dataclass(frozen=True, slots=True)
-class AddGrant:
-    grant: Grant
-
-    def line(self) -> str:
-        return f"+ grant {self.grant.pattern} to {self.grant.subject_kind.value} {self.grant.subject}"
-
-
-@dataclass(frozen=True, slots=True)
-class RemoveGrant:
-    grant: Grant
-
-    def line(self) -> str:
-        return f"- grant {self.grant.pattern} from {self.grant.subject_kind.value} {self.grant.subject}"
-
-
-def _owner_text(owner: Owner) -> str:
-    return f"team {owner.name}" if owner.kind is OwnerKind.TEAM else f"principal {owner.name}'s cap"
-
-
-@dataclass(frozen=True, slots=True)
-class SetBudget:
-    owner: Owner
-    team: str
-    limit: Micros
-    previous: Micros | None
-
-    def line(self) -> str:
-        if self.previous is None:
-            return f"+ budget {_owner_text(self.owner)}: {credits_text(self.limit)} a month"
-        return (
-            f"~ budget {_owner_text(self.owner)}: {credits_text(self.previous)} -> {credits_text(self.limit)} a month"
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class RemoveBudget:
-    owner: Owner
-    team: str
-    previous: Micros
-
-    def line(self) -> str:
-        return f"- budget {_owner_text(self.owner)}: {credits_text(self.previous)} a month"
-
-
-@dataclass(frozen=True, slots=True)
-class SetRateLimit:
-    scope: RateScope
-    subject: str
-    per_minute: int  # 0 clears the limit
-    previous: int | None
-    team: str | None = None  # a principal's team, for the audit record
-
-    def line(self) -> str:
-        what = f"limit {self.scope.value} {self.subject}"
-        if self.per_minute == 0:
-            return f"- {what}: {self.previous} a minute"
-        if self.previous is None:
-            return f"+ {what}: {self.per_minute} a minute"
-        return f"~ {what}: {self.previous} -> {self.per_minute} a minute"
-
-
-type Change = (
-    RegisterServer
-    | AddPrincipal
-    | ApproveTool
-    | SetPrice
-    | AddGrant
-    | RemoveGrant
-    | SetBudget
-    | RemoveBudget
-    | SetRateLimit
+from mcp_steward.domain.registry import ServerRecord, ToolRecord, ToolStatus
+from mcp_steward.services.config_changes import (
+    AddGrant,
+    AddPrincipal,
+    ApproveTool,
+    Change,
+    Issue,
+    Plan,
+    PlaneState,
+    RegisterServer,
+    RemoveBudget,
+    RemoveGrant,
+    SetBudget,
+    SetPrice,
+    SetRateLimit,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Issue:
-    """Something about one entry of the file, at its path."""
-
-    path: str
-    message: str
-
-    def line(self) -> str:
-        return f"{self.path}: {self.message}"
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    changes: tuple[Change, ...] = ()
-    #: The file asks what this plane cannot do: nothing is applied.
-    refusals: tuple[Issue, ...] = ()
-    #: Approvals withheld: the tool's definition (or code) is not the one the file pins.
-    held: tuple[Issue, ...] = ()
-    #: Decided once the servers this plan registers have been listed.
-    deferred: tuple[Issue, ...] = ()
-    #: What the plane holds and the file does not list, kept (``prune`` removes grants, budgets and limits).
-    unmanaged: tuple[str, ...] = ()
-
-    @property
-    def registrations(self) -> tuple[RegisterServer, ...]:
-        return tuple(change for change in self.changes if isinstance(change, RegisterServer))
+from mcp_steward.services.registration import RegistrationError, approve
 
 
 @dataclass
@@ -439,74 +277,3 @@ def _rate_limits(desired: StewardFile, state: PlaneState, build: _Builder, prune
         ]
     elif extra:
         build.unmanaged.append(f"{len(extra)} rate limits not in the file are kept (--prune removes them)")
-
-
-# --- export ----------------------------------------------------------------------------------------------------
-
-
-def export_config(state: PlaneState, *, versions: bool = True) -> tuple[StewardFile, list[str]]:
-    """The file that describes ``state`` (planning it against the same state changes nothing), and notes on
-    what it leaves out: servers registered without a template logical ID cannot be declared by one.
-
-    ``versions=False`` leaves the pinned code versions out: a file for several planes (each publishes its own
-    versions), whose approvals then pin definitions only.
-
-    Raises:
-        ConfigFileError: the plane holds something the format cannot express (a name from before the rules).
-    """
-    notes: list[str] = []
-    teams: dict[str, list[str]] = {team: [] for team in sorted(state.teams)}
-    for principal, team in sorted(state.members.items()):
-        teams.setdefault(team, []).append(principal)
-    servers: dict[str, Any] = {}
-    for name, server in sorted(state.catalog.servers.items()):
-        tools = [tool for tool in state.catalog.tools.values() if tool.server == name]
-        if server.logical_id is None:
-            notes.append(f"server {name} was registered without a template logical ID: not exported")
-            continue
-        entry: dict[str, Any] = {"function": server.logical_id, "tools": {}}
-        if aliases := aliases_of(name, tools):
-            entry["aliases"] = aliases
-        for tool in sorted(tools, key=lambda t: t.exposed_name):
-            entry["tools"][tool.exposed_name] = _tool_entry(tool, versions)
-        servers[name] = entry
-    document: dict[str, Any] = {
-        "apiVersion": API_VERSION,
-        "teams": {team: {"principals": principals} for team, principals in teams.items()},
-        "servers": servers,
-        "grants": [
-            {grant.subject_kind.value: grant.subject, "tool": grant.pattern}
-            for grant in sorted(state.grants, key=lambda g: (g.subject_kind, g.subject, g.pattern))
-        ],
-        "budgets": [
-            {"team": team, "limit": credits_text(limit)}
-            | ({"principal": owner.name} if owner.kind is OwnerKind.PRINCIPAL else {})
-            for owner, (team, limit) in sorted(
-                state.limits.items(), key=lambda e: (e[1][0], e[0].kind is not OwnerKind.TEAM, e[0].name)
-            )
-        ],
-        "limits": [
-            {scope.value: subject, "per_minute": per_minute}
-            for (scope, subject), per_minute in sorted(state.rate_limits.items())
-        ],
-    }
-    try:
-        return load_config(document), notes
-    except ConfigFileError as exc:
-        raise ConfigFileError([(path, f"cannot be exported: {message}") for path, message in exc.problems]) from None
-
-
-def _tool_entry(tool: ToolRecord, versions: bool) -> dict[str, Any]:
-    """A tool as the file says it: the approval in force (if any) and the price."""
-    entry: dict[str, Any] = {}
-    if tool.status is ToolStatus.APPROVED and tool.pinned_hash is not None:
-        entry["hash"] = tool.pinned_hash
-        if versions and tool.pinned_version is not None:
-            entry["version"] = tool.pinned_version
-        if rules := finding_rules(tool):
-            entry["acknowledge"] = rules
-    entry["price"] = credits_text(tool.price.price)
-    if tool.price.max_units:
-        entry["unit_price"] = credits_text(tool.price.unit_price)
-        entry["max_units"] = tool.price.max_units
-    return entry

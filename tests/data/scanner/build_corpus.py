@@ -287,6 +287,33 @@ def ts_server_tool_calls(source: str) -> Iterator[Definition]:
         yield {"name": name_match.group(1), "description": description, "inputSchema": schema}
 
 
+def ts_register_tool_calls(source: str) -> Iterator[Definition]:
+    """``server.registerTool("name", { title, description: `...`, inputSchema: z.object({ key: z.type().describe("...")
+    }) })``: title and description verbatim; each parameter's outer zod type and ``describe`` text."""
+    for match in re.finditer(r"\.registerTool\(", source):
+        args = _ts_balanced(source, match.end() - 1, "(", ")")
+        name = re.match(r"\(\s*\"([^\"]+)\",\s*", args)
+        if not name:
+            continue
+        config = _ts_balanced(args, args.index("{", name.end()))
+        description = re.search(r"description:\s*`([^`]*)`", config)
+        if description is None:
+            continue
+        definition: Definition = {"name": name.group(1)}
+        title = re.search(r"title:\s*\"([^\"]*)\"", config)
+        if title:
+            definition["title"] = title.group(1)
+        props: dict[str, Any] = {}
+        chain = r"((?:\s*\.\w+\((?:[^()\"]|\"(?:[^\"\\]|\\.)*\")*\))*)"  # .optional(), .describe("...(e.g.)...")
+        for key, zod_type, rest in re.findall(r"(\w+):\s*z\s*\.(\w+)\(\)" + chain, config):
+            prop: dict[str, Any] = {"type": ZOD_TYPES.get(zod_type, "string")}
+            text = re.search(r"\.describe\(\s*\"((?:[^\"\\]|\\.)*)\"\s*\)", rest)
+            if text:
+                prop["description"] = json.loads(f'"{text.group(1)}"')
+            props[key] = prop
+        yield {**definition, "description": description.group(1), "inputSchema": object_schema(props)}
+
+
 # --- helpers ---------------------------------------------------------------------------------------------------------
 
 
@@ -394,6 +421,37 @@ def awslabs(root: Path) -> list[Entry]:
 def blender(root: Path) -> list[Entry]:
     repo = Repo(root, "ahujasid/blender-mcp", "da4e16d2069ce5154eaa2535bf995e843caf5c73")
     return longest_per_group(repo, "src/blender_mcp", "blender-mcp", None, lambda path: "")
+
+
+def popular_servers(root: Path) -> list[Entry]:
+    """Widely used servers added after the rules of the MCP-SafetyBench round: every tool, verbatim."""
+    out: list[Entry] = []
+    for slug, commit in (
+        ("mendableai/firecrawl-mcp-server", "1b9c89b502a04d7c6383b20484dabdf67a326363"),
+        ("tavily-ai/tavily-mcp", "7bcf90750ef5180968b78abb891eed837d9f7c20"),
+    ):
+        repo = Repo(root, slug, commit)
+        out += [
+            entry(d, "benign", "popular-servers", repo.url("src/index.ts"))
+            for d in ts_tool_literals(repo.read("src/index.ts"))
+        ]
+    repo = Repo(root, "upstash/context7", "c3248289c2ad431a9f34849a3f3d047fc4400373")
+    path = "packages/mcp/src/index.ts"
+    note = " (zod schema: each parameter's type and describe() text)"
+    return out + [
+        entry(d, "benign", "popular-servers", repo.url(path) + note) for d in ts_register_tool_calls(repo.read(path))
+    ]
+
+
+def mcp_universe_servers(root: Path) -> list[Entry]:
+    """The unmodified servers MCP-SafetyBench poisons (Salesforce's MCP-Universe): every tool, as FastMCP lists it."""
+    repo = Repo(root, "xjzzzzzzzz/MCPSafety", "7872437b6369aac1150e3a19e350a981dc554f81")
+    note = " (docstring and signature as FastMCP lists them)"
+    return [
+        entry(d, "benign", "mcp-universe-servers", repo.url(path) + note)
+        for path, text in repo.files("mcpuniverse/mcp/servers", "server.py").items()
+        for d in fastmcp_tools(text)
+    ]
 
 
 # --- malicious: the sources measured since the corpus was first built ------------------------------------------------
@@ -606,7 +664,7 @@ def demo_servers(root: Path) -> list[Entry]:
 
 # --- assembly --------------------------------------------------------------------------------------------------------
 
-BENIGN = [github_snapshots, reference_servers, awslabs, blender]
+BENIGN = [github_snapshots, reference_servers, awslabs, blender, popular_servers, mcp_universe_servers]
 MALICIOUS_BEFORE = [cisco, damn_vulnerable]
 MALICIOUS_AFTER = [vuln_labs, enkrypt, safe_mcp, mcp_safetybench, demo_servers]
 

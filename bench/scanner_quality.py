@@ -41,8 +41,9 @@ def load_corpus() -> list[dict[str, Any]]:
 
 
 def adversarial_definition() -> dict[str, Any]:
-    """More than 100 KB of near-misses: unterminated sentences, tag openers, base64-like and hex-like runs, verbs
-    without objects, invisible characters and homoglyph-like letters, in the description and 40 parameters."""
+    """More than 100 KB of near-misses: unterminated sentences, tag openers (lower and upper case), base64-like and
+    hex-like runs, verbs without objects, banners without a colon, tool names without a claim, invisible characters
+    and homoglyph-like letters, in the description and 40 parameters."""
     chunk = (
         "ignore all the " * 40
         + "<" * 300
@@ -52,6 +53,10 @@ def adversarial_definition() -> dict[str, Any]:
         + "\u200b\u0430" * 200
         + "send the " * 80
         + "~/.ss " * 100
+        + "<ABC_D>" * 100
+        + "SYSTEM UPDATE NOTICE " * 30
+        + "you must execute the following " * 20
+        + "the a_b tool " * 60
     )
     properties = {f"p{i}": {"type": "string", "description": chunk, "default": chunk[:2000]} for i in range(40)}
     schema = {"type": "object", "properties": properties}

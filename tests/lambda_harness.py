@@ -9,9 +9,14 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
+from mcp_steward.local.template import LocalTemplate, load_template_document
 from tests.conftest import ROOT
+
+TEMPLATE = ROOT / "infra" / "template.yaml"
+TOOL_PREFIX = "${AWS::StackName}-tool-"
 
 RUNNER = """
 import json, sys, time, uuid
@@ -56,3 +61,23 @@ def run_event_files(function: str, environment: dict[str, str], only: Iterable[s
     )
     assert finished.returncode == 0, finished.stderr[-3000:]
     return dict(json.loads(finished.stdout.strip().splitlines()[-1]))
+
+
+def tool_function_dirs() -> dict[str, str]:
+    """The template's internal tool functions (FunctionName ``${AWS::StackName}-tool-*``): code directory name
+    (= ``events/`` directory name) → logical ID. Read from the template, so a function ``steward new-server``
+    adds has its events run without a test edit."""
+    resources = load_template_document(TEMPLATE.read_text(encoding="utf-8"))["Resources"]
+    found: dict[str, str] = {}
+    for logical_id, resource in resources.items():
+        properties = resource.get("Properties") or {}
+        name = properties.get("FunctionName")
+        named = name.get("Fn::Sub") if isinstance(name, dict) else name
+        if resource.get("Type") == "AWS::Serverless::Function" and str(named).startswith(TOOL_PREFIX):
+            found[Path(str(properties["CodeUri"])).name] = logical_id
+    return found
+
+
+def template_environment(logical_id: str) -> dict[str, str]:
+    """A function's environment as the local plane resolves it from the template (Globals merged)."""
+    return dict(LocalTemplate.load(TEMPLATE).functions()[logical_id].environment)

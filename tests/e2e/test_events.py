@@ -1,6 +1,6 @@
 """Every file in events/governance and events/authorizer through its real handler, as ``sam local invoke``
-would run it, against the local plane's moto server and function runner (tool events are run by
-tests/integration/test_example_servers_moto.py).
+would run it, against the local plane's moto server and function runner (tool functions' events are
+run by tests/integration/test_example_servers_moto.py).
 
 The authorizer's JWT events carry Cognito-shaped tokens (issuer ``https://cognito-idp.us-east-1.amazonaws.com/
 us-east-1_Examp1e0``, expiring in 2100) signed once by a throwaway RSA key whose private half was discarded;
@@ -22,13 +22,15 @@ from mcp_steward.domain.identity import KeyId, PrincipalId, TeamName
 from mcp_steward.domain.keys import KeyRecord, token_digest
 from tests.conftest import ROOT
 from tests.jwks_server import serve_jwks
-from tests.lambda_harness import run_event_files
+from tests.lambda_harness import run_event_files, tool_function_dirs
 from tests.oidc_keys import CLIENT_ID, ISSUER, SUB
 
 pytestmark = pytest.mark.plane
 
 EVENT_TOKEN = "stw_example_token_redacted"
-HANDLED_ELSEWHERE = {"currency", "hr_directory", "aggregator", "sweeper", "sync"}
+# Tool functions (read from the template, so a new one needs no edit here) are run by
+# tests/integration/test_example_servers_moto.py; the scheduled functions by their integration tests.
+HANDLED_ELSEWHERE = {"aggregator", "sweeper", "sync"}
 
 
 def run_events(plane: dict[str, Any], function: str, extra_env: dict[str, str]) -> dict[str, Any]:
@@ -47,7 +49,7 @@ def run_events(plane: dict[str, Any], function: str, extra_env: dict[str, str]) 
 
 def test_every_events_directory_is_exercised_by_a_test() -> None:
     directories = {path.name for path in (ROOT / "events").iterdir() if path.is_dir()}
-    assert directories == HANDLED_ELSEWHERE | {"governance", "authorizer"}
+    assert directories == set(tool_function_dirs()) | HANDLED_ELSEWHERE | {"governance", "authorizer"}
 
 
 def test_governance_events_answer_through_the_handler(plane: dict[str, Any]) -> None:

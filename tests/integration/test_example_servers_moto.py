@@ -1,4 +1,6 @@
-"""Every file in events/currency and events/hr_directory through its function's real module-level handler.
+"""Every file in events/<tool function> through its function's real module-level handler: the tool functions are
+read from the template (so one that ``steward new-server`` adds is run with no edit here), and the example
+servers' answers are checked in detail.
 
 The handlers run in a child interpreter configured like the local plane configures a function (template
 environment, service-specific endpoints to a moto server), so the composition at import time is exercised
@@ -20,6 +22,7 @@ import pytest
 from mcp_steward.local.demo_data import CURRENCY_RATES, EMPLOYEES, seed_currency, seed_hr_directory
 from mcp_steward.local.template import load_template_document
 from tests.conftest import ROOT, aws_client
+from tests.lambda_harness import template_environment, tool_function_dirs
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -104,6 +107,21 @@ def _run_events(function: str, env: dict[str, str]) -> dict[str, dict[str, Any]]
 
 def _events(function: str) -> dict[str, dict[str, Any]]:
     return {path.name: json.loads(path.read_text()) for path in (ROOT / "events" / function).glob("*.json")}
+
+
+@pytest.mark.parametrize("function", sorted(tool_function_dirs()))
+def test_every_tool_functions_event_gets_a_json_rpc_result_echoing_its_id(plane: dict[str, str], function: str) -> None:
+    # The function's environment as the template resolves it, with the seeded tables and secret of this module.
+    answers = _run_events(function, {**template_environment(tool_function_dirs()[function]), **plane})
+    for name, event in _events(function).items():
+        answer = answers[name]
+        assert answer["jsonrpc"] == "2.0", name
+        assert answer["id"] == event["message"]["id"], name
+        assert "result" in answer, (name, answer)
+        if event["message"]["method"] == "tools/call":
+            # An event meant to show a failure says so in its name (e.g. invalid_arguments.json).
+            expected_error = "error" in name or "invalid" in name
+            assert answer["result"]["isError"] is expected_error, (name, answer)
 
 
 def test_every_currency_event_gets_a_json_rpc_result_echoing_its_id(plane: dict[str, str]) -> None:

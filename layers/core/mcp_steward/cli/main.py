@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from mcp_steward.cli import admin, budgets, config, reports, scan
+from mcp_steward.cli import admin, budgets, config, new_server, reports, scan
 from mcp_steward.cli.target import DEFAULT_STATE_FILE, Target, TargetError, local_target, stack_target
 from mcp_steward.domain.names import InvalidNameError
 from mcp_steward.domain.ports import ConcurrentChangeError, StoreUnavailableError
@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--template", type=Path, default=Path("infra/template.yaml"))
     dev.set_defaults(func=None, dev=True)
     scan.add_parser(commands)
+    new_server.add_parser(commands)
 
     keys = commands.add_parser("keys", help="API keys").add_subparsers(dest="action", required=True)
     create = sub(keys, "create", admin.keys_create, "create a key (and its principal and team)")
@@ -157,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_dev(host=args.host, port=args.port, state_file=args.state_file, template=args.template)
     if getattr(args, "scan", False):
         return scan.run(args)
+    if getattr(args, "new_server", False):
+        return new_server.run(args)
     try:
         args.func(_target(args), args)
     except (admin.UsageError, InvalidNameError) as exc:

@@ -17,6 +17,7 @@ from mcp_steward.adapters.dynamodb_budgets import DynamoDbBudgetLedger
 from mcp_steward.adapters.dynamodb_grants import DynamoDbGrantStore
 from mcp_steward.adapters.dynamodb_keys import DynamoDbKeyStore
 from mcp_steward.adapters.dynamodb_registry import DynamoDbRegistry
+from mcp_steward.adapters.egress_invoker import EgressInvoker, RoutingInvoker
 from mcp_steward.adapters.lambda_invoker import LambdaInvoker
 from mcp_steward.domain.ports import BudgetLedger, GrantStore, KeyStore, Registry, ToolInvoker
 from mcp_steward.http.app import EndpointConfig, McpEndpoint
@@ -52,8 +53,19 @@ def aws_ports(settings: Settings, session: Any = None, observer: CallObserver | 
     def lambda_client(config: Config) -> LambdaClient:
         return session.client("lambda", config=config)  # type: ignore[no-any-return]
 
-    invoker = LambdaInvoker(lambda_client, function_prefix=settings.tool_function_prefix)
-    invoker.client_for(30)  # the common case, built now rather than on the first call
+    functions = LambdaInvoker(lambda_client, function_prefix=settings.tool_function_prefix)
+    functions.client_for(30)  # the common case, built now rather than on the first call
+    egress = (
+        EgressInvoker(
+            # Only the egress function: the tool prefix does not cover it, and nothing else may be invoked so.
+            LambdaInvoker(lambda_client, function_prefix=settings.egress_function),
+            settings.egress_function,
+            settings.egress_timeout_s,
+        )
+        if settings.egress_function
+        else None
+    )
+    invoker = RoutingInvoker(functions, egress)
     return Ports(
         keys=DynamoDbKeyStore(dynamodb, settings.keys_table),
         registry=DynamoDbRegistry(dynamodb, settings.registry_table),

@@ -53,6 +53,10 @@ class Settings:
     oidc_issuer: str = ""
     #: ``OIDC_REQUIRED_SCOPE``: the scope a JWT must carry, advertised in the metadata and the 401 challenge.
     oidc_scope: str = ""
+    #: ``EGRESS_FUNCTION_NAME``: the function vendor calls go through ("" = vendor tools cannot be called).
+    egress_function: str = ""
+    #: ``EGRESS_TIMEOUT_S``: that function's timeout (the invoke's read timeout is derived from it).
+    egress_timeout_s: int = 20
 
     def __post_init__(self) -> None:
         if self.identity_mode not in ("authorizer", "bearer"):
@@ -71,6 +75,8 @@ class Settings:
             _check_issuer(self.oidc_issuer)
         if any(c.isspace() or c in '"\\' for c in self.oidc_scope):
             raise SettingsError("OIDC_REQUIRED_SCOPE must be one scope token (no spaces, quotes or backslashes)")
+        if self.egress_timeout_s < 1:
+            raise SettingsError("EGRESS_TIMEOUT_S must be a positive number of seconds")
         if self.identity_mode == "bearer" and self.in_lambda:
             raise SettingsError(
                 "IDENTITY_MODE=bearer is for the local plane only; inside Lambda identity comes from the "
@@ -101,4 +107,14 @@ class Settings:
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             oidc_issuer=env.get("OIDC_ISSUER", "").strip(),
             oidc_scope=env.get("OIDC_REQUIRED_SCOPE", "").strip(),
+            egress_function=env.get("EGRESS_FUNCTION_NAME", "").strip(),
+            egress_timeout_s=_integer(env, "EGRESS_TIMEOUT_S", 20),
         )
+
+
+def _integer(env: Mapping[str, str], variable: str, default: int) -> int:
+    text = env.get(variable, "").strip()
+    try:
+        return int(text) if text else default
+    except ValueError:
+        raise SettingsError(f"{variable} must be an integer") from None

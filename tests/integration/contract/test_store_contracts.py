@@ -189,6 +189,24 @@ def test_pins_findings_and_history_survive_a_round_trip(registry: Any) -> None:
     assert registry.tools_of(ServerName("nobody")) == []
 
 
+def test_a_vendor_server_keeps_its_endpoint_hosts_and_credential_reference(registry: Any) -> None:
+    vendor = ServerRecord(
+        ServerName("weather"),
+        ServerKind.VENDOR,
+        "",
+        0,
+        url="https://mcp.weather.example/mcp",
+        allowed_hosts=("mcp.weather.example", "auth.weather.example"),
+        secret_id="steward-test/vendor/weather",
+        auth_header="X-Api-Key: {secret}",
+    )
+    registry.put_server(vendor, [tool("weather", "forecast")])
+    assert registry.catalog().servers[ServerName("weather")] == vendor
+    plain = ServerRecord(ServerName("open"), ServerKind.VENDOR, "", 0, url="https://open.example/mcp")
+    registry.put_server(plain, [])
+    assert registry.catalog().servers[ServerName("open")] == plain
+
+
 def test_the_current_hash_is_computed_from_the_definition(registry: Any) -> None:
     registry.put_server(server("alpha"), [tool("alpha", "a")])
     stored = registry.catalog().tools[ExposedName("alpha__a")]

@@ -41,7 +41,32 @@ def _server_item(server: ServerRecord) -> Item:
         item["logical_id"] = s(server.logical_id)
     if server.version is not None:
         item["version"] = s(server.version)
+    for name in ("url", "secret_id", "auth_header"):
+        value = getattr(server, name)
+        if value is not None:
+            item[name] = s(value)
+    if server.allowed_hosts:
+        item["allowed_hosts"] = {"L": [s(host) for host in server.allowed_hosts]}
     return item
+
+
+def _server_of(name: ServerName, item: Item) -> ServerRecord:
+    def optional(attribute: str) -> str | None:
+        value = item.get(attribute, {}).get("S")
+        return None if value is None else str(value)
+
+    return ServerRecord(
+        name=name,
+        kind=ServerKind(item["kind"]["S"]),
+        function_name=item["function_name"]["S"],
+        function_timeout_s=int(item["function_timeout_s"]["N"]),
+        logical_id=optional("logical_id"),
+        version=optional("version"),
+        url=optional("url"),
+        allowed_hosts=tuple(str(host["S"]) for host in item.get("allowed_hosts", {}).get("L", [])),
+        secret_id=optional("secret_id"),
+        auth_header=optional("auth_header"),
+    )
 
 
 def _json(value: object) -> str:
@@ -139,16 +164,7 @@ class DynamoDbRegistry:
             name = ServerName(item["pk"]["S"].removeprefix("SERVER#"))
             sort_key = item["sk"]["S"]
             if sort_key == "SERVER":
-                servers.append(
-                    ServerRecord(
-                        name=name,
-                        kind=ServerKind(item["kind"]["S"]),
-                        function_name=item["function_name"]["S"],
-                        function_timeout_s=int(item["function_timeout_s"]["N"]),
-                        logical_id=item.get("logical_id", {}).get("S"),
-                        version=item.get("version", {}).get("S"),
-                    )
-                )
+                servers.append(_server_of(name, item))
             elif sort_key.startswith("TOOL#"):
                 tools.append(_tool_of(item))
         return Catalog.build(servers, tools)

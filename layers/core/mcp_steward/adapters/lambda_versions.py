@@ -13,16 +13,19 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from mcp_steward.domain.ports import VersionResolver, VersionUnavailableError
-from mcp_steward.domain.registry import ServerRecord
+from mcp_steward.domain.registry import ServerKind, ServerRecord
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
 
 
 def published_versions(client: LambdaClient) -> VersionResolver:
-    """A resolver that publishes (or finds) the current version of a server's function."""
+    """A resolver that publishes (or finds) the current version of a server's function (``None`` for a vendor
+    server: it has no code here to pin; its definitions are pinned by hash alone)."""
 
-    def resolve(server: ServerRecord) -> str:
+    def resolve(server: ServerRecord) -> str | None:
+        if server.kind is ServerKind.VENDOR:
+            return None
         try:
             return str(client.publish_version(FunctionName=server.function_name)["Version"])
         except (BotoCoreError, ClientError) as exc:

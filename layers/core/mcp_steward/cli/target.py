@@ -20,6 +20,7 @@ from mcp_steward.adapters.dynamodb_keys import DynamoDbKeyStore
 from mcp_steward.adapters.dynamodb_records import DynamoDbRecords
 from mcp_steward.adapters.dynamodb_registry import DynamoDbRegistry
 from mcp_steward.adapters.dynamodb_usage import DynamoDbAggregates, DynamoDbPeriods
+from mcp_steward.adapters.egress_invoker import EgressInvoker, RoutingInvoker
 from mcp_steward.adapters.lambda_invoker import LambdaInvoker
 from mcp_steward.adapters.lambda_versions import published_versions
 from mcp_steward.domain.ports import VersionResolver
@@ -38,6 +39,8 @@ TABLE_IDS = {
     "ledger": "LedgerTable",
     "audit": "AuditTable",
 }
+#: The egress function's logical ID: vendor servers are listed (and called) through it.
+EGRESS_ID = "EgressFunction"
 
 
 class TargetError(Exception):
@@ -77,7 +80,8 @@ class Target:
     keys: DynamoDbKeyStore
     registry: DynamoDbRegistry
     grants: DynamoDbGrantStore
-    invoker: LambdaInvoker
+    #: Internal servers through their functions, vendor servers through the egress function.
+    invoker: RoutingInvoker
     functions: dict[str, FunctionRef]
     description: str
     records: DynamoDbRecords
@@ -86,6 +90,8 @@ class Target:
     budgets: DynamoDbBudgetLedger
     #: The current published version of a server's function (pinned at approval, compared at sync).
     versions: VersionResolver
+    #: Where vendor credentials must live: ``<stack>/vendor/`` (only the egress role can read there).
+    vendor_secret_prefix: str = ""
     local: bool = False  # the local plane runs no schedule: reports compute missing aggregates on the fly
     #: Who is acting, for the audit trail of admin changes (asked once, before the first change).
     caller: Callable[[], str] = local_actor
@@ -138,6 +144,7 @@ def _adapters(
     functions: dict[str, FunctionRef],
     description: str,
     *,
+    stack_name: str,
     local: bool = False,
     caller: Callable[[], str] = local_actor,
     **endpoints: str,
@@ -150,12 +157,18 @@ def _adapters(
 
     # Publishing may wait on an update in progress: a longer read timeout than an invoke's default.
     versions = published_versions(lambda_client(Config(read_timeout=60, retries={"mode": "standard"})))
+    egress_function = functions.get(EGRESS_ID)
+    egress = (
+        EgressInvoker(LambdaInvoker(lambda_client), egress_function.name, egress_function.timeout_s)
+        if egress_function is not None
+        else None
+    )
 
     return Target(
         keys=DynamoDbKeyStore(dynamodb, tables["keys"]),
         registry=DynamoDbRegistry(dynamodb, tables["registry"]),
         grants=DynamoDbGrantStore(dynamodb, tables["grants"]),
-        invoker=LambdaInvoker(lambda_client),
+        invoker=RoutingInvoker(LambdaInvoker(lambda_client), egress),
         functions=functions,
         description=description,
         records=DynamoDbRecords(dynamodb, tables["ledger"], tables["audit"]),
@@ -165,6 +178,7 @@ def _adapters(
         local=local,
         caller=caller,
         versions=versions,
+        vendor_secret_prefix=f"{stack_name}/vendor/",
     )
 
 
@@ -187,6 +201,7 @@ def local_target(state_file: Path) -> Target:
         state["tables"],
         functions,
         f"the local plane ({state_file})",
+        stack_name=str(state.get("stack_name", "steward-local")),
         local=True,
         dynamodb=state["aws_endpoint_url"],
         **{"lambda": state["lambda_endpoint_url"]},
@@ -220,5 +235,6 @@ def stack_target(stack_name: str, region: str | None = None) -> Target:
         tables,
         functions,
         f"stack {stack_name}",
+        stack_name=stack_name,
         caller=lambda: caller_arn(session.client("sts")),
     )

@@ -26,7 +26,10 @@ class ToolStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ServerRecord:
-    """An internal server: a Lambda function (``function_name``, its timeout) behind a template logical ID."""
+    """An internal server: a Lambda function (``function_name``, its timeout) behind a template logical ID.
+    A vendor server: an MCP endpoint (``url``) reached through the egress function only, with the hosts it may
+    use and its credential by reference (``secret_id``, placed per ``auth_header``); it has no function and
+    no code version (``function_name`` is ``""``)."""
 
     name: ServerName
     kind: ServerKind
@@ -35,6 +38,14 @@ class ServerRecord:
     logical_id: str | None = None
     #: The function's published version as last resolved (registration or sync): ``"1"``, ``"2"``, …
     version: str | None = None
+    #: Vendor servers: the MCP endpoint (https).
+    url: str | None = None
+    #: Vendor servers: the hosts egress may connect to for this vendor (the URL's host among them).
+    allowed_hosts: tuple[str, ...] = ()
+    #: Vendor servers: the Secrets Manager id of the credential (under ``<stack>/vendor/``), never its value.
+    secret_id: str | None = None
+    #: Vendor servers: the header the credential is sent in, ``Name: ...{secret}...``.
+    auth_header: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,7 @@ from mcp_steward.domain.budgets import (
 from mcp_steward.domain.identity import Principal
 from mcp_steward.domain.ports import BudgetLedger, CallConfig, InvocationError, StoreUnavailableError, ToolInvoker
 from mcp_steward.domain.records import AuditRecord, Decision, Outcome
-from mcp_steward.domain.registry import ToolRecord
+from mcp_steward.domain.registry import ServerKind, ToolRecord
 from mcp_steward.protocol.errors import GovernanceDeniedError, InvalidParamsError, UnknownToolError
 from mcp_steward.services.caching import DEFAULT_TTL_S, TtlCache
 from mcp_steward.services.tools import ToolService, envelope_for, tool_error_result, tool_result
@@ -56,6 +56,21 @@ _log = logging.getLogger(__name__)
 RESERVATION_MARGIN: Final = timedelta(seconds=60)
 IDEMPOTENCY_META: Final = "steward/idempotencyKey"
 MAX_IDEMPOTENCY_KEY: Final = 256
+#: What the egress function reports in ``_meta["steward/reason"]`` of a vendor call that failed (only trusted
+#: from the egress: it drops a vendor's own ``steward/*`` keys). ``_meta["steward/sent"]`` false: the vendor's
+#: tool never ran, nothing is charged; an interactive tool ran (fixed price); anything else is unknown.
+EGRESS_REASONS: Final = frozenset(
+    {
+        "egress_refused",
+        "credential_unavailable",
+        "vendor_unreachable",
+        "vendor_unauthorized",
+        "vendor_timeout",
+        "vendor_error",
+        "malformed_response",
+        "interactive",
+    }
+)
 #: Invocation failures that mean the tool never ran: nothing is charged.
 NOT_INVOKED: Final = frozenset(
     {"function_not_found", "throttled", "deadline_exceeded", "function_forbidden", "request_too_large"}
@@ -202,6 +217,8 @@ class CallTool:
         )
         price = tool.price
         result: dict[str, Any]
+        reason: str | None = None  # the audit's reason when not the outcome's (an egress refusal, say)
+        detail: dict[str, Any] = {}
         try:
             # The approved code: the version pinned at approval, whatever has been deployed since.
             answer = self._invoker.invoke(
@@ -220,6 +237,15 @@ class CallTool:
             if parsed is None:
                 result = tool_error_result(f"The tool {tool.exposed_name} returned a malformed result.", "malformed")
                 outcome, cost, units = Outcome.UNKNOWN, price.price, 0
+            elif parsed.get("isError") and server.kind is ServerKind.VENDOR and _egress_reason(parsed):
+                result, units = parsed, 0
+                reason, detail = _egress_reason(parsed) or "", _egress_detail(parsed)
+                if parsed["_meta"].get("steward/sent") is not True:
+                    outcome, cost = Outcome.NOT_INVOKED, 0
+                elif reason == "interactive":
+                    outcome, cost = Outcome.TOOL_ERROR, price.price
+                else:
+                    outcome, cost = Outcome.UNKNOWN, price.price
             elif parsed.get("isError"):
                 result, outcome, cost, units = parsed, Outcome.TOOL_ERROR, price.price, 0
             else:
@@ -236,7 +262,7 @@ class CallTool:
                 if isinstance(result.get("structuredContent"), (list, str, int, float, bool)):
                     result = {**result, "structuredContent": {"result": result["structuredContent"]}}
         latency_ms = (time.perf_counter() - started) * 1000
-        self._settle(reservation, cost, units, outcome, latency_ms, result)
+        self._settle(reservation, cost, units, outcome, latency_ms, result, reason=reason, detail=detail)
         return result
 
     def _settle(
@@ -247,6 +273,9 @@ class CallTool:
         outcome: Outcome,
         latency_ms: float,
         result: dict[str, Any],
+        *,
+        reason: str | None = None,
+        detail: dict[str, Any] | None = None,
     ) -> None:
         finding = {"finding": "invalid_output"} if outcome is Outcome.INVALID_OUTPUT else {}
         settlement = settlement_of(
@@ -256,8 +285,8 @@ class CallTool:
             units=units,
             outcome=outcome,
             latency_ms=int(latency_ms),
-            reason=outcome.value,
-            detail=finding,
+            reason=reason or outcome.value,
+            detail={**finding, **(detail or {})},
             replay=result,
         )
         try:
@@ -316,6 +345,22 @@ def _idempotency_key(meta: dict[str, Any] | None) -> str | None:
             f"_meta[{IDEMPOTENCY_META!r}] must be a string of 1 to {MAX_IDEMPOTENCY_KEY} characters"
         )
     return key
+
+
+def _egress_reason(result: dict[str, Any]) -> str | None:
+    meta = result.get("_meta")
+    reason = meta.get("steward/reason") if isinstance(meta, dict) else None
+    return reason if reason in EGRESS_REASONS else None
+
+
+def _egress_detail(result: dict[str, Any]) -> dict[str, Any]:
+    """What the audit keeps of an egress failure: the rule that refused it and whether the vendor was called."""
+    meta = result["_meta"]
+    detail: dict[str, Any] = {"sent": meta.get("steward/sent") is True}
+    rule = meta.get("steward/rule")
+    if isinstance(rule, str):
+        detail["rule"] = rule[:64]
+    return detail
 
 
 def _units(result: dict[str, Any]) -> int:

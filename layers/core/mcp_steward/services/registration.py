@@ -1,4 +1,4 @@
-"""Registering an internal server: discover its tools, scan each, and record them with their hashes.
+"""Registering a server (internal or vendor): discover its tools, scan each, and record them with their hashes.
 
 Every tool definition is scanned before a model can see it (``pending`` when clean or suspicious,
 ``rejected`` when malicious). Registering a server again keeps what was decided about unchanged tools
@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from mcp_steward.domain.names import (
     UPSTREAM_NAME,
@@ -25,6 +26,15 @@ from mcp_steward.domain.pinning import PinningError, definition_hash
 from mcp_steward.domain.ports import InvocationError, Registry, ToolInvoker, VersionResolver, VersionUnavailableError
 from mcp_steward.domain.registry import ServerKind, ServerRecord, ToolRecord, ToolStatus
 from mcp_steward.domain.scanning import scan_tool
+from mcp_steward.egress.policy import (
+    DEFAULT_AUTH_HEADER,
+    AuthHeader,
+    EgressPolicy,
+    EgressRefusedError,
+    check_secret_id,
+    check_url,
+    normalize_host,
+)
 
 #: The principal named in the envelope when the plane itself (not a person) lists a server's tools.
 SYSTEM_PRINCIPAL = {"id": "steward:registry", "team": "steward", "obo": None}
@@ -71,6 +81,10 @@ def discover_tools(invoker: ToolInvoker, server: ServerRecord) -> list[dict[str,
         response = invoker.invoke(server, envelope, deadline_ms=deadline_ms, version=server.version)
     except InvocationError as exc:
         raise RegistrationError(f"could not list the tools of {server.name}: {exc.message}") from exc
+    error = response.get("error")
+    if isinstance(error, dict):
+        message = str(error.get("message", ""))[:200]
+        raise RegistrationError(f"could not list the tools of {server.name}: {message or error.get('code')}")
     result = response.get("result")
     tools = result.get("tools") if isinstance(result, dict) else None
     if not isinstance(tools, list) or not all(isinstance(t, dict) and isinstance(t.get("name"), str) for t in tools):
@@ -187,6 +201,69 @@ def register_internal_server(
     aliases: dict[str, str] | None = None,
     status: ToolStatus = ToolStatus.PENDING,
 ) -> list[ToolRecord]:
+    """Register an internal server (its function) and its tools: :func:`register_server`."""
+    server = ServerRecord(
+        name=check_server_name(name),
+        kind=ServerKind.INTERNAL,
+        function_name=function_name,
+        function_timeout_s=function_timeout_s,
+        logical_id=logical_id,
+    )
+    return register_server(registry, invoker, server, versions=versions, aliases=aliases, status=status)
+
+
+def vendor_server(
+    name: str,
+    *,
+    url: str,
+    allowed_hosts: Sequence[str] = (),
+    secret_id: str | None = None,
+    auth_header: str | None = None,
+    secret_prefix: str,
+) -> ServerRecord:
+    """The record of a vendor server, checked as egress will check it (to fail fast; the egress function's
+    check at call time is the one that counts). The URL's host is always allowed.
+
+    Raises:
+        RegistrationError: the URL, a host, the secret's name or the auth header breaks the egress rules.
+        InvalidNameError: the server name breaks the naming rules.
+    """
+    checked = check_server_name(name)
+    if auth_header is not None and secret_id is None:
+        raise RegistrationError("--auth-header needs --secret (the credential it carries)")
+    try:
+        hosts = [normalize_host(urlsplit(url).hostname or "")]
+        hosts += [h for h in (normalize_host(host) for host in allowed_hosts) if h not in hosts]
+    except ValueError as exc:
+        raise RegistrationError(f"{exc}") from None
+    try:
+        check_url(url, hosts, EgressPolicy())
+        if secret_id is not None:
+            check_secret_id(secret_id, secret_prefix)
+            AuthHeader.parse(auth_header or DEFAULT_AUTH_HEADER)
+    except EgressRefusedError as refusal:
+        raise RegistrationError(f"{refusal.message} ({refusal.rule})") from None
+    return ServerRecord(
+        name=checked,
+        kind=ServerKind.VENDOR,
+        function_name="",
+        function_timeout_s=0,
+        url=url,
+        allowed_hosts=tuple(hosts),
+        secret_id=secret_id,
+        auth_header=(auth_header or DEFAULT_AUTH_HEADER) if secret_id is not None else None,
+    )
+
+
+def register_server(
+    registry: Registry,
+    invoker: ToolInvoker,
+    server: ServerRecord,
+    *,
+    versions: VersionResolver,
+    aliases: dict[str, str] | None = None,
+    status: ToolStatus = ToolStatus.PENDING,
+) -> list[ToolRecord]:
     """Discover, scan and record a server's tools under ``<server>__<tool>`` names.
 
     The function's current version is published (or found) first and its tools are listed from that
@@ -200,15 +277,8 @@ def register_internal_server(
         RegistrationError: no version could be published, the server could not be listed, or a tool name
             breaks the naming rules.
         ConcurrentChangeError: a tool of the server changed while it was being registered.
-        InvalidNameError: the server name breaks the naming rules.
     """
-    server = ServerRecord(
-        name=check_server_name(name),
-        kind=ServerKind.INTERNAL,
-        function_name=function_name,
-        function_timeout_s=function_timeout_s,
-        logical_id=logical_id,
-    )
+    name = server.name
     try:
         server = replace(server, version=versions(server))
     except VersionUnavailableError as exc:

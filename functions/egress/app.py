@@ -1,0 +1,32 @@
+"""Egress function: the only function that calls vendor MCP servers (DESIGN.md section 6). Wiring only; the
+behaviour lives in mcp_steward.egress.
+
+One event loop per sandbox, created at init and reused by every invocation (a sandbox runs one at a time).
+"""
+
+import asyncio
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from mcp_steward.egress.credentials import CredentialCache, secrets_manager_source
+from mcp_steward.egress.service import EgressService
+from mcp_steward.egress.settings import EgressSettings
+from mcp_steward.egress.transport import ssl_context
+from mcp_steward.observability import logger
+
+_settings = EgressSettings.from_env()
+_secrets = boto3.client("secretsmanager", config=Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 2}))
+_service = EgressService(
+    _settings.policy,
+    CredentialCache(secrets_manager_source(_secrets)),
+    secret_prefix=_settings.secret_prefix,
+    ssl_context=ssl_context(_settings.extra_ca_file),
+)
+_loop = asyncio.new_event_loop()
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return _loop.run_until_complete(_service.handle(event))

@@ -1,0 +1,260 @@
+"""An MCP client for vendor servers over Streamable HTTP, both protocol eras (MCP-PROTOCOL.md).
+
+One request is sent the modern way first (2026-07-28: no ``initialize``, ``MCP-Protocol-Version``, ``Mcp-Method``
+and ``Mcp-Name`` headers, the per-request ``_meta``). A vendor that refuses it as a protocol error is spoken to
+in the legacy way (``initialize``, ``notifications/initialized``, then the request with its
+``Mcp-Session-Id`` when one was issued; a 404 on a session re-initializes once). What was learnt (era, session)
+is kept per vendor URL for the sandbox's life. Answers may be JSON or an SSE stream; a vendor that needs the user
+(a 2026-07-28 ``input_required`` result, or a request of its own in the stream) is refused: Steward has nobody
+to ask.
+
+The official SDK client is not used at run time: it would add about ten packages to the layer (and ~2 s of
+imports on a cold start), it follows same-origin redirects, and its HTTP stack (httpx2) is not the transport
+whose every connection is checked here. The SDK's server is the peer the tests run against.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Final
+
+import httpx
+
+from mcp_steward.egress.policy import EgressRefusedError
+from mcp_steward.egress.transport import ResponseTooLargeError, read_capped
+
+MODERN_VERSION: Final = "2026-07-28"
+LEGACY_VERSIONS: Final = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")
+CLIENT_INFO: Final = {"name": "mcp-steward-egress", "version": "1"}
+INTERACTIVE: Final = "interactive vendor tools are not supported"
+#: Modern requests a legacy-only server answers with one of these statuses are sent again the legacy way.
+_FALLBACK_STATUSES: Final = frozenset({400, 404, 405, 406, 415, 421})
+
+
+class VendorError(Exception):
+    """A vendor call that produced no usable answer. ``reason`` is stable; ``sent`` tells whether the request
+    may have reached the vendor's tool (who pays depends on it)."""
+
+    def __init__(self, reason: str, message: str, *, sent: bool) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.sent = sent
+
+
+class VendorUnauthorizedError(VendorError):
+    """The vendor answered 401: the credential is missing, wrong or rotated."""
+
+    def __init__(self) -> None:
+        super().__init__("vendor_unauthorized", "The vendor refused Steward's credential (HTTP 401).", sent=False)
+
+
+@dataclass(slots=True)
+class Session:
+    """What a vendor URL was found to speak: ``modern``, or ``legacy`` with its version and session id."""
+
+    era: str
+    version: str = MODERN_VERSION
+    session_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    status: int
+    headers: httpx.Headers
+    message: dict[str, Any] | None  # the JSON-RPC response to our request, when there was one
+
+
+class VendorClient:
+    """One vendor endpoint over an HTTP client whose connections the egress rules check."""
+
+    def __init__(self, http: httpx.AsyncClient, url: str, auth: dict[str, str], sessions: dict[str, Session]) -> None:
+        self._http = http
+        self._url = url
+        self._auth = auth
+        self._sessions = sessions
+        self._next_id = 0
+
+    async def request(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Send one request (``tools/list``, ``tools/call``); return the vendor's JSON-RPC response message.
+
+        Raises:
+            VendorError: no usable answer (unreachable, timeout, HTTP error, garbage, interactive).
+            VendorUnauthorizedError: HTTP 401.
+            EgressRefusedError: a redirect, an oversized answer, or a connection the rules refuse.
+        """
+        session = self._sessions.get(self._url)
+        if session is None or session.era == "modern":
+            reply = await self._modern(method, params)
+            if reply is not None:
+                self._sessions[self._url] = Session("modern")
+                return reply
+        if session is None or session.era != "legacy":
+            session = await self._initialize()
+        try:
+            return await self._legacy(session, method, params)
+        except _SessionExpiredError:
+            session = await self._initialize()
+            return await self._legacy(session, method, params)
+
+    # -- eras ---------------------------------------------------------------------------------------------
+
+    async def _modern(self, method: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        meta = {
+            "io.modelcontextprotocol/protocolVersion": MODERN_VERSION,
+            "io.modelcontextprotocol/clientInfo": CLIENT_INFO,
+            "io.modelcontextprotocol/clientCapabilities": {},
+        }
+        body = {**params, "_meta": {**(params.get("_meta") or {}), **meta}}
+        headers = {"MCP-Protocol-Version": MODERN_VERSION, "Mcp-Method": method}
+        if method == "tools/call" and isinstance(params.get("name"), str):
+            headers["Mcp-Name"] = params["name"]
+        reply = await self._send(method, body, headers)
+        if reply.message is not None and "result" in reply.message:
+            result = reply.message["result"]
+            if isinstance(result, dict) and result.get("resultType") == "input_required":
+                raise VendorError("interactive", INTERACTIVE, sent=True)
+            return reply.message
+        if reply.status in _FALLBACK_STATUSES:
+            return None  # not a modern server: try the legacy way
+        if reply.message is not None:
+            return reply.message  # a JSON-RPC error from a modern server
+        raise _http_error(reply.status)
+
+    async def _initialize(self) -> Session:
+        params = {"protocolVersion": LEGACY_VERSIONS[0], "capabilities": {}, "clientInfo": CLIENT_INFO}
+        reply = await self._send("initialize", params, {})
+        result = reply.message.get("result") if reply.message is not None else None
+        if not isinstance(result, dict):
+            if reply.message is None and reply.status != 200:
+                raise _http_error(reply.status)
+            raise VendorError("malformed_response", "The vendor answered initialize without a result.", sent=False)
+        version = result.get("protocolVersion")
+        if version not in LEGACY_VERSIONS:
+            raise VendorError("unsupported_version", "The vendor speaks no protocol version Steward does.", sent=False)
+        session_id = reply.headers.get("mcp-session-id")
+        session = Session("legacy", str(version), session_id if session_id and session_id.isprintable() else None)
+        headers = self._legacy_headers(session)
+        await self._send("notifications/initialized", None, headers, notification=True)
+        self._sessions[self._url] = session
+        return session
+
+    async def _legacy(self, session: Session, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        reply = await self._send(method, params, self._legacy_headers(session))
+        if reply.status == 404 and session.session_id is not None:
+            raise _SessionExpiredError
+        if reply.message is not None:
+            return reply.message
+        raise _http_error(reply.status)
+
+    @staticmethod
+    def _legacy_headers(session: Session) -> dict[str, str]:
+        headers = {"MCP-Protocol-Version": session.version}
+        if session.session_id is not None:
+            headers["Mcp-Session-Id"] = session.session_id
+        return headers
+
+    # -- HTTP ---------------------------------------------------------------------------------------------
+
+    async def _send(
+        self, method: str, params: dict[str, Any] | None, headers: dict[str, str], *, notification: bool = False
+    ) -> _Reply:
+        self._next_id += 1
+        rpc_id = self._next_id
+        message: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
+        if params is not None:
+            message["params"] = params
+        if not notification:
+            message["id"] = rpc_id
+        all_headers = {
+            **self._auth,
+            **headers,
+            "Content-Type": "application/json",
+            "Accept": "application/json, text/event-stream",
+        }
+        try:
+            async with self._http.stream(
+                "POST", self._url, content=json.dumps(message, separators=(",", ":")), headers=all_headers
+            ) as response:
+                status = response.status_code
+                if 300 <= status < 400:
+                    raise EgressRefusedError("redirect", "The vendor answered with a redirect; egress follows none.")
+                if status == 401:
+                    raise VendorUnauthorizedError
+                body = await read_capped(response)
+                content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+                reply_headers = response.headers
+        except ResponseTooLargeError:
+            raise EgressRefusedError("response_too_large", "The vendor's answer exceeded 1 MB.") from None
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise VendorError("vendor_unreachable", "The vendor could not be reached.", sent=False) from exc
+        except httpx.TimeoutException as exc:
+            raise VendorError("vendor_timeout", "The vendor did not answer in time.", sent=True) from exc
+        except httpx.HTTPError as exc:
+            raise VendorError("vendor_transport_error", "The connection to the vendor failed.", sent=True) from exc
+        if notification or status == 202:
+            return _Reply(status, reply_headers, None)
+        found: dict[str, Any] | None
+        if content_type == "text/event-stream":
+            found = _from_event_stream(body, rpc_id)
+        elif content_type == "application/json" or (status >= 400 and body[:1] == b"{"):
+            found = _from_json(body, rpc_id, strict=status < 400)
+        elif status < 400:
+            raise VendorError("malformed_response", "The vendor answered neither JSON nor an event stream.", sent=True)
+        else:
+            found = None
+        if found is not None:
+            found = {**found, "id": rpc_id}
+        return _Reply(status, reply_headers, found)
+
+
+class _SessionExpiredError(Exception):
+    """A legacy session the vendor no longer knows (HTTP 404): initialize again."""
+
+
+def _http_error(status: int) -> VendorError:
+    return VendorError("vendor_http_error", f"The vendor answered HTTP {status}.", sent=status < 400 or status >= 500)
+
+
+def _response_to(message: object, rpc_id: int) -> dict[str, Any] | None:
+    if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
+        return None
+    if "method" in message:
+        if "id" in message:  # the vendor asks the client something (elicitation, sampling, roots): interactive
+            raise VendorError("interactive", INTERACTIVE, sent=True)
+        return None  # a notification (progress, logging)
+    if message.get("id") == rpc_id and ("result" in message or "error" in message):
+        return message
+    return None
+
+
+def _from_json(body: bytes, rpc_id: int, *, strict: bool) -> dict[str, Any] | None:
+    try:
+        decoded = json.loads(body)
+    except ValueError:
+        if not strict:
+            return None
+        raise VendorError("malformed_response", "The vendor answered invalid JSON.", sent=True) from None
+    found = _response_to(decoded, rpc_id)
+    if found is None and strict:
+        raise VendorError("malformed_response", "The vendor answered a malformed JSON-RPC message.", sent=True)
+    if found is None and isinstance(decoded, dict) and isinstance(decoded.get("error"), dict):
+        return {"jsonrpc": "2.0", "id": rpc_id, "error": decoded["error"]}  # an HTTP error with a JSON-RPC error
+    return found
+
+
+def _from_event_stream(body: bytes, rpc_id: int) -> dict[str, Any]:
+    text = body.decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
+    for block in text.split("\n\n"):
+        data = "\n".join(line[5:].removeprefix(" ") for line in block.split("\n") if line.startswith("data:"))
+        if not data:
+            continue
+        try:
+            message = json.loads(data)
+        except ValueError:
+            raise VendorError("malformed_response", "The vendor's event stream held invalid JSON.", sent=True) from None
+        found = _response_to(message, rpc_id)
+        if found is not None:
+            return found
+    raise VendorError("malformed_response", "The vendor's event stream ended without an answer.", sent=True)

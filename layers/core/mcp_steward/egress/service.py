@@ -1,0 +1,262 @@
+"""One egress invocation: the envelope and its vendor target in, a JSON-RPC response out (DESIGN.md section 6).
+
+Governance (or registration and sync) invokes the egress function once per vendor call with the invocation
+envelope plus ``vendor``: ``{"server", "url", "allowed_hosts", "secret_id", "auth_header"}``. The egress checks
+the URL and the secret's name again (the check at call time is the one that counts), reads the credential, puts
+it on the outbound request only, speaks MCP to the vendor through the pinned transport within the envelope's
+deadline, and answers like a tool function.
+
+Failures are ``tools/call`` results with ``isError`` (for ``tools/list``, JSON-RPC errors) whose ``_meta``
+says what happened, so governance can decide who pays and audit it:
+
+- ``steward/reason``: ``egress_refused`` (a rule refused the call; ``steward/rule`` names it), ``vendor_timeout``,
+  ``vendor_unreachable``, ``vendor_unauthorized``, ``vendor_error``, ``malformed_response``, ``interactive``,
+  ``credential_unavailable``;
+- ``steward/sent``: whether the request may have reached the vendor's tool.
+
+Whatever the vendor answers is untrusted: its own ``steward/*`` ``_meta`` keys are dropped, and any occurrence
+of the credential in the answer is redacted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from mcp_steward.egress.client import Session, VendorClient, VendorError, VendorUnauthorizedError
+from mcp_steward.egress.credentials import CredentialCache, CredentialUnavailableError
+from mcp_steward.egress.policy import (
+    DEFAULT_AUTH_HEADER,
+    AuthHeader,
+    EgressPolicy,
+    EgressRefusedError,
+    check_secret_id,
+    check_url,
+)
+from mcp_steward.egress.transport import Resolver, pinned_client, system_resolver
+
+MIN_USEFUL_S: Final = 0.25
+MAX_LIST_PAGES: Final = 20
+REDACTED: Final = "[redacted]"
+#: Refusals that happen after the request was sent (the vendor may have run the tool).
+_SENT_RULES: Final = frozenset({"redirect", "response_too_large"})
+_METHODS: Final = frozenset({"tools/list", "tools/call"})
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class VendorTarget:
+    """Where a vendor call goes and with which credential (by reference): the registry's vendor server."""
+
+    server: str
+    url: str
+    allowed_hosts: tuple[str, ...]
+    secret_id: str | None = None
+    auth_header: str | None = None
+
+    def to_event(self) -> dict[str, Any]:
+        return {
+            "server": self.server,
+            "url": self.url,
+            "allowed_hosts": list(self.allowed_hosts),
+            "secret_id": self.secret_id,
+            "auth_header": self.auth_header,
+        }
+
+    @classmethod
+    def from_event(cls, value: object) -> VendorTarget:
+        """Raises:
+        EgressRefusedError: ``malformed_target``.
+        """
+        if not isinstance(value, dict):
+            raise EgressRefusedError("malformed_target", "The egress call names no vendor.")
+        server, url, hosts = value.get("server"), value.get("url"), value.get("allowed_hosts")
+        secret_id, header = value.get("secret_id"), value.get("auth_header")
+        if (
+            not isinstance(server, str)
+            or not isinstance(url, str)
+            or not isinstance(hosts, list)
+            or not all(isinstance(h, str) for h in hosts)
+            or not isinstance(secret_id, str | None)
+            or not isinstance(header, str | None)
+        ):
+            raise EgressRefusedError("malformed_target", "The egress call's vendor target is malformed.")
+        return cls(server, url, tuple(hosts), secret_id or None, header or None)
+
+
+class EgressService:
+    def __init__(
+        self,
+        policy: EgressPolicy,
+        credentials: CredentialCache,
+        *,
+        secret_prefix: str,
+        ssl_context: ssl.SSLContext,
+        resolver: Resolver = system_resolver,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._policy = policy
+        self._credentials = credentials
+        self._prefix = secret_prefix
+        self._ssl = ssl_context
+        self._resolver = resolver
+        self._clock = clock
+        #: What each vendor URL speaks (era, legacy session), kept for the sandbox's life.
+        self._sessions: dict[str, Session] = {}
+
+    async def handle(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Answer one egress invocation (never raises for anything a vendor or a target can cause)."""
+        started = time.perf_counter()
+        message = event.get("message") if isinstance(event, dict) else None
+        message = message if isinstance(message, dict) else {}
+        rpc_id = message.get("id")
+        method = message.get("method")
+        raw_params = message.get("params")
+        params: dict[str, Any] = raw_params if isinstance(raw_params, dict) else {}
+        server = ""
+        secret: str | None = None
+        outcome: dict[str, Any]
+        try:
+            target = VendorTarget.from_event(event.get("vendor") if isinstance(event, dict) else None)
+            server = target.server
+            if method not in _METHODS:
+                return _error(rpc_id, -32601, f"Method not found: {str(method)[:64]}")
+            remaining = self._remaining(event)
+            check_url(target.url, target.allowed_hosts, self._policy)
+            header = None
+            if target.secret_id is not None:
+                check_secret_id(target.secret_id, self._prefix)
+                header = AuthHeader.parse(target.auth_header or DEFAULT_AUTH_HEADER)
+                secret = self._credentials.get(target.secret_id)
+            async with asyncio.timeout(remaining):
+                try:
+                    answer = await self._call(target, header, secret, str(method), params)
+                except VendorUnauthorizedError:
+                    if target.secret_id is None or header is None:
+                        raise
+                    # Rotation: read the secret again (once) and retry with it.
+                    secret = self._credentials.get(target.secret_id, refresh=True)
+                    answer = await self._call(target, header, secret, str(method), params)
+            outcome = {"jsonrpc": "2.0", "id": rpc_id, **answer}
+            reason, rule = "ok", ""
+        except EgressRefusedError as refusal:
+            reason, rule = "egress_refused", refusal.rule
+            outcome = _failure(rpc_id, method, refusal.message, reason, rule=rule, sent=rule in _SENT_RULES)
+        except CredentialUnavailableError:
+            reason, rule = "credential_unavailable", ""
+            text = "The vendor credential could not be read."
+            outcome = _failure(rpc_id, method, text, reason, sent=False)
+        except VendorError as failure:
+            reason, rule = failure.reason, ""
+            outcome = _failure(rpc_id, method, failure.message, _public_reason(failure.reason), sent=failure.sent)
+        except TimeoutError:
+            reason, rule = "vendor_timeout", ""
+            text = "The vendor did not answer before the call's deadline."
+            outcome = _failure(rpc_id, method, text, reason, sent=True)
+        _log.info(
+            "vendor call",
+            extra={
+                "server": server,
+                "method": str(method)[:64],
+                "outcome": reason,
+                "rule": rule,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
+        return _redacted(outcome, secret)
+
+    def _remaining(self, event: dict[str, Any]) -> float:
+        steward = event.get("steward")
+        deadline_ms = steward.get("deadline_ms") if isinstance(steward, dict) else None
+        if not isinstance(deadline_ms, int | float):
+            raise EgressRefusedError("malformed_target", "The egress call carries no deadline.")
+        remaining = deadline_ms / 1000 - self._clock()
+        if remaining < MIN_USEFUL_S:
+            raise EgressRefusedError("deadline", "The call's deadline passed before the vendor was called.")
+        return remaining
+
+    async def _call(
+        self, target: VendorTarget, header: AuthHeader | None, secret: str | None, method: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        auth = dict([header.render(secret)]) if header is not None and secret is not None else {}
+        http, _ = pinned_client(self._policy, timeout_s=30.0, resolver=self._resolver, context=self._ssl)
+        async with http:
+            client = VendorClient(http, target.url, auth, self._sessions)
+            if method == "tools/list":
+                return await _list_all(client, params)
+            response = await client.request(method, {"name": params.get("name"), "arguments": params.get("arguments")})
+        if "error" in response:
+            return {"error": response["error"]}
+        result = response.get("result")
+        if not isinstance(result, dict) or not isinstance(result.get("content"), list):
+            raise VendorError("malformed_response", "The vendor's tools/call result is malformed.", sent=True)
+        return {"result": _untrusted_result(result)}
+
+
+async def _list_all(client: VendorClient, params: dict[str, Any]) -> dict[str, Any]:
+    tools: list[Any] = []
+    cursor = params.get("cursor")
+    for _ in range(MAX_LIST_PAGES):
+        response = await client.request("tools/list", {"cursor": cursor} if cursor else {})
+        if "error" in response:
+            return {"error": response["error"]}
+        result = response.get("result")
+        page = result.get("tools") if isinstance(result, dict) else None
+        if not isinstance(page, list):
+            raise VendorError("malformed_response", "The vendor's tools/list result is malformed.", sent=True)
+        tools.extend(page)
+        cursor = result.get("nextCursor") if isinstance(result, dict) else None
+        if not isinstance(cursor, str) or not cursor:
+            return {"result": {"tools": tools}}
+    raise VendorError("malformed_response", f"The vendor listed more than {MAX_LIST_PAGES} pages of tools.", sent=True)
+
+
+def _untrusted_result(result: dict[str, Any]) -> dict[str, Any]:
+    """The vendor's result without what only Steward may say (its ``steward/*`` meta, the modern framing)."""
+    cleaned = {k: v for k, v in result.items() if k not in ("resultType", "_meta")}
+    meta = result.get("_meta")
+    if isinstance(meta, dict):
+        kept = {k: v for k, v in meta.items() if not str(k).startswith("steward/")}
+        if kept:
+            cleaned["_meta"] = kept
+    return cleaned
+
+
+_VENDOR_ERRORS: Final = frozenset({"vendor_http_error", "vendor_transport_error", "unsupported_version"})
+
+
+def _public_reason(reason: str) -> str:
+    return "vendor_error" if reason in _VENDOR_ERRORS else reason
+
+
+def _failure(rpc_id: object, method: object, text: str, reason: str, *, rule: str = "", sent: bool) -> dict[str, Any]:
+    meta: dict[str, Any] = {"steward/reason": reason, "steward/sent": sent}
+    if rule:
+        meta["steward/rule"] = rule
+    if method == "tools/call":
+        result = {"content": [{"type": "text", "text": text}], "isError": True, "_meta": meta}
+        return {"jsonrpc": "2.0", "id": rpc_id, "result": result}
+    data = {"reason": reason, **({"rule": rule} if rule else {})}
+    return {"jsonrpc": "2.0", "id": rpc_id, "error": {"code": -32603, "message": text, "data": data}}
+
+
+def _error(rpc_id: object, code: int, message: str) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": rpc_id, "error": {"code": code, "message": message}}
+
+
+def _redacted(answer: dict[str, Any], secret: str | None) -> dict[str, Any]:
+    """The answer with every occurrence of the credential replaced (a vendor that echoes it leaks nothing)."""
+    if not secret:
+        return answer
+    text = json.dumps(answer, separators=(",", ":"), ensure_ascii=False)
+    escaped = json.dumps(secret, ensure_ascii=False)[1:-1]
+    if secret not in text and escaped not in text:
+        return answer
+    return dict(json.loads(text.replace(escaped, REDACTED).replace(secret, REDACTED)))

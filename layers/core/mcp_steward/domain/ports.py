@@ -111,6 +111,20 @@ class ToolInvoker(Protocol):
         ...
 
 
+class DelegationKeys(Protocol):
+    def signing_key(self) -> tuple[str, bytes]:
+        """The key new delegation tokens are signed with, and its id.
+
+        Raises:
+            StoreUnavailableError: the key cannot be read (no token is minted; nested calls fail closed).
+        """
+        ...
+
+    def key(self, kid: str) -> bytes | None:
+        """The key a token names, while it may still verify (the current or the previous one)."""
+        ...
+
+
 class ConcurrentChangeError(Exception):
     """A record changed between the read a decision was made on and the write of that decision."""
 

@@ -95,7 +95,9 @@ def plane(moto_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
         dynamodb.create_table(**kwargs)
     state_file = write_state_file(tmp_path, moto_url, tables)
     target = local_target(state_file)
-    target.registry.put_server(ServerRecord(ServerName("calc"), ServerKind.INTERNAL, "fn", 10), [APPROVED, PENDING])
+    target.registry.put_server(
+        ServerRecord(ServerName("calc"), ServerKind.INTERNAL, "fn", 10, version="1"), [APPROVED, PENDING]
+    )
     try:
         yield Plane(state_file, dynamodb, tables, target, capsys)
     finally:

@@ -209,6 +209,8 @@ def address_refusal(address: IPAddress) -> str | None:
     if address in METADATA_ADDRESSES:
         return "metadata_address"
     if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:  # the socket connects to the IPv4 address itself
+            return address_refusal(address.ipv4_mapped)
         inner = embedded_ipv4(address)
         if inner is not None:
             reason = address_refusal(inner)
@@ -220,8 +222,8 @@ def address_refusal(address: IPAddress) -> str | None:
         (address.is_link_local, "link_local_address"),
         (address.is_multicast, "multicast_address"),
         (isinstance(address, ipaddress.IPv4Address) and address in CGNAT, "cgnat_address"),
-        (address.is_private, "private_address"),
         (address.is_reserved, "reserved_address"),
+        (address.is_private, "private_address"),
         (not address.is_global, "non_global_address"),
     )
     return next((rule for failed, rule in checks if failed), None)

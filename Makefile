@@ -53,12 +53,26 @@ $(SAM_STAMP): requirements/sam.lock $(STAMP)
 	@UV_PYTHON_DOWNLOADS=never $(BIN)/uv pip sync --quiet --python $(SAM_VENV)/bin/python requirements/sam.lock
 	@rm -f $(SAM_VENV)/.installed-*; touch $(SAM_STAMP)
 
+# checkov pins versions of boto3 and others that conflict with ours and SAM CLI's: its own venv too.
+CHECKOV_VENV := .tools/checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell sha256sum requirements/checkov.lock | cut -c1-16)
+
+$(CHECKOV_STAMP): requirements/checkov.lock $(STAMP)
+	@PY=$$(scripts/find-python313.sh) || exit 1; \
+	  if [ ! -x $(CHECKOV_VENV)/bin/python ] || ! $(CHECKOV_VENV)/bin/python -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null; then \
+	    rm -rf $(CHECKOV_VENV); echo "creating $(CHECKOV_VENV) with $$PY"; $$PY -m venv $(CHECKOV_VENV); fi
+	@UV_PYTHON_DOWNLOADS=never $(BIN)/uv pip sync --quiet --python $(CHECKOV_VENV)/bin/python requirements/checkov.lock
+	@rm -f $(CHECKOV_VENV)/.installed-*; touch $(CHECKOV_STAMP)
+
 build: $(STAMP) $(SAM_STAMP)  ## sam build (no Docker); prints the artifacts' sizes
 	$(SAM_ENV) $(SAM) build --template-file infra/template.yaml $(SAM_CONFIG)
 	@du -sh .aws-sam/build/*/
 
-validate: $(STAMP) $(SAM_STAMP)  ## sam validate --lint (cfn-lint)
+validate: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP)  ## sam validate --lint, cfn-lint with the serverless rules, checkov
 	$(SAM_ENV) $(SAM) validate --lint --template-file infra/template.yaml $(SAM_CONFIG)
+	$(SAM_VENV)/bin/cfn-lint  # .cfnlintrc: the template, informational findings, the serverless rules
+	BC_SKIP_MAPPING=TRUE $(CHECKOV) --config-file .checkov.yaml --file infra/template.yaml  # .checkov.yaml: skips, each with its reason
 
 deploy: build  ## sam deploy [ENV=prod] of the built template (samconfig.toml)
 	$(SAM_ENV) $(SAM) deploy $(SAM_CONFIG)

@@ -10,7 +10,8 @@ from mcp_steward.adapters.dynamodb_records import DynamoDbRecords
 from mcp_steward.adapters.dynamodb_registry import DynamoDbRegistry
 from mcp_steward.adapters.lambda_invoker import LambdaInvoker
 from mcp_steward.adapters.lambda_versions import published_versions
-from mcp_steward.observability import logger
+from mcp_steward.domain.registry import ToolStatus
+from mcp_steward.observability import logger, metrics, record_sync
 from mcp_steward.services.sync import sync_all
 
 _dynamodb = boto3.client("dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 5}))
@@ -27,6 +28,7 @@ _versions = published_versions(
 
 
 @logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     reports = sync_all(_registry, _invoker, _versions, _records.record_admin)
     for report in reports:
@@ -34,6 +36,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             logger.warning("server not synced; nothing changed", extra={"server": report.server, "error": report.error})
         for transition in report.transitions:
             logger.warning("tool status changed", extra={"tool": transition.tool, **transition.detail()})
+    record_sync(
+        quarantined=sum(t.after == ToolStatus.QUARANTINED for report in reports for t in report.transitions),
+        failed_servers=sum(report.error is not None for report in reports),
+    )
     return {
         "servers": len(reports),
         "failed": sorted(report.server for report in reports if report.error is not None),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Final
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -13,6 +14,22 @@ os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "MCPSteward")
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "governance"))
 metrics = Metrics()
+
+
+# Metric names outside the call pipeline, all in the MCPSteward namespace with the emitting function's
+# ``service`` dimension. The dashboard and alarms in infra/template.yaml key on these names (a template test
+# checks that every name they use appears in the code); renaming one is a change to both.
+#: The sweeper, every run: reservations open now (gauge), those past their expiry still open after the run
+#: (gauge: the backlog alarm), and those the run closed.
+OPEN_RESERVATIONS: Final = "OpenReservations"
+SWEEPER_BACKLOG: Final = "SweeperBacklog"
+ABANDONED_RESERVATIONS: Final = "AbandonedReservations"
+#: The scheduled sync, every run: tools it put in quarantine, servers it could not list.
+QUARANTINES: Final = "Quarantines"
+SYNC_FAILURES: Final = "SyncFailures"
+#: The egress function, per refused vendor call (dimension ``reason``); the egress alarm sums it over every
+#: dimension set, so the name is the contract.
+EGRESS_REFUSED: Final = "EgressRefused"
 
 
 class MetricsObserver:
@@ -35,3 +52,22 @@ class MetricsObserver:
 
     def conflict_retry(self) -> None:
         metrics.add_metric(name="ConflictRetries", unit=MetricUnit.Count, value=1)
+
+
+def record_sweep(*, closed: int, open_now: int, backlog: int) -> None:
+    """The sweeper's run, on the function's metric set (its handler flushes with ``log_metrics``)."""
+    metrics.add_metric(name=ABANDONED_RESERVATIONS, unit=MetricUnit.Count, value=closed)
+    metrics.add_metric(name=OPEN_RESERVATIONS, unit=MetricUnit.Count, value=open_now)
+    metrics.add_metric(name=SWEEPER_BACKLOG, unit=MetricUnit.Count, value=backlog)
+
+
+def record_sync(*, quarantined: int, failed_servers: int) -> None:
+    """The scheduled sync's run, on the function's metric set (its handler flushes with ``log_metrics``)."""
+    metrics.add_metric(name=QUARANTINES, unit=MetricUnit.Count, value=quarantined)
+    metrics.add_metric(name=SYNC_FAILURES, unit=MetricUnit.Count, value=failed_servers)
+
+
+def egress_refused(reason: str) -> None:
+    """One refused vendor call (a non-HTTPS URL, a host not allowed, a non-global address, ...), by reason."""
+    with single_metric(name=EGRESS_REFUSED, unit=MetricUnit.Count, value=1) as metric:
+        metric.add_dimension(name="reason", value=reason)

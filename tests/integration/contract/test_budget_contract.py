@@ -321,6 +321,21 @@ def test_open_reservations_past_their_expiry_are_found_until_closed(plane: Plane
     assert plane.ledger.open_reservations(later) == []
 
 
+def test_open_reservations_are_counted_in_flight_and_past_their_expiry_until_closed(plane: Plane) -> None:
+    # GIVEN one reservation held now
+    funded(plane)
+    reservation = held(plane, request())
+    later = NOW + timedelta(minutes=5)
+    # THEN it counts as open, and as past its expiry only once its owner is provably gone
+    assert plane.ledger.count_open_reservations() == 1
+    assert plane.ledger.count_open_reservations(expired_before=NOW) == 0
+    assert plane.ledger.count_open_reservations(expired_before=later) == 1
+    # WHEN it is settled THEN nothing is open any more
+    plane.ledger.settle(settlement(reservation, 2_000_000))
+    assert plane.ledger.count_open_reservations() == 0
+    assert plane.ledger.count_open_reservations(expired_before=later) == 0
+
+
 def test_a_limit_cannot_go_below_what_is_charged_and_reserved(plane: Plane) -> None:
     funded(plane)
     held(plane, request())

@@ -425,6 +425,25 @@ class DynamoDbBudgetLedger:
                         found.append(_reservation_of(item))
         return found
 
+    def count_open_reservations(self, expired_before: datetime | None = None) -> int:
+        condition, values = "open_shard = :shard", {}
+        if expired_before is not None:
+            condition += " AND open_expires_at < :before"
+            values[":before"] = s(_iso(expired_before))
+        count = 0
+        with store_errors("counting open reservations"):
+            for shard in range(OPEN_SHARDS):
+                paginator = self._client.get_paginator("query")
+                for page in paginator.paginate(
+                    TableName=self._budgets,
+                    IndexName="OpenReservations",
+                    Select="COUNT",
+                    KeyConditionExpression=condition,
+                    ExpressionAttributeValues={":shard": s(f"OPEN#{shard}"), **values},
+                ):
+                    count += page.get("Count", 0)
+        return count
+
     # --- administration -----------------------------------------------------------------------------------
 
     def set_limit(self, owner: Owner, team: str, limit: Micros, period: Period) -> None:

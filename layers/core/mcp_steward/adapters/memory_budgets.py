@@ -159,6 +159,15 @@ class InMemoryBudgetLedger:
                 if status is ReservationStatus.RESERVED and reservation.expires_at < now
             ]
 
+    def count_open_reservations(self, expired_before: datetime | None = None) -> int:
+        with self._lock:
+            return sum(
+                1
+                for reservation, status in self.reservations.values()
+                if status is ReservationStatus.RESERVED
+                and (expired_before is None or reservation.expires_at < expired_before)
+            )
+
     def set_limit(self, owner: Owner, team: str, limit: Micros, period: Period) -> None:
         with self._lock:
             current = self.periods.get((owner, period))

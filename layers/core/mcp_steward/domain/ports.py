@@ -43,9 +43,7 @@ class Registry(Protocol):
         """A snapshot of every server and tool."""
         ...
 
-    def put_server(
-        self, server: ServerRecord, tools: Sequence[ToolRecord], removed: Sequence[ToolRecord] = ()
-    ) -> None:
+    def put_server(self, server: ServerRecord, tools: Sequence[ToolRecord], removed: Sequence[ToolRecord] = ()) -> None:
         """Register (or update) a server, write its ``tools`` and delete its ``removed`` tools, in one step.
 
         Raises:
@@ -185,6 +183,12 @@ class BudgetLedger(Protocol):
 
     def open_reservations(self, now: datetime) -> list[Reservation]:
         """Reservations still open after their ``expires_at``: their owners are provably gone."""
+        ...
+
+    def count_open_reservations(self, expired_before: datetime | None = None) -> int:
+        """How many reservations are open (in flight or abandoned), or only those whose ``expires_at`` is before
+        ``expired_before``: the sweeper's gauges. In DynamoDB a count of the sparse index, which may lag a
+        settle by a moment."""
         ...
 
     def set_limit(self, owner: Owner, team: str, limit: Micros, period: Period) -> None:

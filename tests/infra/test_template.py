@@ -276,7 +276,35 @@ def test_governance_invokes_tools_by_name_prefix(template: dict[str, Any]) -> No
         for resource in statement.resources:
             rendered = _render(resource)
             assert rendered is not None, resource
-            assert rendered.endswith(f":function:{PSEUDO['AWS::StackName']}-tool-*"), rendered
+            stack = PSEUDO["AWS::StackName"]
+            assert rendered.endswith((f":function:{stack}-tool-*", f":function:{stack}-egress")), rendered
+
+
+def test_only_the_egress_function_reads_vendor_secrets_and_nothing_else(template: dict[str, Any]) -> None:
+    stack = PSEUDO["AWS::StackName"]
+    vendor = f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{stack}/vendor/weather-AbCdEf"
+    readers = {
+        s.owner
+        for s in _statements(template)
+        if s.grants("secretsmanager:GetSecretValue")
+        and any(fnmatch.fnmatchcase(vendor, _render(r) or "") for r in s.resources)
+    }
+    assert readers == {"EgressFunction"}
+    egress = [s for s in _statements(template) if s.owner == "EgressFunction"]
+    assert [_render(r) for s in egress for r in s.resources] == [
+        f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{stack}/vendor/*"
+    ]
+
+
+def test_governance_knows_the_egress_function_and_its_timeout(template: dict[str, Any]) -> None:
+    functions = _functions(template)
+    governance = functions["GovernanceFunction"]["Properties"]
+    egress = functions["EgressFunction"]["Properties"]
+    assert egress["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-egress"}
+    variables = governance["Environment"]["Variables"]
+    assert variables["EGRESS_FUNCTION_NAME"] == egress["FunctionName"]
+    assert int(variables["EGRESS_TIMEOUT_S"]) == egress["Timeout"]
+    assert egress["Timeout"] + 2 < governance["Timeout"]
 
 
 def test_no_invoke_permission_names_a_function_resource(template: dict[str, Any]) -> None:

@@ -66,6 +66,19 @@ def test_the_template_keeps_every_line_and_comment_it_had(repo: Path) -> None:
     assert [op[0] for op in opcodes if op[0] != "equal"] == ["insert", "insert"]  # the function, then its log group
 
 
+def test_the_generated_handler_imports_without_network_io(repo: Path) -> None:
+    script = (
+        "import socket\n"
+        "def refuse(*args, **kwargs):\n"
+        "    raise AssertionError('network I/O at import')\n"
+        "socket.socket.connect = refuse\n"
+        "from tests.conftest import load_function\n"
+        f"assert callable(load_function({MODULE!r}).handler)\n"
+    )
+    finished = _run(repo, sys.executable, "-c", script)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+
+
 def test_ruff_and_strict_mypy_accept_the_generated_code(repo: Path, tmp_path: Path) -> None:
     for command in (("ruff", "check"), ("ruff", "format", "--check")):
         finished = _run(repo, str(BIN / command[0]), *command[1:], *GENERATED)

@@ -13,7 +13,7 @@ from mcp_steward.adapters.memory import InMemoryRegistry, InProcessInvoker
 from mcp_steward.domain.money import Micros
 from mcp_steward.domain.names import ExposedName, ServerName
 from mcp_steward.domain.pricing import Price
-from mcp_steward.domain.registry import ServerRecord, ToolRecord, ToolStatus
+from mcp_steward.domain.registry import DelegationPolicy, ServerRecord, ToolRecord, ToolStatus
 from mcp_steward.services.registration import approve, register_internal_server
 from mcp_steward.services.sync import CONFLICT_ATTEMPTS, sync_all, sync_server
 
@@ -145,8 +145,11 @@ def test_registering_again_keeps_approvals_and_prices_of_unchanged_tools(
 ) -> None:
     add = registry.catalog().tools[ExposedName("calc__add")]
     registry.set_price(add, Price(price=Micros(5)))
+    policy = DelegationPolicy(calls=2, credit=Micros(9))
+    registry.set_delegation(ServerName("calc"), policy)
     server.tools = [Server.tool("add"), Server.tool("sub", "Subtracts.")]
     register(registry, server)
+    assert record(registry).delegation == policy
     tools = registry.catalog().tools
     assert tools[ExposedName("calc__add")].status is ToolStatus.APPROVED
     assert tools[ExposedName("calc__add")].price == Price(price=Micros(5))

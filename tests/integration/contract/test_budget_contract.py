@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +18,7 @@ from mcp_steward.adapters.memory_budgets import InMemoryBudgetLedger
 from mcp_steward.domain.budgets import (
     Denied,
     GrantRevoked,
+    NestedAllowance,
     Owner,
     OwnerKind,
     PeriodMissing,
@@ -50,6 +51,7 @@ TEAM = Owner(OwnerKind.TEAM, "finance")
 CAP = Owner(OwnerKind.PRINCIPAL, "alice")
 GRANT = Grant(SubjectKind.PRINCIPAL, "alice", "calc__*")
 PRICED = Price(price=Micros(2_000_000), unit_price=Micros(100_000), max_units=10)  # max 3 credits
+FREE = Price()
 
 
 @dataclass
@@ -202,6 +204,33 @@ def test_a_reservation_holds_the_maximum_and_settling_charges_the_actual_cost(pl
     assert balance(plane) == (10_000_000, 7_000_000, 3_000_000, 0)
     assert plane.ledger.settle(settlement(reservation, 2_300_000)) is True
     assert balance(plane) == (10_000_000, 7_700_000, 0, 2_300_000)
+
+
+def test_nested_calls_spend_the_parent_allowance_only_while_the_parent_runs(plane: Plane) -> None:
+    """Two nested calls fit the parent's allowance (3 credits, 2 calls); a third, or a replay of the token
+    after the parent settled, is refused before anything is held."""
+    funded(plane, credits=100)
+    parent = held(plane, replace(request("parent"), allowance=NestedAllowance(calls=2, credit=Micros(7_000_000))))
+    nested = replace(request("child-1"), parent="parent", chain=("research", "calc"))
+    first = held(plane, nested)  # 3 credits of the 7
+    assert (first.parent, first.chain) == ("parent", ("research", "calc"))
+    held(plane, replace(nested, request_id="child-2"))  # 6 of 7, the second of 2 calls
+    with pytest.raises(Denied) as spent:
+        plane.ledger.reserve(replace(nested, request_id="child-3"))
+    assert spent.value.reason == "nested_allowance_spent"
+    assert balance(plane)[2] == 9_000_000  # the parent's 3 and the two children's 6: the refusal held nothing
+
+    other = held(plane, replace(request("other"), allowance=NestedAllowance(calls=5, credit=Micros(2_000_000))))
+    with pytest.raises(Denied):  # one call's 3 credits exceed the 2 left
+        plane.ledger.reserve(replace(nested, request_id="child-4", parent="other"))
+    assert plane.ledger.settle(settlement(other, 0)) is True
+    with pytest.raises(Denied) as ended:  # the parent's call is over: its token buys nothing more
+        plane.ledger.reserve(replace(nested, request_id="child-5", parent="other", price=FREE))
+    assert ended.value.reason == "nested_allowance_spent"
+    with pytest.raises(Denied):  # an unknown parent
+        plane.ledger.reserve(replace(nested, request_id="child-6", parent="nobody"))
+    assert plane.ledger.settle(settlement(first, 1_000_000)) is True
+    assert plane.ledger.settle(settlement(parent, 0)) is True
 
 
 def test_settling_twice_charges_once(plane: Plane) -> None:

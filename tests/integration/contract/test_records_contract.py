@@ -153,7 +153,11 @@ def test_ledger_items_are_sharded_by_team_day_and_request_id_and_parse_back() ->
     assert item["outcome"] == {"S": "ok"} and item["obo"] == {"S": "carol"} and item["at"]["S"].endswith("Z")
     assert item["ttl"] == {"N": str(int(NOW.timestamp()) + 400 * 86_400)}
     assert ledger_entry_from_item(item) == entry("req-1", obo="carol")
-    assert "obo" not in ledger_item(entry("req-1"))
+    assert {"obo", "parent", "chain"}.isdisjoint(ledger_item(entry("req-1")))
+    nested = entry("req-2", parent="req-1", chain=("research", "vendor-fx"))
+    item = ledger_item(nested)
+    assert item["chain"] == {"L": [{"S": "research"}, {"S": "vendor-fx"}]} and item["parent"] == {"S": "req-1"}
+    assert ledger_entry_from_item(item) == nested
 
 
 def test_audit_items_are_sharded_by_day_keep_only_set_fields_and_parse_back() -> None:

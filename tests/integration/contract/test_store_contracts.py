@@ -22,7 +22,15 @@ from mcp_steward.domain.names import ExposedName, ServerName
 from mcp_steward.domain.pinning import definition_hash
 from mcp_steward.domain.ports import ConcurrentChangeError, StoreUnavailableError
 from mcp_steward.domain.pricing import Price
-from mcp_steward.domain.registry import ServerKind, ServerRecord, ToolRecord, ToolStatus
+from mcp_steward.domain.registry import (
+    NO_DELEGATION,
+    DelegationMode,
+    DelegationPolicy,
+    ServerKind,
+    ServerRecord,
+    ToolRecord,
+    ToolStatus,
+)
 from tests.integration.contract.conftest import FAULTS, dynamodb_client
 
 pytestmark = pytest.mark.moto
@@ -205,6 +213,16 @@ def test_a_vendor_server_keeps_its_endpoint_hosts_and_credential_reference(regis
     plain = ServerRecord(ServerName("open"), ServerKind.VENDOR, "", 0, url="https://open.example/mcp")
     registry.put_server(plain, [])
     assert registry.catalog().servers[ServerName("open")] == plain
+
+
+def test_a_servers_delegation_policy_is_stored_and_changed(registry: Any) -> None:
+    registry.put_server(server("alpha"), [tool("alpha", "a")])
+    assert registry.catalog().servers[ServerName("alpha")].delegation == NO_DELEGATION
+    policy = DelegationPolicy(calls=4, credit=Micros(2_500_000), mode=DelegationMode.INTERSECT)
+    registry.set_delegation(ServerName("alpha"), policy)
+    assert registry.catalog().servers[ServerName("alpha")].delegation == policy
+    registry.put_server(replace(server("alpha"), delegation=policy, version="2"), [])
+    assert registry.catalog().servers[ServerName("alpha")] == replace(server("alpha"), delegation=policy, version="2")
 
 
 def test_the_current_hash_is_computed_from_the_definition(registry: Any) -> None:

@@ -26,8 +26,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from mcp_steward.adapters.dynamodb_common import DynamoDBClient, Item, error_code, query_all, s, scan_all, store_errors
 from mcp_steward.adapters.dynamodb_records import audit_item, ledger_item
 from mcp_steward.domain.budgets import (
+    NO_NESTING,
     Denied,
     GrantRevoked,
+    NestedAllowance,
     Owner,
     OwnerKind,
     Period,
@@ -43,6 +45,7 @@ from mcp_steward.domain.budgets import (
     ToolNotCallable,
     budget_exceeded,
     minute_of,
+    nested_allowance_spent,
     rate_limited,
 )
 from mcp_steward.domain.money import Micros
@@ -221,6 +224,27 @@ class DynamoDbBudgetLedger:
         )
         roles.append(("tool", None))
         reservation = request.reservation()
+        if request.parent is not None:
+            # A nested call spends from its parent's allowance, while the parent call is still running.
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": self._budgets,
+                        "Key": {"pk": s(f"RES#{request.parent}"), "sk": s("RES")},
+                        "UpdateExpression": "SET nested_calls_left = nested_calls_left - :one, "
+                        "nested_credit_left = nested_credit_left - :amount",
+                        "ConditionExpression": "#status = :reserved AND nested_calls_left >= :one "
+                        "AND nested_credit_left >= :amount",
+                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": {
+                            ":one": n(1),
+                            ":amount": n(amount),
+                            ":reserved": s(ReservationStatus.RESERVED),
+                        },
+                    }
+                }
+            )
+            roles.append(("parent", None))
         for owner in reservation.owners:
             actions.append(
                 {
@@ -595,6 +619,8 @@ def _denial(
         return GrantRevoked()
     if "tool" in by_role:
         return ToolNotCallable()
+    if "parent" in by_role:
+        return nested_allowance_spent()
     if "idempotency" in by_role:
         _, item = by_role["idempotency"]
         status = (item or {}).get("status", {}).get("S")
@@ -640,7 +666,14 @@ def _reservation_item(reservation: Reservation) -> Item:
         # the sparse index's keys: present only while the reservation is open (removed when it closes)
         "open_shard": s(_open_shard(reservation.request_id)),
         "open_expires_at": s(_iso(reservation.expires_at)),
+        "nested_calls": n(reservation.allowance.calls),
+        "nested_credit": n(reservation.allowance.credit),
+        "nested_calls_left": n(reservation.allowance.calls),
+        "nested_credit_left": n(reservation.allowance.credit),
     }
+    if reservation.parent is not None:
+        item["parent"] = s(reservation.parent)
+        item["chain"] = {"L": [s(server) for server in reservation.chain]}
     if reservation.obo is not None:
         item["obo"] = s(reservation.obo)
     if reservation.idempotency_key is not None:
@@ -666,4 +699,9 @@ def _reservation_of(item: Item) -> Reservation:
         idempotency_key=item.get("idempotency_key", {}).get("S"),
         started_at=datetime.fromisoformat(item["started_at"]["S"]),
         expires_at=datetime.fromisoformat(item["expires_at"]["S"]),
+        allowance=NestedAllowance(number("nested_calls"), Micros(number("nested_credit")))
+        if "nested_calls" in item
+        else NO_NESTING,
+        parent=item.get("parent", {}).get("S"),
+        chain=tuple(server["S"] for server in item.get("chain", {}).get("L", [])),
     )

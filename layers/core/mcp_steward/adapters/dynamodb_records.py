@@ -100,6 +100,9 @@ def ledger_item(entry: LedgerEntry, retention_days: int = DEFAULT_RETENTION_DAYS
     }
     if entry.obo is not None:
         item["obo"] = s(entry.obo)
+    if entry.parent is not None:
+        item["parent"] = s(entry.parent)
+        item["chain"] = {"L": [s(server) for server in entry.chain]}
     return item
 
 
@@ -118,6 +121,8 @@ def ledger_entry_from_item(item: Item) -> LedgerEntry:
         units=int(item["units"]["N"]),
         outcome=Outcome(item["outcome"]["S"]),
         latency_ms=int(item["latency_ms"]["N"]),
+        parent=item.get("parent", {}).get("S"),
+        chain=tuple(server["S"] for server in item.get("chain", {}).get("L", [])),
     )
 
 

@@ -24,7 +24,15 @@ from mcp_steward.domain.money import Micros
 from mcp_steward.domain.names import ExposedName, ServerName
 from mcp_steward.domain.ports import ConcurrentChangeError, StoreUnavailableError
 from mcp_steward.domain.pricing import Price
-from mcp_steward.domain.registry import Catalog, ServerKind, ServerRecord, ToolRecord, ToolStatus
+from mcp_steward.domain.registry import (
+    Catalog,
+    DelegationMode,
+    DelegationPolicy,
+    ServerKind,
+    ServerRecord,
+    ToolRecord,
+    ToolStatus,
+)
 
 MAX_TOOLS_PER_SERVER = 99  # one TransactWriteItems holds 100 actions: the server item and its tools
 
@@ -47,7 +55,16 @@ def _server_item(server: ServerRecord) -> Item:
             item[name] = s(value)
     if server.allowed_hosts:
         item["allowed_hosts"] = {"L": [s(host) for host in server.allowed_hosts]}
+    item.update(_delegation_attributes(server.delegation))
     return item
+
+
+def _delegation_attributes(policy: DelegationPolicy) -> Item:
+    return {
+        "nested_calls": {"N": str(policy.calls)},
+        "nested_credit": {"N": str(policy.credit)},
+        "delegation_mode": s(policy.mode),
+    }
 
 
 def _server_of(name: ServerName, item: Item) -> ServerRecord:
@@ -66,6 +83,11 @@ def _server_of(name: ServerName, item: Item) -> ServerRecord:
         allowed_hosts=tuple(str(host["S"]) for host in item.get("allowed_hosts", {}).get("L", [])),
         secret_id=optional("secret_id"),
         auth_header=optional("auth_header"),
+        delegation=DelegationPolicy(
+            calls=int(item.get("nested_calls", {}).get("N", "0")),
+            credit=Micros(int(item.get("nested_credit", {}).get("N", "0"))),
+            mode=DelegationMode(optional("delegation_mode") or DelegationMode.SERVICE),
+        ),
     )
 
 
@@ -208,6 +230,19 @@ class DynamoDbRegistry:
             if any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons):
                 raise ConcurrentChangeError(f"a tool of {server.name} changed since it was read") from None
             raise
+
+    def set_delegation(self, server: ServerName, policy: DelegationPolicy) -> None:
+        """Change a registered server's delegation policy (the next invocations get it)."""
+        attributes = _delegation_attributes(policy)
+        with store_errors("updating a server"):
+            self._client.update_item(
+                TableName=self._table,
+                Key={"pk": s(f"SERVER#{server}"), "sk": s("SERVER")},
+                UpdateExpression="SET " + ", ".join(f"#{name} = :{name}" for name in attributes),
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={f"#{name}": name for name in attributes},
+                ExpressionAttributeValues={f":{name}": value for name, value in attributes.items()},
+            )
 
     def set_status(self, tool: ToolRecord, status: ToolStatus) -> None:
         self._update(tool, "SET #status = :status", {"#status": "status"}, {":status": s(status)})

@@ -15,7 +15,7 @@ from mcp_steward.domain.keys import KeyRecord, token_digest
 from mcp_steward.domain.names import ExposedName, ServerName
 from mcp_steward.domain.ports import ConcurrentChangeError, InvocationError
 from mcp_steward.domain.pricing import Price
-from mcp_steward.domain.registry import Catalog, ServerRecord, ToolRecord, ToolStatus
+from mcp_steward.domain.registry import Catalog, DelegationPolicy, ServerRecord, ToolRecord, ToolStatus
 
 
 class InMemoryKeyStore:
@@ -114,6 +114,10 @@ class InMemoryRegistry:
             self._check_revision_locked(stored, tool)
             stored[tool.exposed_name] = replace(tool, revision=tool.revision + 1)
             self._tools[tool.server] = list(stored.values())
+
+    def set_delegation(self, server: ServerName, policy: DelegationPolicy) -> None:
+        with self._lock:
+            self._servers[server] = replace(self._servers[server], delegation=policy)
 
     def set_status(self, tool: ToolRecord, status: ToolStatus) -> None:
         self._update(tool, status=status)

@@ -28,6 +28,7 @@ from mcp_steward.domain.budgets import (
     ToolNotCallable,
     budget_exceeded,
     minute_of,
+    nested_allowance_spent,
     rate_limited,
 )
 from mcp_steward.domain.money import Micros
@@ -50,6 +51,8 @@ class InMemoryBudgetLedger:
         self.counters: dict[tuple[RateScope, str, str], int] = {}
         self.reservations: dict[str, tuple[Reservation, ReservationStatus]] = {}
         self.idempotency: dict[tuple[str, str], dict[str, Any]] = {}
+        #: Per reservation: the nested calls and credit its own nested calls may still spend.
+        self.nested_left: dict[str, tuple[int, int]] = {}
         self.ledger: list[LedgerEntry] = []
         self.audit: list[AuditRecord] = []
 
@@ -87,6 +90,11 @@ class InMemoryBudgetLedger:
                 if self.counters.get((limit.scope, limit.subject, minute), 0) >= limit.per_minute:
                     raise rate_limited(limit, request.at)
             reservation = request.reservation()
+            if request.parent is not None:
+                parent = self.reservations.get(request.parent)
+                calls, credit = self.nested_left.get(request.parent, (0, 0))
+                if parent is None or parent[1] is not ReservationStatus.RESERVED or calls < 1 or credit < amount:
+                    raise nested_allowance_spent()
             owners = reservation.owners
             for owner in owners:
                 budget = self.periods.get((owner, request.period))
@@ -105,6 +113,10 @@ class InMemoryBudgetLedger:
                     budget, available=Micros(budget.available - amount), reserved=Micros(budget.reserved + amount)
                 )
             self.reservations[request.request_id] = (reservation, ReservationStatus.RESERVED)
+            self.nested_left[request.request_id] = (request.allowance.calls, request.allowance.credit)
+            if request.parent is not None:
+                calls, credit = self.nested_left[request.parent]
+                self.nested_left[request.parent] = (calls - 1, credit - amount)
             if idem_key is not None:
                 self.idempotency[idem_key] = {"status": ReservationStatus.RESERVED, "request_id": request.request_id}
             return reservation

@@ -82,6 +82,22 @@ class ReservationStatus(StrEnum):
     RELEASED = "released"
 
 
+ZERO: Final = Micros(0)
+
+
+@dataclass(frozen=True, slots=True)
+class NestedAllowance:
+    """What the nested calls a tool server makes during one invocation may spend, together: at most ``calls``
+    calls and ``credit`` micro-credits of their reservations (DESIGN.md section 5). Each nested reserve takes
+    its share from the parent reservation in the same transaction, so a replayed token cannot spend more."""
+
+    calls: int = 0
+    credit: Micros = ZERO
+
+
+NO_NESTING: Final = NestedAllowance()
+
+
 @dataclass(frozen=True, slots=True)
 class ReservationRequest:
     """Everything the reserve transaction checks and writes for one call."""
@@ -100,6 +116,11 @@ class ReservationRequest:
     expires_at: datetime
     #: The tool's pinned definition hash as the caller resolved it; the reserve re-checks it.
     pin: str | None = None
+    #: What this call's own nested calls may spend (its server's delegation policy).
+    allowance: NestedAllowance = NO_NESTING
+    #: A nested call: the parent reservation's request id (its allowance pays) and the servers called so far.
+    parent: str | None = None
+    chain: tuple[str, ...] = ()
 
     @property
     def period(self) -> Period:
@@ -122,6 +143,9 @@ class ReservationRequest:
             idempotency_key=self.idempotency_key,
             started_at=self.at,
             expires_at=self.expires_at,
+            allowance=self.allowance,
+            parent=self.parent,
+            chain=self.chain,
         )
 
 
@@ -142,6 +166,9 @@ class Reservation:
     idempotency_key: str | None
     started_at: datetime
     expires_at: datetime
+    allowance: NestedAllowance = NO_NESTING  # as granted at reserve (what is left lives in the store)
+    parent: str | None = None
+    chain: tuple[str, ...] = ()
 
     @property
     def owners(self) -> tuple[Owner, ...]:
@@ -160,6 +187,14 @@ class Settlement:
     audit: AuditRecord
     #: The result to answer an idempotent repeat with (None when too large to keep).
     replay: dict[str, Any] | None = None
+
+
+def nested_allowance_spent() -> Denied:
+    """A nested call refused: the calling tool's nested allowance is spent, or its own call has ended."""
+    return Denied(
+        "nested_allowance_spent",
+        "The calling tool may make no more nested calls for this request (its allowance is spent or its call ended).",
+    )
 
 
 def settlement_of(
@@ -189,7 +224,10 @@ def settlement_of(
         units=units,
         outcome=outcome,
         latency_ms=latency_ms,
+        parent=reservation.parent,
+        chain=reservation.chain,
     )
+    nesting = {"parent": reservation.parent, "chain": list(reservation.chain)} if reservation.parent else {}
     audit = AuditRecord(
         kind="decision",
         at=at,
@@ -200,7 +238,7 @@ def settlement_of(
         tool=reservation.tool,
         decision=Decision.ALLOWED,
         reason=reason,
-        detail={"cost_micro": charged, "units": units, **(detail or {})},
+        detail={"cost_micro": charged, "units": units, **nesting, **(detail or {})},
     )
     return Settlement(reservation, charged, entry, audit, replay=replay)
 

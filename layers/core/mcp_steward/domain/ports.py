@@ -23,7 +23,7 @@ from mcp_steward.domain.money import Micros
 from mcp_steward.domain.names import ServerName
 from mcp_steward.domain.pricing import Price
 from mcp_steward.domain.records import AuditRecord
-from mcp_steward.domain.registry import Catalog, ServerRecord, ToolRecord, ToolStatus
+from mcp_steward.domain.registry import Catalog, DelegationPolicy, ServerRecord, ToolRecord, ToolStatus
 
 
 class KeyStore(Protocol):
@@ -62,6 +62,10 @@ class Registry(Protocol):
         Raises:
             ConcurrentChangeError: ``tool`` was read from the store (``revision`` > 0) and changed since.
         """
+        ...
+
+    def set_delegation(self, server: ServerName, policy: DelegationPolicy) -> None:
+        """Change a registered server's delegation policy (a KeyError/StoreUnavailableError if unknown)."""
         ...
 
     def set_status(self, tool: ToolRecord, status: ToolStatus) -> None:

@@ -34,6 +34,9 @@ class LedgerEntry:
     units: int
     outcome: Outcome
     latency_ms: int
+    #: A nested call: the request id of the call that made it, and the servers in the chain (outermost first).
+    parent: str | None = None
+    chain: tuple[str, ...] = ()
 
 
 class Decision(StrEnum):

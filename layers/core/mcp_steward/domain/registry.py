@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from mcp_steward.domain.money import Micros
 from mcp_steward.domain.names import ExposedName, ServerName
 from mcp_steward.domain.pinning import definition_hash
 from mcp_steward.domain.pricing import Price
@@ -22,6 +23,32 @@ class ToolStatus(StrEnum):
     QUARANTINED = "quarantined"
     DISABLED = "disabled"
     REJECTED = "rejected"
+
+
+class DelegationMode(StrEnum):
+    """Whose grants a server's nested calls need: the server's own (it acts as a service account), or the
+    server's and the person's both (``intersect``)."""
+
+    SERVICE = "service"
+    INTERSECT = "intersect"
+
+
+@dataclass(frozen=True, slots=True)
+class DelegationPolicy:
+    """What one invocation of an internal server may spend on nested calls (DESIGN.md section 5): at most
+    ``calls`` calls and ``credit`` micro-credits of their reservations. ``calls == 0``: it may make none, and
+    governance gives it no delegation token."""
+
+    calls: int = 0
+    credit: Micros = Micros(0)  # noqa: RUF009 - an int subtype: immutable
+    mode: DelegationMode = DelegationMode.SERVICE
+
+    @property
+    def enabled(self) -> bool:
+        return self.calls > 0
+
+
+NO_DELEGATION = DelegationPolicy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +73,8 @@ class ServerRecord:
     secret_id: str | None = None
     #: Vendor servers: the header the credential is sent in, ``Name: ...{secret}...``.
     auth_header: str | None = None
+    #: Internal servers: the nested calls one invocation may make through nested governance.
+    delegation: DelegationPolicy = NO_DELEGATION
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from mcp_steward.domain.identity import Principal
 from mcp_steward.domain.names import ServerName
 from mcp_steward.domain.ports import GrantStore, KeyStore, Registry
 from mcp_steward.domain.pricing import Price
-from mcp_steward.domain.registry import Catalog, ServerRecord, ToolRecord, ToolStatus
+from mcp_steward.domain.registry import Catalog, DelegationPolicy, ServerRecord, ToolRecord, ToolStatus
 
 DEFAULT_TTL_S: Final = 5.0
 
@@ -65,6 +65,10 @@ class CachedRegistry:
 
     def put_tool(self, tool: ToolRecord) -> None:
         self._inner.put_tool(tool)
+        self._cache.clear()
+
+    def set_delegation(self, server: ServerName, policy: DelegationPolicy) -> None:
+        self._inner.set_delegation(server, policy)
         self._cache.clear()
 
     def set_status(self, tool: ToolRecord, status: ToolStatus) -> None:

@@ -279,6 +279,9 @@ def register_server(
         ConcurrentChangeError: a tool of the server changed while it was being registered.
     """
     name = server.name
+    previous = registry.catalog().servers.get(name)
+    if previous is not None:  # registering again keeps what an admin set for the server
+        server = replace(server, delegation=previous.delegation)
     try:
         server = replace(server, version=versions(server))
     except VersionUnavailableError as exc:

@@ -2,7 +2,8 @@
 in a temporary directory (the real one is never touched): the local plane's template loader resolves the new
 function, the template keeps every line it had, ruff and mypy (strict) accept the generated code, and pytest in
 the copy passes the generated unit test, the template tests (cfn-lint included) and the events machinery, which
-finds the new function in the template and runs its events through its handler."""
+finds the new function in the template and runs its events through its handler. Where `make validate` has
+installed them, cfn-lint with the serverless rules and checkov accept the scaffolded template too."""
 
 from __future__ import annotations
 
@@ -32,7 +33,9 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     skip = shutil.ignore_patterns("__pycache__", ".pytest_cache", "data")
     for name in ("infra", "functions", "events", "tests"):
         shutil.copytree(ROOT / name, root / name, ignore=skip)
-    shutil.copy2(ROOT / "pyproject.toml", root / "pyproject.toml")
+    for name in ("pyproject.toml", ".cfnlintrc", ".checkov.yaml"):
+        if (ROOT / name).is_file():
+            shutil.copy2(ROOT / name, root / name)
     (root / "layers" / "core").mkdir(parents=True)
     shutil.copy2(ROOT / "layers" / "core" / "requirements.txt", root / "layers" / "core" / "requirements.txt")
     (root / "layers" / "core" / "mcp_steward").symlink_to(ROOT / "layers" / "core" / "mcp_steward")
@@ -85,6 +88,22 @@ def test_ruff_and_strict_mypy_accept_the_generated_code(repo: Path, tmp_path: Pa
         assert finished.returncode == 0, finished.stdout + finished.stderr
     finished = _run(repo, str(BIN / "mypy"), "--cache-dir", str(tmp_path / "mypy"), *GENERATED)
     assert finished.returncode == 0, finished.stdout + finished.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        (".tools/sam/bin/cfn-lint",),  # with .cfnlintrc: the serverless rules, informational findings included
+        (".tools/checkov/bin/checkov", "--config-file", ".checkov.yaml", "-f", "infra/template.yaml"),
+    ],
+    ids=["cfn-lint-serverless", "checkov"],
+)
+def test_make_validates_linters_accept_the_scaffolded_template(repo: Path, command: tuple[str, ...]) -> None:
+    tool = ROOT / command[0]
+    if not tool.is_file():
+        pytest.skip(f"{command[0]} is installed by `make validate`")
+    finished = _run(repo, str(tool), *command[1:])
+    assert finished.returncode == 0, finished.stdout[-4000:] + finished.stderr[-2000:]
 
 
 def test_pytest_in_the_copy_passes_the_generated_test_the_template_tests_and_the_new_events(repo: Path) -> None:

@@ -217,7 +217,7 @@ def test_nested_calls_spend_the_parent_allowance_only_while_the_parent_runs(plan
     held(plane, replace(nested, request_id="child-2"))  # 6 of 7, the second of 2 calls
     with pytest.raises(Denied) as spent:
         plane.ledger.reserve(replace(nested, request_id="child-3"))
-    assert spent.value.reason == "nested_allowance_spent"
+    assert (spent.value.reason, spent.value.data) == ("delegation_invalid", {"why": "budget"})
     assert balance(plane)[2] == 9_000_000  # the parent's 3 and the two children's 6: the refusal held nothing
 
     other = held(plane, replace(request("other"), allowance=NestedAllowance(calls=5, credit=Micros(2_000_000))))
@@ -226,7 +226,7 @@ def test_nested_calls_spend_the_parent_allowance_only_while_the_parent_runs(plan
     assert plane.ledger.settle(settlement(other, 0)) is True
     with pytest.raises(Denied) as ended:  # the parent's call is over: its token buys nothing more
         plane.ledger.reserve(replace(nested, request_id="child-5", parent="other", price=FREE))
-    assert ended.value.reason == "nested_allowance_spent"
+    assert (ended.value.reason, ended.value.data) == ("delegation_invalid", {"why": "budget"})
     with pytest.raises(Denied):  # an unknown parent
         plane.ledger.reserve(replace(nested, request_id="child-6", parent="nobody"))
     assert plane.ledger.settle(settlement(first, 1_000_000)) is True

@@ -192,8 +192,9 @@ class Settlement:
 def nested_allowance_spent() -> Denied:
     """A nested call refused: the calling tool's nested allowance is spent, or its own call has ended."""
     return Denied(
-        "nested_allowance_spent",
+        "delegation_invalid",
         "The calling tool may make no more nested calls for this request (its allowance is spent or its call ended).",
+        {"why": "budget"},
     )
 
 

@@ -33,7 +33,9 @@ CALLER_PREFIX: Final = "server:"
 
 
 class DelegationError(Exception):
-    """A token that is refused. ``reason`` is stable (for the audit); the message never quotes the token."""
+    """A token or a nested call that is refused. ``reason`` is the ``why`` of a ``delegation_invalid`` denial
+    (DESIGN.md section 3): ``forged`` (a bad signature, an unknown key, or not a token at all), ``target``
+    (addressed elsewhere), ``expired``, ``depth`` or ``cycle``. The message never quotes the token."""
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
@@ -120,12 +122,12 @@ def child_claims(parent: DelegationClaims, *, kid: str, request_id: str, server:
     """The claims of the token for a nested invocation of ``server`` made with ``parent``.
 
     Raises:
-        DelegationError: ``cycle`` when ``server`` is already in the chain; ``too_deep`` past ``max_depth``.
+        DelegationError: ``cycle`` when ``server`` is already in the chain; ``depth`` past ``max_depth``.
     """
     if server in parent.chain:
-        raise DelegationError("delegation_cycle", f"{server} is already in this call's chain")
+        raise DelegationError("cycle", f"{server} is already in this call's chain")
     if parent.depth + 1 > parent.max_depth:
-        raise DelegationError("delegation_too_deep", f"nested calls may go {parent.max_depth} servers deep")
+        raise DelegationError("depth", f"nested calls may go {parent.max_depth} servers deep")
     return replace(
         parent,
         kid=kid,
@@ -148,25 +150,25 @@ def verify(token: object, key_for: Callable[[str], bytes | None], *, now_s: int)
             version), expired, or deeper than its own maximum.
     """
     if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_CHARS or token.count(".") != 1:
-        raise DelegationError("delegation_malformed", "the delegation token is malformed")
+        raise DelegationError("forged", "the delegation token is malformed")
     encoded_payload, encoded_signature = token.split(".")
     try:
         payload, signature = _unb64(encoded_payload), _unb64(encoded_signature)
         decoded = json.loads(payload)
     except (binascii.Error, ValueError):
-        raise DelegationError("delegation_malformed", "the delegation token is malformed") from None
+        raise DelegationError("forged", "the delegation token is malformed") from None
     kid = decoded.get("kid") if isinstance(decoded, dict) else None
     key = key_for(kid) if isinstance(kid, str) else None
     # The signature is checked before any claim is believed; an unknown kid is a forgery too.
     if key is None or not hmac.compare_digest(_sign(key, payload), signature):
-        raise DelegationError("delegation_forged", "the delegation token's signature is not valid")
+        raise DelegationError("forged", "the delegation token's signature is not valid")
     claims = _claims(decoded)
     if claims.v != TOKEN_VERSION or claims.aud != AUDIENCE or not claims.caller.startswith(CALLER_PREFIX):
-        raise DelegationError("delegation_retargeted", "the delegation token is not addressed to nested governance")
+        raise DelegationError("target", "the delegation token is not addressed to nested governance")
     if now_s >= claims.exp or now_s * 1000 >= claims.deadline_ms:
-        raise DelegationError("delegation_expired", "the delegation token has expired")
+        raise DelegationError("expired", "the delegation token has expired")
     if not 1 <= claims.depth <= claims.max_depth <= MAX_DEPTH or len(claims.chain) != claims.depth:
-        raise DelegationError("delegation_too_deep", f"nested calls may go {MAX_DEPTH} servers deep")
+        raise DelegationError("depth", f"nested calls may go {MAX_DEPTH} servers deep")
     return claims
 
 
@@ -194,7 +196,7 @@ def _claims(decoded: Mapping[str, Any]) -> DelegationClaims:
             deadline_ms=_int(decoded["deadline_ms"]),
         )
     except (KeyError, TypeError):
-        raise DelegationError("delegation_malformed", "the delegation token is malformed") from None
+        raise DelegationError("forged", "the delegation token is malformed") from None
     return claims
 
 

@@ -23,8 +23,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol
 
 from mcp_steward.domain.budgets import (
+    NO_NESTING,
     Denied,
     GrantRevoked,
+    NestedAllowance,
     OwnerKind,
     PeriodMissing,
     Replay,
@@ -35,10 +37,19 @@ from mcp_steward.domain.budgets import (
     period_of,
     settlement_of,
 )
+from mcp_steward.domain.delegation import DelegationClaims, child_claims, mint, root_claims
+from mcp_steward.domain.grants import Grant
 from mcp_steward.domain.identity import Principal
-from mcp_steward.domain.ports import BudgetLedger, CallConfig, InvocationError, StoreUnavailableError, ToolInvoker
+from mcp_steward.domain.ports import (
+    BudgetLedger,
+    CallConfig,
+    DelegationKeys,
+    InvocationError,
+    StoreUnavailableError,
+    ToolInvoker,
+)
 from mcp_steward.domain.records import AuditRecord, Decision, Outcome
-from mcp_steward.domain.registry import ServerKind, ToolRecord
+from mcp_steward.domain.registry import DelegationMode, ServerKind, ServerRecord, ToolRecord
 from mcp_steward.protocol.errors import GovernanceDeniedError, InvalidParamsError, UnknownToolError
 from mcp_steward.services.caching import DEFAULT_TTL_S, TtlCache
 from mcp_steward.services.tools import ToolService, envelope_for, tool_error_result, tool_result
@@ -86,6 +97,8 @@ class CallRequest:
     arguments: object
     deadline_ms: int
     meta: dict[str, Any] | None = None
+    #: A nested call: the verified delegation token it came with (``principal`` is then the token's person).
+    delegation: DelegationClaims | None = None
 
 
 class CallObserver(Protocol):
@@ -122,6 +135,7 @@ class CallTool:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         observer: CallObserver | None = None,
         config_ttl_s: float = DEFAULT_TTL_S,
+        delegation_keys: DelegationKeys | None = None,
     ) -> None:
         self._tools = tools
         self._budgets = budgets
@@ -131,6 +145,7 @@ class CallTool:
         self._observer = observer or NullObserver()
         self._configs: TtlCache[tuple[str, str, str], CallConfig] = TtlCache(config_ttl_s)
         self._validators = SchemaValidators()
+        self._delegation_keys = delegation_keys
 
     def __call__(self, request: CallRequest) -> dict[str, Any]:
         started = time.perf_counter()
@@ -138,7 +153,7 @@ class CallTool:
         principal = request.principal
         name = request.name if isinstance(request.name, str) else ""
         try:
-            tool, grants = self._tools.resolve(principal, request.name)
+            tool, grants = self._resolve(request)
         except UnknownToolError:
             self._deny(request, at, name[:128], "unknown_tool")
             raise
@@ -175,6 +190,9 @@ class CallTool:
             at=at,
             expires_at=at + self._expiry,
             pin=tool.pinned_hash,
+            allowance=_allowance(self._tools.server_of(tool)),
+            parent=request.delegation.rid if request.delegation is not None else None,
+            chain=(*request.delegation.chain, tool.server) if request.delegation is not None else (),
         )
         try:
             held = self._reserve(reservation_request)
@@ -190,6 +208,60 @@ class CallTool:
         if isinstance(held, Replay):
             return held.result
         return self._invoke_and_settle(request, tool, held, arguments, started)
+
+    def _resolve(self, request: CallRequest) -> tuple[ToolRecord, tuple[Grant, ...]]:
+        """The tool and the grants to re-check; a nested call is authorized for the server making it.
+
+        Raises:
+            UnknownToolError: no such tool, or not granted.
+            Denied: ``quarantined``; ``delegation_invalid`` for a nested call that would close a cycle, go
+                too deep, or comes from a server that is not registered (``target``).
+        """
+        nested = request.delegation
+        if nested is None:
+            return self._tools.resolve(request.principal, request.name)
+        caller = self._tools.server_named(nested.caller_server)
+        if caller is None or not caller.delegation.enabled:
+            raise Denied("delegation_invalid", "The calling server may not make nested calls.", {"why": "target"})
+        tool, grants = self._tools.resolve(
+            request.principal,
+            request.name,
+            acting_server=caller.name,
+            intersect=caller.delegation.mode is DelegationMode.INTERSECT,
+        )
+        if tool.server in nested.chain:
+            raise Denied("delegation_invalid", f"{tool.server} is already in this call's chain.", {"why": "cycle"})
+        if nested.depth + 1 > nested.max_depth:
+            message = f"Nested calls may go {nested.max_depth} servers deep."
+            raise Denied("delegation_invalid", message, {"why": "depth"})
+        return tool, grants
+
+    def _delegation_token(self, request: CallRequest, server: ServerRecord, deadline_ms: int) -> str | None:
+        """The token this invocation may make nested calls with; None when its server may make none (or the
+        key cannot be read: the tool then runs, but its nested calls are refused)."""
+        if self._delegation_keys is None or server.kind is not ServerKind.INTERNAL or not server.delegation.enabled:
+            return None
+        try:
+            kid, key = self._delegation_keys.signing_key()
+        except StoreUnavailableError:
+            _log.warning("delegation key unavailable: %s invoked without a delegation token", server.name)
+            return None
+        now_s = int(self._clock().timestamp())
+        parent = request.delegation
+        if parent is None:
+            claims = root_claims(
+                kid=kid,
+                request_id=request.request_id,
+                server=server.name,
+                person=request.principal.id,
+                obo=request.principal.obo,
+                team=request.principal.team,
+                now_s=now_s,
+                deadline_ms=deadline_ms,
+            )
+        else:
+            claims = child_claims(parent, kid=kid, request_id=request.request_id, server=server.name, now_s=now_s)
+        return mint(claims, key)
 
     def _reserve(self, request: ReservationRequest) -> Reservation | Replay:
         """Reserve; a missing period item is created from its standing limit once, then the reserve retried."""
@@ -213,7 +285,13 @@ class CallTool:
     ) -> dict[str, Any]:
         server = self._tools.server_of(tool)
         envelope = envelope_for(
-            request.request_id, request.deadline_ms, request.principal, request.rpc_id, tool.upstream_name, arguments
+            request.request_id,
+            request.deadline_ms,
+            request.principal,
+            request.rpc_id,
+            tool.upstream_name,
+            arguments,
+            delegation=self._delegation_token(request, server, request.deadline_ms),
         )
         price = tool.price
         result: dict[str, Any]
@@ -313,6 +391,14 @@ class CallTool:
             )
         )
         self._observer.denied(reason)
+
+
+def _allowance(server: ServerRecord) -> NestedAllowance:
+    """What an invocation of ``server`` may spend on nested calls (nothing for a vendor)."""
+    policy = server.delegation
+    if server.kind is not ServerKind.INTERNAL or not policy.enabled:
+        return NO_NESTING
+    return NestedAllowance(calls=policy.calls, credit=policy.credit)
 
 
 def _protocol(denial: Denied) -> GovernanceDeniedError:

@@ -11,7 +11,7 @@ from typing import Any, Final
 from mcp_steward.domain.budgets import Denied
 from mcp_steward.domain.grants import Grant, SubjectKind, allows, subjects_of
 from mcp_steward.domain.identity import Principal
-from mcp_steward.domain.names import ExposedName
+from mcp_steward.domain.names import ExposedName, ServerName
 from mcp_steward.domain.ports import GrantStore, Registry
 from mcp_steward.domain.registry import ServerRecord, ToolRecord, ToolStatus
 from mcp_steward.protocol.errors import InvalidParamsError, UnknownToolError
@@ -95,10 +95,15 @@ class ToolService:
             result["nextCursor"] = _encode_cursor(page[-1].exposed_name)
         return result
 
-    def resolve(self, principal: Principal, name: object) -> tuple[ToolRecord, tuple[Grant, ...]]:
+    def resolve(
+        self, principal: Principal, name: object, *, acting_server: str | None = None, intersect: bool = False
+    ) -> tuple[ToolRecord, tuple[Grant, ...]]:
         """The tool the principal holds a grant for, and the grant items to re-check when reserving (the
         principal's, and the user's too for an agent acting for a user). Unknown, not granted, disabled and
         rejected tools answer alike; a granted tool that is pending or quarantined is a governance denial.
+
+        A nested call (``acting_server``: the server calling on the principal's behalf) needs that server's
+        grant, and with ``intersect`` the principal's too (DESIGN.md section 5).
 
         Raises:
             UnknownToolError: no such tool for this principal.
@@ -109,18 +114,32 @@ class ToolService:
         tool = self._registry.catalog().tools.get(ExposedName(name))
         if tool is None or tool.status in (ToolStatus.DISABLED, ToolStatus.REJECTED):
             raise UnknownToolError(name)
-        chosen = _first_match(self._grants.grants_for(subjects_of(principal)), name)
-        if chosen is None:
+        if acting_server is None:
+            grants = self._person_grants(principal, name)
+        else:
+            server_grant = _first_match(self._grants.grants_for([(SubjectKind.SERVER, acting_server)]), name)
+            grants = None if server_grant is None else (server_grant,)
+            if grants is not None and intersect:
+                person = self._person_grants(principal, name)
+                grants = None if person is None else (*grants, *person)
+        if grants is None:
             raise UnknownToolError(name)
-        grants: tuple[Grant, ...] = (chosen,)
-        if principal.obo is not None:
-            user = _first_match(self._grants.grants_for(self._user_subjects(principal.obo)), name)
-            if user is None:
-                raise UnknownToolError(name)
-            grants = (chosen, user)
         if tool.status is not ToolStatus.APPROVED:
             raise Denied("quarantined", f"The tool {name} is awaiting review and cannot be called now.", {"tool": name})
         return tool, grants
+
+    def _person_grants(self, principal: Principal, name: str) -> tuple[Grant, ...] | None:
+        """The principal's grant for ``name`` (and the user's too for an agent acting for a user), or None."""
+        chosen = _first_match(self._grants.grants_for(subjects_of(principal)), name)
+        if chosen is None:
+            return None
+        if principal.obo is None:
+            return (chosen,)
+        user = _first_match(self._grants.grants_for(self._user_subjects(principal.obo)), name)
+        return None if user is None else (chosen, user)
+
+    def server_named(self, name: str) -> ServerRecord | None:
+        return self._registry.catalog().servers.get(ServerName(name))
 
     def server_of(self, tool: ToolRecord) -> ServerRecord:
         server = self._registry.catalog().servers.get(tool.server)
@@ -136,16 +155,22 @@ def _first_match(grants: list[Grant], name: str) -> Grant | None:
 
 
 def envelope_for(
-    request_id: str, deadline_ms: int, principal: Principal, rpc_id: str | int, upstream: str, arguments: dict[str, Any]
+    request_id: str,
+    deadline_ms: int,
+    principal: Principal,
+    rpc_id: str | int,
+    upstream: str,
+    arguments: dict[str, Any],
+    delegation: str | None = None,
 ) -> dict[str, Any]:
-    """The invocation envelope of DESIGN.md section 5."""
+    """The invocation envelope of DESIGN.md section 5 (``delegation``: the token minted for this invocation)."""
     return {
         "steward": {
             "v": ENVELOPE_VERSION,
             "request_id": request_id,
             "deadline_ms": deadline_ms,
             "principal": {"id": principal.id, "team": principal.team, "obo": principal.obo},
-            "delegation": None,
+            "delegation": delegation,
         },
         "message": {
             "jsonrpc": "2.0",

@@ -19,15 +19,17 @@ from mcp_steward.adapters.dynamodb_keys import DynamoDbKeyStore
 from mcp_steward.adapters.dynamodb_registry import DynamoDbRegistry
 from mcp_steward.adapters.egress_invoker import EgressInvoker, RoutingInvoker
 from mcp_steward.adapters.lambda_invoker import LambdaInvoker
-from mcp_steward.domain.ports import BudgetLedger, GrantStore, KeyStore, Registry, ToolInvoker
+from mcp_steward.adapters.secrets_delegation_keys import SecretsManagerDelegationKeys
+from mcp_steward.domain.ports import BudgetLedger, DelegationKeys, GrantStore, KeyStore, Registry, ToolInvoker
 from mcp_steward.http.app import EndpointConfig, McpEndpoint
 from mcp_steward.http.discovery import ProtectedResource
 from mcp_steward.http.guards import HostPolicy
 from mcp_steward.http.identity import AuthorizerIdentity, BearerIdentity, IdentityResolver
 from mcp_steward.services.caching import DEFAULT_TTL_S, CachedGrants, CachedKeys, CachedRegistry, TtlCache
 from mcp_steward.services.calls import CallObserver, CallTool
+from mcp_steward.services.nested import NestedGovernance
 from mcp_steward.services.tools import ToolService
-from mcp_steward.settings import Settings
+from mcp_steward.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -40,6 +42,8 @@ class Ports:
     grants: GrantStore
     invoker: ToolInvoker
     budgets: BudgetLedger
+    #: None: no delegation key is configured; tool servers get no token and nested calls are refused.
+    delegation_keys: DelegationKeys | None = None
 
 
 def aws_ports(settings: Settings, session: Any = None, observer: CallObserver | None = None) -> Ports:
@@ -66,7 +70,16 @@ def aws_ports(settings: Settings, session: Any = None, observer: CallObserver | 
         else None
     )
     invoker = RoutingInvoker(functions, egress)
+    delegation_keys = (
+        SecretsManagerDelegationKeys(
+            session.client("secretsmanager", config=Config(connect_timeout=2, read_timeout=5)),
+            settings.delegation_key_secret,
+        )
+        if settings.delegation_key_secret
+        else None
+    )
     return Ports(
+        delegation_keys=delegation_keys,
         keys=DynamoDbKeyStore(dynamodb, settings.keys_table),
         registry=DynamoDbRegistry(dynamodb, settings.registry_table),
         grants=DynamoDbGrantStore(dynamodb, settings.grants_table),
@@ -83,14 +96,10 @@ def aws_ports(settings: Settings, session: Any = None, observer: CallObserver | 
     )
 
 
-def build_endpoint(
-    settings: Settings, ports: Ports, *, offload_blocking: bool = True, observer: CallObserver | None = None
-) -> McpEndpoint:
-    """The MCP endpoint over the ports. ``offload_blocking=False`` only where one request runs at a time
-    (a Lambda sandbox): blocking calls then run on the event loop, saving a thread hop per request."""
-    identity: IdentityResolver = (
-        BearerIdentity(CachedKeys(ports.keys)) if settings.identity_mode == "bearer" else AuthorizerIdentity()
-    )
+def build_pipeline(
+    settings: Settings, ports: Ports, observer: CallObserver | None = None
+) -> tuple[ToolService, CallTool]:
+    """The cached tool service and the ``tools/call`` pipeline, as governance and nested governance run them."""
     teams: TtlCache[str, str | None] = TtlCache(DEFAULT_TTL_S)
     tools = ToolService(
         CachedRegistry(ports.registry),
@@ -103,7 +112,34 @@ def build_endpoint(
         ports.invoker,
         function_timeout=timedelta(seconds=settings.request_timeout_s),
         observer=observer,
+        delegation_keys=ports.delegation_keys,
     )
+    return tools, call_tool
+
+
+def build_nested(settings: Settings, ports: Ports, observer: CallObserver | None = None) -> NestedGovernance:
+    """Nested governance over the ports: the pipeline, with identity from delegation tokens only.
+
+    Raises:
+        SettingsError: no delegation key is configured (the function could verify nothing).
+    """
+    if ports.delegation_keys is None:
+        raise SettingsError("DELEGATION_KEY_SECRET_ID is required for nested governance")
+    _, call_tool = build_pipeline(settings, ports, observer)
+    return NestedGovernance(
+        call_tool, ports.delegation_keys, ports.budgets, function_timeout_s=int(settings.request_timeout_s)
+    )
+
+
+def build_endpoint(
+    settings: Settings, ports: Ports, *, offload_blocking: bool = True, observer: CallObserver | None = None
+) -> McpEndpoint:
+    """The MCP endpoint over the ports. ``offload_blocking=False`` only where one request runs at a time
+    (a Lambda sandbox): blocking calls then run on the event loop, saving a thread hop per request."""
+    identity: IdentityResolver = (
+        BearerIdentity(CachedKeys(ports.keys)) if settings.identity_mode == "bearer" else AuthorizerIdentity()
+    )
+    tools, call_tool = build_pipeline(settings, ports, observer)
     config = EndpointConfig(
         host_policy=HostPolicy(
             settings.allowed_hosts,

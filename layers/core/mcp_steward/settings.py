@@ -57,6 +57,9 @@ class Settings:
     egress_function: str = ""
     #: ``EGRESS_TIMEOUT_S``: that function's timeout (the invoke's read timeout is derived from it).
     egress_timeout_s: int = 20
+    #: ``DELEGATION_KEY_SECRET_ID``: the Secrets Manager secret delegation tokens are signed with
+    #: ("" = no tool server gets a token, so none can make nested calls).
+    delegation_key_secret: str = ""
 
     def __post_init__(self) -> None:
         if self.identity_mode not in ("authorizer", "bearer"):
@@ -109,6 +112,7 @@ class Settings:
             oidc_scope=env.get("OIDC_REQUIRED_SCOPE", "").strip(),
             egress_function=env.get("EGRESS_FUNCTION_NAME", "").strip(),
             egress_timeout_s=_integer(env, "EGRESS_TIMEOUT_S", 20),
+            delegation_key_secret=env.get("DELEGATION_KEY_SECRET_ID", "").strip(),
         )
 
 

@@ -17,6 +17,15 @@ starlette, mangum or powertools. Secrets live in :mod:`mcp_steward.sdk.secrets`,
 
 from mcp_steward.sdk.context import ToolContext, ToolError
 from mcp_steward.sdk.envelope import Principal, StewardContext
+from mcp_steward.sdk.nested import NestedCallError
 from mcp_steward.sdk.server import ToolAnnotations, ToolServer
 
-__all__ = ["Principal", "StewardContext", "ToolAnnotations", "ToolContext", "ToolError", "ToolServer"]
+__all__ = [
+    "NestedCallError",
+    "Principal",
+    "StewardContext",
+    "ToolAnnotations",
+    "ToolContext",
+    "ToolError",
+    "ToolServer",
+]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from mcp_steward.sdk.envelope import Principal, StewardContext
 
@@ -26,13 +27,15 @@ class ToolContext:
         request_id: Governance's request id (put it in your logs).
         principal: The person or service the call is for (``id``, ``team``, ``obo``).
         deadline_ms: Epoch milliseconds after which governance no longer waits for the answer.
-        delegation: The raw delegation token for nested calls, or None (nested calls are a later issue).
+        delegation: The raw delegation token for nested calls (:meth:`call_tool`), or None when this server
+            may make none.
         tool_name: The name of the tool being called.
     """
 
     __slots__ = (
         "_clock_ms",
         "_lambda_remaining",
+        "_nested",
         "_units",
         "deadline_ms",
         "delegation",
@@ -48,6 +51,7 @@ class ToolContext:
         *,
         lambda_context: object = None,
         clock_ms: Callable[[], int] | None = None,
+        nested: Callable[[dict[str, Any], int], dict[str, Any]] | None = None,
     ) -> None:
         self.request_id: str = steward.request_id
         self.principal: Principal = steward.principal
@@ -58,6 +62,7 @@ class ToolContext:
         remaining = getattr(lambda_context, "get_remaining_time_in_millis", None)
         self._lambda_remaining: Callable[[], int] | None = remaining if callable(remaining) else None
         self._units: int | None = None
+        self._nested = nested
 
     def remaining_ms(self) -> int:
         """Milliseconds left before the envelope's deadline (or the Lambda timeout, if sooner); never negative."""
@@ -75,6 +80,22 @@ class ToolContext:
         if isinstance(units, bool) or not isinstance(units, int) or units < 0:
             raise ValueError("units must be an integer >= 0")
         self._units = units
+
+    def call_tool(self, name: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Call another tool through Steward on behalf of this call's principal, within this call's deadline.
+
+        Steward authorizes the call for this server (and the person, in ``intersect`` mode), charges the
+        person's team within this invocation's nested allowance, and records the chain.
+
+        Returns:
+            The tool's ``CallToolResult``: ``content``, ``structuredContent``, and ``isError`` when it failed.
+
+        Raises:
+            NestedCallError: Steward refused the call (its ``reason`` says why) or could not make it.
+        """
+        from mcp_steward.sdk.nested import call_tool, lambda_transport
+
+        return call_tool(self._nested or lambda_transport, self.delegation, name, arguments, self.remaining_ms())
 
     @property
     def units(self) -> int | None:

@@ -79,10 +79,14 @@ class ToolServer:
         handler = server.handler
     """
 
-    def __init__(self, name: str, version: str) -> None:
+    def __init__(
+        self, name: str, version: str, *, nested: Callable[[dict[str, Any], int], dict[str, Any]] | None = None
+    ) -> None:
+        """``nested`` replaces how ``ctx.call_tool`` reaches nested governance (tests; Lambda by default)."""
         self.name = name
         self.version = version
         self._tools: dict[str, _Tool] = {}
+        self._nested = nested
 
     def tool[F: Callable[..., Any]](
         self,
@@ -175,7 +179,7 @@ class ToolServer:
             return error_message(request_id, INVALID_PARAMS, f"Unknown tool: {name}")
         if not isinstance(arguments, dict):
             return error_message(request_id, INVALID_PARAMS, "Invalid params: arguments must be an object")
-        ctx = ToolContext(steward, tool.name, lambda_context=context)
+        ctx = ToolContext(steward, tool.name, lambda_context=context, nested=self._nested)
         return result_message(request_id, self._run(tool, arguments, ctx))
 
     def _run(self, tool: _Tool, arguments: JsonObject, ctx: ToolContext) -> JsonObject:

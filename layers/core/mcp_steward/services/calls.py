@@ -158,7 +158,7 @@ class CallTool:
             self._deny(request, at, name[:128], "unknown_tool")
             raise
         except Denied as denial:
-            self._deny(request, at, name, denial.reason)
+            self._deny(request, at, name, denial.reason, denial)
             raise _protocol(denial) from None
         arguments = request.arguments if request.arguments is not None else {}
         key = _schema_key(tool)
@@ -197,7 +197,7 @@ class CallTool:
         try:
             held = self._reserve(reservation_request)
         except Denied as denial:
-            self._deny(request, at, tool.exposed_name, denial.reason)
+            self._deny(request, at, tool.exposed_name, denial.reason, denial)
             raise _protocol(denial) from None
         except GrantRevoked:
             self._deny(request, at, tool.exposed_name, "grant_revoked")
@@ -375,8 +375,14 @@ class CallTool:
             _log.exception("settle failed; the sweeper will close reservation %s", reservation.request_id)
         self._observer.allowed(reservation.tool, reservation.team, settlement.cost, outcome, latency_ms)
 
-    def _deny(self, request: CallRequest, at: datetime, tool: str, reason: str) -> None:
+    def _deny(self, request: CallRequest, at: datetime, tool: str, reason: str, denial: Denied | None = None) -> None:
+        """Record a refusal; a nested call's names its parent and chain, a delegation refusal its ``why``."""
         principal = request.principal
+        detail: dict[str, Any] = {}
+        if request.delegation is not None:
+            detail = {"parent": request.delegation.rid, "chain": list(request.delegation.chain)}
+        if denial is not None and denial.reason == "delegation_invalid":
+            detail["why"] = denial.data.get("why")
         self._budgets.record(
             AuditRecord(
                 kind="decision",
@@ -388,6 +394,7 @@ class CallTool:
                 tool=tool,
                 decision=Decision.DENIED,
                 reason=reason,
+                detail=detail,
             )
         )
         self._observer.denied(reason)

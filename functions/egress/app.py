@@ -14,7 +14,7 @@ from mcp_steward.egress.credentials import CredentialCache, secrets_manager_sour
 from mcp_steward.egress.service import EgressService
 from mcp_steward.egress.settings import EgressSettings
 from mcp_steward.egress.transport import ssl_context
-from mcp_steward.observability import logger
+from mcp_steward.observability import egress_refused, logger
 
 _settings = EgressSettings.from_env()
 _secrets = boto3.client("secretsmanager", config=Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 2}))
@@ -23,6 +23,7 @@ _service = EgressService(
     CredentialCache(secrets_manager_source(_secrets)),
     secret_prefix=_settings.secret_prefix,
     ssl_context=ssl_context(_settings.extra_ca_file),
+    on_refused=egress_refused,  # the EgressRefused metric, by rule (the dashboard and alarm key on it)
 )
 _loop = asyncio.new_event_loop()
 

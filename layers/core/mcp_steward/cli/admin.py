@@ -17,7 +17,13 @@ from mcp_steward.domain.money import money_fields
 from mcp_steward.domain.names import EXPOSED_NAME, SEPARATOR, SERVER_NAME, ExposedName, ServerName
 from mcp_steward.domain.ports import ConcurrentChangeError
 from mcp_steward.domain.registry import ToolRecord, ToolStatus
-from mcp_steward.services.registration import RegistrationError, approve, register_internal_server
+from mcp_steward.services.registration import (
+    RegistrationError,
+    approve,
+    register_internal_server,
+    register_server,
+    vendor_server,
+)
 from mcp_steward.services.sync import sync_server
 
 
@@ -179,6 +185,12 @@ def _aliases(values: list[str] | None) -> dict[str, str]:
 def servers_add(target: Target, args: argparse.Namespace) -> None:
     if SERVER_NAME.fullmatch(args.name) is None:
         raise UsageError(f"server name {args.name!r} must match ^[a-z][a-z0-9-]{{0,15}}$")
+    # Other commands (steward apply) build their own namespaces: the vendor options may be absent there.
+    if getattr(args, "url", None) is not None:
+        _vendor_add(target, args)
+        return
+    if getattr(args, "secret", None) or getattr(args, "auth_header", None) or getattr(args, "allow_host", None):
+        raise UsageError("--secret, --auth-header and --allow-host are for vendor servers (--url)")
     function = target.function(args.function)
     target.actor()
     tools = register_internal_server(
@@ -206,13 +218,47 @@ def servers_add(target: Target, args: argparse.Namespace) -> None:
         print(f"  {tool.exposed_name}  {tool.status.value}  (scan: {tool.verdict})")
 
 
+def _vendor_add(target: Target, args: argparse.Namespace) -> None:
+    """A vendor server: the egress rules checked here first (refused input exits 2), then its tools listed
+    through the egress function, scanned and recorded pending."""
+    try:
+        server = vendor_server(
+            args.name,
+            url=args.url,
+            allowed_hosts=args.allow_host or (),
+            secret_id=args.secret,
+            auth_header=args.auth_header,
+            secret_prefix=target.vendor_secret_prefix,
+        )
+    except RegistrationError as exc:
+        raise UsageError(str(exc)) from None
+    target.actor()
+    tools = register_server(
+        target.registry, target.invoker, server, versions=target.versions, aliases=_aliases(args.alias)
+    )
+    target.record_admin(
+        "servers.add",
+        {
+            "server": args.name,
+            "kind": "vendor",
+            "url": server.url,
+            "allowed_hosts": list(server.allowed_hosts),
+            "secret_id": server.secret_id,  # the reference, never the value
+            "tools": {tool.exposed_name: tool.status.value for tool in tools},
+        },
+    )
+    print(f"registered vendor {args.name} ({server.url}) with {len(tools)} tools:")
+    for tool in tools:
+        print(f"  {tool.exposed_name}  {tool.status.value}  (scan: {tool.verdict})")
+
+
 def servers_list(target: Target, args: argparse.Namespace) -> None:
     catalog = target.registry.catalog()
     rows = [
         {
             "name": s.name,
             "kind": s.kind.value,
-            "function": s.function_name,
+            "function": s.function_name or s.url or "",
             "logical_id": s.logical_id or "",
             "version": s.version or "",
             "tools": sum(1 for t in catalog.tools.values() if t.server == s.name),

@@ -6,6 +6,7 @@ Exit codes: 0 success; 2 usage errors and refused input (nothing changed); 1 oth
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -50,6 +51,19 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=8787)
     dev.add_argument("--state-file", type=Path, default=DEFAULT_STATE_FILE)
     dev.add_argument("--template", type=Path, default=Path("infra/template.yaml"))
+    dev.add_argument(
+        "--vendor-origin",
+        action="append",
+        metavar="https://HOST:PORT",
+        help="a loopback vendor the egress function may reach, listed exactly (also STEWARD_LOCAL_VENDOR_ORIGINS, "
+        "comma-separated); any other non-global address stays refused",
+    )
+    dev.add_argument(
+        "--vendor-ca-file",
+        type=Path,
+        help="a CA (PEM) the egress function trusts besides the system's, for local vendors' TLS "
+        "(also STEWARD_VENDOR_CA_FILE)",
+    )
     dev.set_defaults(func=None, dev=True)
     scan.add_parser(commands)
     new_server.add_parser(commands)
@@ -75,9 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub(grants, "list", admin.grants_list, "list grants").add_argument("--json", action="store_true")
 
     servers = commands.add_parser("servers", help="registered MCP servers").add_subparsers(dest="action", required=True)
-    add = sub(servers, "add", admin.servers_add, "register an internal server (its tools start pending)")
+    add = sub(servers, "add", admin.servers_add, "register an internal or vendor server (its tools start pending)")
     add.add_argument("name")
-    add.add_argument("--function", required=True, metavar="LOGICAL_ID")
+    kind = add.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--function", metavar="LOGICAL_ID", help="an internal server: its function in the template")
+    kind.add_argument("--url", help="a vendor server: its MCP endpoint (https), reached through the egress function")
+    add.add_argument("--secret", metavar="SECRET_ID", help="the vendor credential's secret, under <stack>/vendor/")
+    add.add_argument("--auth-header", metavar="'NAME: ...{secret}...'", help="default 'Authorization: Bearer {secret}'")
+    add.add_argument("--allow-host", action="append", metavar="HOST", help="another host egress may use for it")
     add.add_argument("--alias", action="append", metavar="UPSTREAM=EXPOSED")
     sub(servers, "list", admin.servers_list, "list servers").add_argument("--json", action="store_true")
     sync = sub(servers, "sync", admin.servers_sync, "list a server again: quarantine changes, add new tools")
@@ -155,7 +174,20 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "dev", False):
         from mcp_steward.local.plane import run_dev  # the local plane's imports are for this command only
 
-        return run_dev(host=args.host, port=args.port, state_file=args.state_file, template=args.template)
+        origins = args.vendor_origin or [
+            o.strip() for o in os.environ.get("STEWARD_LOCAL_VENDOR_ORIGINS", "").split(",") if o.strip()
+        ]
+        ca_file = args.vendor_ca_file or (
+            Path(os.environ["STEWARD_VENDOR_CA_FILE"]) if os.environ.get("STEWARD_VENDOR_CA_FILE") else None
+        )
+        return run_dev(
+            host=args.host,
+            port=args.port,
+            state_file=args.state_file,
+            template=args.template,
+            vendor_origins=tuple(origins),
+            vendor_ca_file=ca_file,
+        )
     if getattr(args, "scan", False):
         return scan.run(args)
     if getattr(args, "new_server", False):

@@ -101,6 +101,7 @@ class EgressService:
         ssl_context: ssl.SSLContext,
         resolver: Resolver = system_resolver,
         clock: Callable[[], float] = time.time,
+        on_refused: Callable[[str], None] = lambda rule: None,
     ) -> None:
         self._policy = policy
         self._credentials = credentials
@@ -108,6 +109,7 @@ class EgressService:
         self._ssl = ssl_context
         self._resolver = resolver
         self._clock = clock
+        self._on_refused = on_refused
         #: What each vendor URL speaks (era, legacy session), kept for the sandbox's life.
         self._sessions: dict[str, Session] = {}
 
@@ -148,6 +150,7 @@ class EgressService:
             reason, rule = "ok", ""
         except EgressRefusedError as refusal:
             reason, rule = "egress_refused", refusal.rule
+            self._on_refused(rule)
             outcome = _failure(rpc_id, method, refusal.message, reason, rule=rule, sent=rule in _SENT_RULES)
         except CredentialUnavailableError:
             reason, rule = "credential_unavailable", ""

@@ -36,7 +36,7 @@ from mcp_steward.adapters.dynamodb_keys import DynamoDbKeyStore
 from mcp_steward.adapters.dynamodb_registry import DynamoDbRegistry
 from mcp_steward.adapters.lambda_invoker import LambdaInvoker
 from mcp_steward.adapters.lambda_versions import published_versions
-from mcp_steward.cli.target import TABLE_IDS
+from mcp_steward.cli.target import EGRESS_ID, TABLE_IDS
 from mcp_steward.domain.budgets import Owner, OwnerKind, period_of
 from mcp_steward.domain.grants import Grant, SubjectKind
 from mcp_steward.domain.identity import PrincipalId, TeamName
@@ -45,6 +45,8 @@ from mcp_steward.domain.money import parse_credits
 from mcp_steward.domain.names import ExposedName
 from mcp_steward.domain.pricing import Price
 from mcp_steward.domain.registry import ToolStatus
+from mcp_steward.egress.policy import EgressPolicy
+from mcp_steward.egress.settings import CA_FILE_VARIABLE, LOCAL_ORIGINS_VARIABLE
 from mcp_steward.local import demo_data
 from mcp_steward.local.template import LocalTemplate, TemplateError
 from mcp_steward.services.registration import RegistrationError, register_internal_server
@@ -104,6 +106,10 @@ class LocalPlane:
     host: str = "127.0.0.1"
     port: int = 8787
     state_file: Path = Path(".steward/local.json")
+    #: Exact ``https://host:port`` origins of loopback vendors the egress function may reach (else refused).
+    vendor_origins: tuple[str, ...] = ()
+    #: A CA file the egress function trusts besides the system's (the local vendors' TLS; never unverified).
+    vendor_ca_file: Path | None = None
     _children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _workdir: Path | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list)
@@ -178,7 +184,12 @@ class LocalPlane:
         runner_ready = self._workdir / "runner.json"
         runner_args = ["mcp_steward.local.runner", "--template", str(self.template_path), "--port", str(runner_port)]
         runner_args += ["--ready-file", str(runner_ready), "--stack-name", STACK_NAME, "--region", REGION]
-        for key, value in {**endpoints, **_LOCAL_CREDENTIALS, "AWS_REGION": REGION}.items():
+        for key, value in {
+            **endpoints,
+            **_LOCAL_CREDENTIALS,
+            "AWS_REGION": REGION,
+            **self._egress_env(template),
+        }.items():
             if value:
                 runner_args += ["--env", f"{key}={value}"]
         self._spawn("runner", runner_args, base_env)
@@ -203,6 +214,7 @@ class LocalPlane:
             "aws_endpoint_url": moto_url,
             "lambda_endpoint_url": lambda_url,
             "region": REGION,
+            "stack_name": STACK_NAME,
             "principals": principals,
             "tables": {role: template.physical_name(logical_id) for role, logical_id in TABLE_IDS.items()},
             "functions": {
@@ -215,6 +227,21 @@ class LocalPlane:
         }
         write_atomically(self.state_file, state)
         return state
+
+    def _egress_env(self, template: LocalTemplate) -> dict[str, str]:
+        """The egress function's local-plane settings: the listed loopback vendors, the extra CA, and the
+        plane's own endpoint among the URLs egress refuses (a vendor URL pointing back at Steward)."""
+        egress = template.functions().get(EGRESS_ID)
+        if egress is None:
+            return {}
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        own = [u for u in egress.environment.get("EGRESS_SELF_URLS", "").split(",") if u]
+        env = {"EGRESS_SELF_URLS": ",".join([*own, f"https://{host}:{self.port}"])}
+        if self.vendor_origins:
+            env[LOCAL_ORIGINS_VARIABLE] = ",".join(self.vendor_origins)
+        if self.vendor_ca_file is not None:
+            env[CA_FILE_VARIABLE] = str(self.vendor_ca_file.resolve())
+        return env
 
     def _seed(self, template: LocalTemplate, session: Any, moto_url: str, lambda_url: str) -> dict[str, Any]:
         functions = template.functions()
@@ -338,11 +365,34 @@ def banner(state: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run_dev(*, host: str, port: int, state_file: Path, template: Path) -> int:
+def run_dev(
+    *,
+    host: str,
+    port: int,
+    state_file: Path,
+    template: Path,
+    vendor_origins: tuple[str, ...] = (),
+    vendor_ca_file: Path | None = None,
+) -> int:
     if not template.exists():
         print(f"steward dev: error: no template at {template} (run from the repository root)", file=sys.stderr)
         return 2
-    plane = LocalPlane(template_path=template.resolve(), host=host, port=port, state_file=state_file)
+    try:
+        EgressPolicy.of(local_origins=vendor_origins)
+    except ValueError as exc:
+        print(f"steward dev: error: --vendor-origin: {exc}", file=sys.stderr)
+        return 2
+    if vendor_ca_file is not None and not vendor_ca_file.is_file():
+        print(f"steward dev: error: --vendor-ca-file {vendor_ca_file} does not exist", file=sys.stderr)
+        return 2
+    plane = LocalPlane(
+        template_path=template.resolve(),
+        host=host,
+        port=port,
+        state_file=state_file,
+        vendor_origins=vendor_origins,
+        vendor_ca_file=vendor_ca_file,
+    )
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -1,0 +1,206 @@
+"""A vendor behind Steward on the local plane (issue 5, items 1-3 and 5): a real vendor MCP server built with the
+official SDK on loopback HTTPS that requires a bearer credential; ``steward servers add --url`` lists its tools
+through the egress function; approved, priced and granted like internal tools; a person's call reaches the vendor
+with the credential the egress injected; the person's team is charged and the ledger records it; the credential
+never appears in any output, log, ledger or audit entry.
+
+This module starts its own plane (``steward dev --vendor-origin ... --vendor-ca-file ...``): the vendor's exact
+origin must be listed before the plane starts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT, aws_client
+from tests.e2e.conftest import _free_port
+from tests.tls import make_loopback_tls
+
+pytestmark = pytest.mark.plane
+
+STARTUP_TIMEOUT_S = 120
+SECRET_ID = "steward-local/vendor/weather"
+
+
+@pytest.fixture(scope="module")
+def vendor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The SDK vendor server on loopback HTTPS, and its credential (only in the token file and, later, moto)."""
+    directory = tmp_path_factory.mktemp("vendor")
+    tls = make_loopback_tls(directory / "tls")
+    token = f"vendor-{secrets.token_urlsafe(24)}"
+    token_file = directory / "token"
+    token_file.write_text(token)
+    port = _free_port()
+    log_file = directory / "requests.log"
+    output = directory / "vendor.out"
+    command = [sys.executable, "-m", "tests.vendor_server", "--port", str(port), "--cert", str(tls.cert_file)]
+    command += ["--key", str(tls.key_file), "--token-file", str(token_file), "--log-file", str(log_file)]
+    with output.open("wb") as out:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    origin = f"https://127.0.0.1:{port}"
+    trust = ssl.create_default_context(cafile=str(tls.ca_file))
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{origin}/", verify=trust, timeout=1)
+                break
+            except httpx.HTTPError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"the vendor did not start: {output.read_text()[-2000:]}")
+                time.sleep(0.1)
+        log_file.write_text("")  # the readiness probe carried no credential: the log starts after it
+        yield {"origin": origin, "token": token, "ca_file": tls.ca_file, "log": log_file, "output": output}
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def vendor_plane(vendor: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    state_file = tmp_path_factory.mktemp("vendor-plane") / "local.json"
+    log = state_file.with_name("steward-dev.log")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    command = [sys.executable, "-m", "mcp_steward.cli.main", "dev", "--port", str(_free_port())]
+    command += ["--state-file", str(state_file), "--vendor-origin", vendor["origin"]]
+    command += ["--vendor-ca-file", str(vendor["ca_file"])]
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while not state_file.exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"steward dev did not start (exit {process.poll()}):\n{log.read_text()[-4000:]}")
+            time.sleep(0.1)
+        state: dict[str, Any] = json.loads(state_file.read_text())
+        state["_state_file"] = str(state_file)
+        state["_log"] = str(log)
+        yield state
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def steward(plane: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "mcp_steward.cli.main", *args, "--state-file", plane["_state_file"]]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False, timeout=120)
+
+
+def mcp(plane: dict[str, Any], who: str, method: str, params: dict[str, Any]) -> httpx.Response:
+    token = plane["principals"][who]["token"]
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Accept": "application/json"}
+    body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+    return httpx.post(plane["mcp_url"], content=json.dumps(body), headers=headers, timeout=60)
+
+
+def charged(shown: str) -> int:
+    """The team's charged micro-credits this period, from ``steward budgets show --team T --json``."""
+    return int(next(row for row in json.loads(shown) if not row["principal"])["charged_micro"])
+
+
+def until_listed(plane: dict[str, Any], who: str, tool: str) -> list[str]:
+    deadline = time.monotonic() + 15
+    while True:
+        names = [t["name"] for t in mcp(plane, who, "tools/list", {}).json()["result"]["tools"]]
+        if tool in names or time.monotonic() > deadline:
+            return names
+        time.sleep(0.25)
+
+
+def test_a_vendor_behind_steward_is_governed_and_its_credential_never_leaks(
+    vendor: dict[str, Any], vendor_plane: dict[str, Any]
+) -> None:
+    plane = vendor_plane
+    outputs: list[str] = []
+
+    def ok(*args: str) -> str:
+        finished = steward(plane, *args)
+        outputs.extend((finished.stdout, finished.stderr))
+        assert finished.returncode == 0, finished.stderr
+        return finished.stdout
+
+    # GIVEN the vendor credential under the stack's vendor prefix (the admin stores it; Steward reads it by id)
+    secretsmanager = aws_client("secretsmanager", plane["aws_endpoint_url"])
+    secretsmanager.create_secret(Name=SECRET_ID, SecretString=vendor["token"])
+    url = f"{vendor['origin']}/mcp"
+
+    # Fail fast: a secret outside the prefix, and a plain-HTTP URL, are refused input (exit 2), nothing registered
+    refused = steward(plane, "servers", "add", "weather", "--url", url, "--secret", "steward-local/hr-directory/x")
+    outputs.extend((refused.stdout, refused.stderr))
+    assert refused.returncode == 2, refused.stderr
+    refused = steward(plane, "servers", "add", "weather", "--url", url.replace("https", "http"))
+    assert refused.returncode == 2, refused.stderr
+    # A loopback origin that is not listed for the plane is refused by the egress function at discovery
+    unlisted = steward(plane, "servers", "add", "other", "--url", "https://127.0.0.1:9/mcp")
+    outputs.extend((unlisted.stdout, unlisted.stderr))
+    assert unlisted.returncode == 1 and "not globally routable" in unlisted.stderr
+
+    # WHEN the vendor is registered: its tools are listed through the egress function, scanned, pending
+    added = ok("servers", "add", "weather", "--url", url, "--secret", SECRET_ID)
+    assert "weather__forecast  pending" in added
+    servers = json.loads(ok("servers", "list", "--json"))
+    assert {"name": "weather", "kind": "vendor"}.items() <= next(s for s in servers if s["name"] == "weather").items()
+    shown = json.loads(ok("tools", "show", "weather__forecast", "--json"))
+    assert shown["pinned_version"] is None and shown["status"] == "pending"
+    assert "weather__forecast" not in until_listed(plane, "alice", "weather__forecast")  # not before approval
+
+    # AND approved (the definition's hash pinned, no code version), priced and granted to alice's team
+    assert "approved weather__forecast" in ok("tools", "approve", "weather__forecast")
+    ok("prices", "set", "weather__forecast", "--price", "0.5")
+    ok("grants", "add", "--team", "finance", "--tool", "weather__*")
+    before = charged(ok("budgets", "show", "--team", "finance", "--json"))
+
+    # THEN alice's call reaches the vendor with the injected credential, answered as the vendor answered
+    assert "weather__forecast" in until_listed(plane, "alice", "weather__forecast")
+    authorized_before = vendor["log"].read_text().count("authorized")
+    answer = mcp(plane, "alice", "tools/call", {"name": "weather__forecast", "arguments": {"city": "Oslo"}})
+    outputs.append(answer.text)
+    result = answer.json()["result"]
+    assert result.get("isError") is not True, result
+    assert result["structuredContent"] == {"city": "Oslo", "summary": "sunny", "high_c": 21}
+    assert vendor["log"].read_text().count("authorized") == authorized_before + 1
+    assert "refused" not in vendor["log"].read_text()  # every request the vendor saw carried the credential
+
+    # AND bob (not granted) cannot see or call it
+    denied = mcp(plane, "bob", "tools/call", {"name": "weather__forecast", "arguments": {"city": "Oslo"}})
+    outputs.append(denied.text)
+    assert denied.json()["error"]["code"] == -32602
+
+    # AND finance is charged the price, and the ledger and audit record the call
+    assert charged(ok("budgets", "show", "--team", "finance", "--json")) - before == 500_000
+    usage = json.loads(ok("usage", "--team", "finance", "--json"))
+    tools = {t["tool"]: t for row in usage for t in row["tools"]}
+    assert tools["weather__forecast"]["calls"] == 1 and tools["weather__forecast"]["cost_micro"] == 500_000
+    audit = ok("audit", "--json")
+    assert "weather__forecast" in audit
+
+    # AND the credential appears nowhere: CLI output, MCP answers, the audit trail, every table, every log line
+    dynamodb = aws_client("dynamodb", plane["aws_endpoint_url"])
+    for table in plane["tables"].values():
+        outputs.append(json.dumps(dynamodb.scan(TableName=table)["Items"]))
+    outputs.append(Path(plane["_log"]).read_text(errors="replace"))
+    outputs.append(vendor["output"].read_text(errors="replace"))
+    leaks = [i for i, text in enumerate(outputs) if vendor["token"] in text]
+    assert leaks == []

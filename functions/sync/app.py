@@ -8,6 +8,7 @@ from botocore.config import Config
 
 from mcp_steward.adapters.dynamodb_records import DynamoDbRecords
 from mcp_steward.adapters.dynamodb_registry import DynamoDbRegistry
+from mcp_steward.adapters.egress_invoker import EgressInvoker, RoutingInvoker
 from mcp_steward.adapters.lambda_invoker import LambdaInvoker
 from mcp_steward.adapters.lambda_versions import published_versions
 from mcp_steward.domain.registry import ToolStatus
@@ -18,9 +19,21 @@ _dynamodb = boto3.client("dynamodb", config=Config(retries={"mode": "standard", 
 _registry = DynamoDbRegistry(_dynamodb, os.environ["REGISTRY_TABLE"])
 _records = DynamoDbRecords(_dynamodb, os.environ["LEDGER_TABLE"], os.environ["AUDIT_TABLE"])
 # The template sets the prefix (the role allows only those functions anyway); unset means unrestricted.
-_invoker = LambdaInvoker(
+_functions = LambdaInvoker(
     lambda config: boto3.client("lambda", config=config), function_prefix=os.environ.get("TOOL_FUNCTION_PREFIX")
 )
+# Vendor servers are listed through the egress function (which alone reads their credentials).
+_egress_name = os.environ.get("EGRESS_FUNCTION_NAME", "")
+_egress = (
+    EgressInvoker(
+        LambdaInvoker(lambda config: boto3.client("lambda", config=config), function_prefix=_egress_name),
+        _egress_name,
+        int(os.environ.get("EGRESS_TIMEOUT_S", "20")),
+    )
+    if _egress_name
+    else None
+)
+_invoker = RoutingInvoker(_functions, _egress)
 # PublishVersion waits out an update in progress: a longer read timeout than the invoker's.
 _versions = published_versions(
     boto3.client("lambda", config=Config(read_timeout=60, retries={"mode": "standard", "max_attempts": 3}))

@@ -49,7 +49,36 @@ def run_events(plane: dict[str, Any], function: str, extra_env: dict[str, str]) 
 
 def test_every_events_directory_is_exercised_by_a_test() -> None:
     directories = {path.name for path in (ROOT / "events").iterdir() if path.is_dir()}
-    assert directories == set(tool_function_dirs()) | HANDLED_ELSEWHERE | {"governance", "authorizer"}
+    assert directories == set(tool_function_dirs()) | HANDLED_ELSEWHERE | {
+        "governance",
+        "authorizer",
+        "nested_governance",
+    }
+
+
+def test_nested_governance_events_are_refused_without_a_token_signed_by_the_stacks_key(plane: dict[str, Any]) -> None:
+    """The example event's token is signed with an example key, so every stack refuses it (as ``forged``)
+    and audits the refusal: what ``sam local invoke NestedGovernanceFunction -e ...`` shows."""
+    answers = run_events(
+        plane,
+        "nested_governance",
+        {
+            "IDENTITY_MODE": "authorizer",
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER": plane["aws_endpoint_url"],
+            "DELEGATION_KEY_SECRET_ID": "steward-local/delegation-key",
+            "REGISTRY_TABLE": plane["tables"]["registry"],
+            "GRANTS_TABLE": plane["tables"]["grants"],
+            "BUDGETS_TABLE": plane["tables"]["budgets"],
+            "LEDGER_TABLE": plane["tables"]["ledger"],
+            "AUDIT_TABLE": plane["tables"]["audit"],
+            "TOOL_FUNCTION_PREFIX": "steward-local-tool-",
+            "POWERTOOLS_SERVICE_NAME": "nested-governance",
+        },
+    )
+    assert set(answers) == {"nested_call.json", "no_token.json"}
+    for answer in answers.values():
+        error = answer["ok"]["error"]
+        assert (error["code"], error["data"]) == (-31000, {"reason": "delegation_invalid", "why": "forged"})
 
 
 def test_governance_events_answer_through_the_handler(plane: dict[str, Any]) -> None:

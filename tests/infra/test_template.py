@@ -325,11 +325,14 @@ def test_only_the_hr_directory_function_reads_the_hr_secret(template: dict[str, 
     assert readers == {HR_FUNCTION}
 
 
-def test_governance_has_no_secrets_manager_access(template: dict[str, Any]) -> None:
-    governance = [s for s in _statements(template) if s.owner == "GovernanceFunction"]
-    assert governance
-    for action in ("secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue", "kms:Decrypt"):
-        assert not any(s.grants(action) for s in governance), action
+def test_the_governance_functions_read_only_the_delegation_key(template: dict[str, Any]) -> None:
+    """Governance and nested governance: no secret but the delegation key, and no decrypt of anything."""
+    for owner in ("GovernanceFunction", "NestedGovernanceFunction"):
+        statements = [s for s in _statements(template) if s.owner == owner]
+        assert statements, owner
+        assert not any(s.grants("kms:Decrypt") or s.grants("secretsmanager:BatchGetSecretValue") for s in statements)
+        readers = [s for s in statements if s.grants("secretsmanager:GetSecretValue")]
+        assert [list(s.resources) for s in readers] == [[{"Ref": "DelegationKeySecret"}]], owner
 
 
 def test_event_dirs_match_function_code_dirs(template: dict[str, Any]) -> None:

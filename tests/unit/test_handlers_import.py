@@ -19,14 +19,16 @@ os.environ.update(
     LEDGER_TABLE="l", AUDIT_TABLE="a",
     OIDC_ISSUER="https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Examp1e0", OIDC_AUDIENCE="client",
     RATES_TABLE="rates", EVENT_BUS_NAME="default", DIRECTORY_TABLE="dir", DIRECTORY_SECRET_ARN="secret",
-    POWERTOOLS_METRICS_NAMESPACE="t", VENDOR_SECRET_PREFIX="stack/vendor/", DELEGATION_KEY_SECRET_ID="stack/delegation-key",
+    POWERTOOLS_METRICS_NAMESPACE="t", VENDOR_SECRET_PREFIX="stack/vendor/",
+    DELEGATION_KEY_SECRET_ID="stack/delegation-key",
 )
 def refuse(*args, **kwargs):
     raise AssertionError("network I/O at init")
 socket.socket.connect = refuse
 from tests.conftest import load_function
 names = (
-    "governance", "nested_governance", "authorizer", "currency", "hr_directory", "sweeper", "aggregator", "sync", "egress"
+    "governance", "nested_governance", "authorizer", "currency", "hr_directory",
+    "sweeper", "aggregator", "sync", "egress",
 )
 modules = [load_function(name) for name in names]
 assert len({m.__name__ for m in modules}) == len(names) and all(callable(m.handler) for m in modules)

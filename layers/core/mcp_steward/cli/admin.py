@@ -13,10 +13,10 @@ from mcp_steward.domain.approval import approval_refusal, finding_rules
 from mcp_steward.domain.grants import Grant, SubjectKind
 from mcp_steward.domain.identity import PrincipalId, TeamName, valid_entity_name
 from mcp_steward.domain.keys import KeyRecord, new_key_id, new_token, token_digest
-from mcp_steward.domain.money import money_fields
+from mcp_steward.domain.money import format_credits, money_fields, parse_credits
 from mcp_steward.domain.names import EXPOSED_NAME, SEPARATOR, SERVER_NAME, ExposedName, ServerName
 from mcp_steward.domain.ports import ConcurrentChangeError
-from mcp_steward.domain.registry import ToolRecord, ToolStatus
+from mcp_steward.domain.registry import DelegationMode, DelegationPolicy, ServerKind, ToolRecord, ToolStatus
 from mcp_steward.services.registration import (
     RegistrationError,
     approve,
@@ -266,6 +266,38 @@ def servers_list(target: Target, args: argparse.Namespace) -> None:
         for s in catalog.servers.values()
     ]
     _emit(rows, args.json, ["name", "kind", "function", "logical_id", "version", "tools"])
+
+
+#: One invocation's nested calls: each holds Lambda concurrency (docs/quotas.md), so a sane bound.
+MAX_NESTED_CALLS = 100
+
+
+def servers_delegation(target: Target, args: argparse.Namespace) -> None:
+    """Set what one invocation of an internal server may spend on nested calls (``--calls 0``: none)."""
+    server = target.registry.catalog().servers.get(ServerName(args.name))
+    if server is None:
+        raise UsageError(f"no server {args.name!r} (see 'steward servers list')")
+    if server.kind is not ServerKind.INTERNAL:
+        raise UsageError(f"{args.name} is a vendor server: only internal servers make nested calls")
+    if not 0 <= args.calls <= MAX_NESTED_CALLS:
+        raise UsageError(f"--calls must be between 0 and {MAX_NESTED_CALLS}")
+    try:
+        credit = parse_credits(args.credit)
+    except ValueError as exc:
+        raise UsageError(f"--credit: {exc}") from None
+    policy = DelegationPolicy(calls=args.calls, credit=credit, mode=DelegationMode(args.mode))
+    target.actor()
+    target.registry.set_delegation(server.name, policy)
+    target.record_admin(
+        "servers.delegation",
+        {"server": server.name, "calls": policy.calls, "credit_micro": policy.credit, "mode": policy.mode},
+    )
+    print(
+        f"{args.name}: up to {policy.calls} nested calls and {format_credits(policy.credit)} credits per invocation"
+        f" ({policy.mode} mode)"
+        if policy.enabled
+        else f"{args.name}: makes no nested calls"
+    )
 
 
 def servers_sync(target: Target, args: argparse.Namespace) -> None:

@@ -99,6 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--allow-host", action="append", metavar="HOST", help="another host egress may use for it")
     add.add_argument("--alias", action="append", metavar="UPSTREAM=EXPOSED")
     sub(servers, "list", admin.servers_list, "list servers").add_argument("--json", action="store_true")
+    nested = sub(servers, "delegation", admin.servers_delegation, "what one invocation may spend on nested calls")
+    nested.add_argument("name")
+    nested.add_argument("--calls", type=int, required=True, help="nested calls per invocation (0: none)")
+    nested.add_argument("--credit", default="0", help="credits their reservations may total per invocation")
+    nested.add_argument(
+        "--mode", choices=["service", "intersect"], default="service", help="intersect: the person's grant too"
+    )
     sync = sub(servers, "sync", admin.servers_sync, "list a server again: quarantine changes, add new tools")
     sync.add_argument("name", nargs="?")
     sync.add_argument("--all", action="store_true", help="every registered server")

@@ -27,7 +27,7 @@ def refuse(*args, **kwargs):
 socket.socket.connect = refuse
 from tests.conftest import load_function
 names = (
-    "governance", "nested_governance", "authorizer", "currency", "hr_directory",
+    "governance", "nested_governance", "authorizer", "currency", "hr_directory", "briefing",
     "sweeper", "aggregator", "sync", "egress",
 )
 modules = [load_function(name) for name in names]

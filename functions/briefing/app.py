@@ -21,8 +21,8 @@ SourceName = Annotated[
     str,
     Field(
         pattern=r"^[a-z][a-z0-9-]{0,15}__[A-Za-z0-9_.-]{1,64}$",
-        description="The exposed name of the tool to ask, such as weather__forecast.",
-        examples=["weather__forecast"],
+        # No example naming a tool: a definition that names another registered tool is a scan finding.
+        description="The exposed name of the tool to ask: <server>__<tool>.",
     ),
 ]
 

@@ -19,12 +19,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from mcp_steward.adapters.dynamodb_records import DynamoDbRecords
 from tests.conftest import ROOT, aws_client
 from tests.e2e.conftest import _free_port
 from tests.tls import make_loopback_tls
@@ -204,3 +206,60 @@ def test_a_vendor_behind_steward_is_governed_and_its_credential_never_leaks(
     outputs.append(vendor["output"].read_text(errors="replace"))
     leaks = [i for i, text in enumerate(outputs) if vendor["token"] in text]
     assert leaks == []
+
+
+def test_an_internal_server_calls_the_vendor_through_steward_and_never_sees_its_credential(
+    vendor: dict[str, Any], vendor_plane: dict[str, Any]
+) -> None:
+    """The chain of issue 5: alice calls the briefing server, whose tool asks ``weather__forecast`` through
+    nested governance; the egress injects the credential; finance pays for both calls; the ledger has the chain."""
+    plane = vendor_plane
+    outputs: list[str] = []
+
+    def ok(*args: str) -> str:
+        finished = steward(plane, *args)
+        outputs.extend((finished.stdout, finished.stderr))
+        assert finished.returncode == 0, finished.stderr
+        return finished.stdout
+
+    secretsmanager = aws_client("secretsmanager", plane["aws_endpoint_url"])
+    if SECRET_ID not in {s["Name"] for s in secretsmanager.list_secrets()["SecretList"]}:
+        secretsmanager.create_secret(Name=SECRET_ID, SecretString=vendor["token"])
+    ok("servers", "add", "weather", "--url", f"{vendor['origin']}/mcp", "--secret", SECRET_ID)  # again: idempotent
+    ok("tools", "approve", "weather__forecast")
+    ok("prices", "set", "weather__forecast", "--price", "0.5")
+    ok("servers", "add", "brief", "--function", "BriefingFunction")
+    ok("tools", "approve", "brief__brief")
+    ok("prices", "set", "brief__brief", "--price", "0.25")
+    ok("servers", "delegation", "brief", "--calls", "1", "--credit", "0.5")
+    ok("grants", "add", "--server", "brief", "--tool", "weather__forecast")
+    ok("grants", "add", "--team", "finance", "--tool", "brief__brief")
+    before = charged(ok("budgets", "show", "--team", "finance", "--json"))
+    authorized_before = vendor["log"].read_text().count("authorized")
+
+    arguments = {"source": "weather__forecast", "arguments": {"city": "Bergen"}}
+    assert "brief__brief" in until_listed(plane, "alice", "brief__brief")
+    answer = mcp(plane, "alice", "tools/call", {"name": "brief__brief", "arguments": arguments})
+    outputs.append(answer.text)
+    result = answer.json()["result"]
+    assert result["isError"] is False, result
+    assert result["structuredContent"]["data"] == {"city": "Bergen", "summary": "sunny", "high_c": 21}
+    assert vendor["log"].read_text().count("authorized") == authorized_before + 1  # the credential was injected
+
+    # finance pays for both calls, and the ledger records the nested one with its parent and the chain
+    assert charged(ok("budgets", "show", "--team", "finance", "--json")) - before == 750_000
+    records = DynamoDbRecords(
+        aws_client("dynamodb", plane["aws_endpoint_url"]), plane["tables"]["ledger"], plane["tables"]["audit"]
+    )
+    today = datetime.now(UTC).date()
+    entries = records.ledger("finance", today, today)
+    outer = next(e for e in reversed(entries) if e.tool == "brief__brief")
+    nested = next(e for e in reversed(entries) if e.tool == "weather__forecast" and e.parent is not None)
+    assert (nested.parent, nested.chain, nested.principal) == (outer.request_id, ("brief", "weather"), "alice")
+
+    # the briefing server's answer, the plane's logs (the briefing worker's among them) and every table: no credential
+    dynamodb = aws_client("dynamodb", plane["aws_endpoint_url"])
+    for table in plane["tables"].values():
+        outputs.append(json.dumps(dynamodb.scan(TableName=table)["Items"]))
+    outputs.append(Path(plane["_log"]).read_text(errors="replace"))
+    assert [i for i, text in enumerate(outputs) if vendor["token"] in text] == []

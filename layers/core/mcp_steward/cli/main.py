@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from mcp_steward.cli import admin, budgets, config, new_server, reports, scan
+from mcp_steward.cli import admin, budgets, config, new_server, reports, scan, vendor_secrets
 from mcp_steward.cli.target import DEFAULT_STATE_FILE, Target, TargetError, local_target, stack_target
 from mcp_steward.domain.names import InvalidNameError
 from mcp_steward.domain.ports import ConcurrentChangeError, StoreUnavailableError
@@ -109,6 +109,16 @@ def build_parser() -> argparse.ArgumentParser:
     sync = sub(servers, "sync", admin.servers_sync, "list a server again: quarantine changes, add new tools")
     sync.add_argument("name", nargs="?")
     sync.add_argument("--all", action="store_true", help="every registered server")
+
+    secrets = commands.add_parser("secrets", help="vendor credentials").add_subparsers(dest="action", required=True)
+    vendor_secrets.add_arguments(
+        sub(
+            secrets,
+            "put-vendor",
+            vendor_secrets.put_vendor,
+            "create or update the vendor credential <stack>/vendor/NAME; only the egress role can read it",
+        )
+    )
 
     tools = commands.add_parser("tools", help="registered tools").add_subparsers(dest="action", required=True)
     sub(tools, "list", admin.tools_list, "list tools and their status").add_argument("--json", action="store_true")

@@ -23,8 +23,10 @@ from mcp_steward.adapters.dynamodb_usage import DynamoDbAggregates, DynamoDbPeri
 from mcp_steward.adapters.egress_invoker import EgressInvoker, RoutingInvoker
 from mcp_steward.adapters.lambda_invoker import LambdaInvoker
 from mcp_steward.adapters.lambda_versions import published_versions
+from mcp_steward.adapters.secrets_manager_vendor import SecretsManagerVendorSecrets
 from mcp_steward.domain.ports import VersionResolver
 from mcp_steward.domain.records import AuditRecord
+from mcp_steward.local.template import LOCAL_ACCOUNT_ID
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -41,6 +43,8 @@ TABLE_IDS = {
 }
 #: The egress function's logical ID: vendor servers are listed (and called) through it.
 EGRESS_ID = "EgressFunction"
+#: The stack output naming the egress function's role, the only reader of vendor secrets.
+EGRESS_ROLE_OUTPUT = "EgressRoleArn"
 
 
 class TargetError(Exception):
@@ -92,6 +96,10 @@ class Target:
     versions: VersionResolver
     #: Where vendor credentials must live: ``<stack>/vendor/`` (only the egress role can read there).
     vendor_secret_prefix: str = ""
+    #: Vendor credentials in the plane's Secrets Manager (built on first use: most commands need none).
+    vendor_secrets: Callable[[], SecretsManagerVendorSecrets] | None = None
+    #: The egress function's role: the one principal vendor secrets' resource policies let read them.
+    egress_role_arn: Callable[[], str] | None = None
     local: bool = False  # the local plane runs no schedule: reports compute missing aggregates on the fly
     #: Who is acting, for the audit trail of admin changes (asked once, before the first change).
     caller: Callable[[], str] = local_actor
@@ -145,6 +153,7 @@ def _adapters(
     description: str,
     *,
     stack_name: str,
+    egress_role_arn: Callable[[], str],
     local: bool = False,
     caller: Callable[[], str] = local_actor,
     **endpoints: str,
@@ -179,7 +188,32 @@ def _adapters(
         caller=caller,
         versions=versions,
         vendor_secret_prefix=f"{stack_name}/vendor/",
+        vendor_secrets=lambda: SecretsManagerVendorSecrets(
+            session.client("secretsmanager", endpoint_url=endpoints.get("secretsmanager"))
+        ),
+        egress_role_arn=egress_role_arn,
     )
+
+
+def local_egress_role_arn(stack_name: str) -> str:
+    """The local plane's stand-in for the egress role (it has no IAM; moto stores the policy without enforcing it)."""
+    return f"arn:aws:iam::{LOCAL_ACCOUNT_ID}:role/{stack_name}-{EGRESS_ID}Role"
+
+
+def stack_output(cloudformation: Any, stack_name: str, key: str) -> str:
+    """One output of a deployed stack.
+
+    Raises:
+        TargetError: the stack cannot be read or has no such output (deployed from an older template).
+    """
+    try:
+        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    except Exception as exc:  # botocore's ClientError and credential errors alike
+        raise TargetError(f"cannot read stack {stack_name!r}: {exc}") from exc
+    for output in (stacks[0].get("Outputs") or []) if stacks else []:
+        if output.get("OutputKey") == key:
+            return str(output["OutputValue"])
+    raise TargetError(f"stack {stack_name!r} has no output {key}: deploy the current template ('make deploy')")
 
 
 def local_target(state_file: Path) -> Target:
@@ -196,14 +230,17 @@ def local_target(state_file: Path) -> Target:
         aws_secret_access_key="local",  # noqa: S106
     )
     functions = {k: FunctionRef(v["name"], int(v["timeout_s"])) for k, v in state.get("functions", {}).items()}
+    stack_name = str(state.get("stack_name", "steward-local"))
     return _adapters(
         session,
         state["tables"],
         functions,
         f"the local plane ({state_file})",
-        stack_name=str(state.get("stack_name", "steward-local")),
+        stack_name=stack_name,
+        egress_role_arn=lambda: local_egress_role_arn(stack_name),
         local=True,
         dynamodb=state["aws_endpoint_url"],
+        secretsmanager=state["aws_endpoint_url"],
         **{"lambda": state["lambda_endpoint_url"]},
     )
 
@@ -236,5 +273,6 @@ def stack_target(stack_name: str, region: str | None = None) -> Target:
         functions,
         f"stack {stack_name}",
         stack_name=stack_name,
+        egress_role_arn=lambda: stack_output(cloudformation, stack_name, EGRESS_ROLE_OUTPUT),
         caller=lambda: caller_arn(session.client("sts")),
     )

@@ -8,6 +8,7 @@ import asyncio
 from typing import Any
 
 import boto3
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from botocore.config import Config
 
 from mcp_steward.egress.credentials import CredentialCache, secrets_manager_source
@@ -15,6 +16,10 @@ from mcp_steward.egress.service import EgressService
 from mcp_steward.egress.settings import EgressSettings
 from mcp_steward.egress.transport import ssl_context
 from mcp_steward.observability import egress_refused, logger
+
+# The egress service logs one line per vendor call on the standard library's logger; route the package's loggers
+# through the function's Powertools logger (its JSON format and POWERTOOLS_LOG_LEVEL) so that line is not dropped.
+copy_config_to_registered_loggers(source_logger=logger, include={"mcp_steward"})
 
 _settings = EgressSettings.from_env()
 _secrets = boto3.client("secretsmanager", config=Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 2}))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -30,29 +31,16 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """The state file of a running local plane (DESIGN.md section 10)."""
-    state_file = tmp_path_factory.mktemp("plane") / "local.json"
+@contextlib.contextmanager
+def running_plane(state_file: Path, *options: str) -> Iterator[dict[str, Any]]:
+    """``steward dev`` started as ``make dev`` starts it (with ``options``), until the block ends; its state
+    file (DESIGN.md section 10) with ``_state_file`` and ``_log`` added. It must stop cleanly on SIGTERM."""
     log = state_file.with_name("steward-dev.log")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    command = [sys.executable, "-m", "mcp_steward.cli.main", "dev", "--port", str(_free_port())]
+    command += ["--state-file", str(state_file), *options]
     with log.open("wb") as output:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "mcp_steward.cli.main",
-                "dev",
-                "--port",
-                str(_free_port()),
-                "--state-file",
-                str(state_file),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while not state_file.exists():
@@ -74,6 +62,13 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     # It stops cleanly: exit status 0 and the state file of a plane that no longer runs is gone.
     assert code == 0, log.read_text()[-4000:]
     assert not state_file.exists()
+
+
+@pytest.fixture(scope="session")
+def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The local plane, started once per test session exactly as ``make dev`` starts it."""
+    with running_plane(tmp_path_factory.mktemp("plane") / "local.json") as state:
+        yield state
 
 
 def token(plane: dict[str, Any], who: str) -> str:

@@ -47,6 +47,17 @@ def run_events(plane: dict[str, Any], function: str, extra_env: dict[str, str]) 
     )
 
 
+def pipeline_env(plane: dict[str, Any], service: str) -> dict[str, str]:
+    """What governance and nested governance need of the plane: its tables and the tool prefix."""
+    roles = ("registry", "grants", "budgets", "ledger", "audit")
+    return {
+        "IDENTITY_MODE": "authorizer",
+        **{f"{role.upper()}_TABLE": plane["tables"][role] for role in roles},
+        "TOOL_FUNCTION_PREFIX": "steward-local-tool-",
+        "POWERTOOLS_SERVICE_NAME": service,
+    }
+
+
 def test_every_events_directory_is_exercised_by_a_test() -> None:
     directories = {path.name for path in (ROOT / "events").iterdir() if path.is_dir()}
     assert directories == set(tool_function_dirs()) | HANDLED_ELSEWHERE | {
@@ -63,16 +74,9 @@ def test_nested_governance_events_are_refused_without_a_token_signed_by_the_stac
         plane,
         "nested_governance",
         {
-            "IDENTITY_MODE": "authorizer",
+            **pipeline_env(plane, "nested-governance"),
             "AWS_ENDPOINT_URL_SECRETS_MANAGER": plane["aws_endpoint_url"],
             "DELEGATION_KEY_SECRET_ID": "steward-local/delegation-key",
-            "REGISTRY_TABLE": plane["tables"]["registry"],
-            "GRANTS_TABLE": plane["tables"]["grants"],
-            "BUDGETS_TABLE": plane["tables"]["budgets"],
-            "LEDGER_TABLE": plane["tables"]["ledger"],
-            "AUDIT_TABLE": plane["tables"]["audit"],
-            "TOOL_FUNCTION_PREFIX": "steward-local-tool-",
-            "POWERTOOLS_SERVICE_NAME": "nested-governance",
         },
     )
     assert set(answers) == {"nested_call.json", "no_token.json"}
@@ -85,16 +89,7 @@ def test_governance_events_answer_through_the_handler(plane: dict[str, Any]) -> 
     answers = run_events(
         plane,
         "governance",
-        {
-            "IDENTITY_MODE": "authorizer",
-            "REGISTRY_TABLE": plane["tables"]["registry"],
-            "GRANTS_TABLE": plane["tables"]["grants"],
-            "BUDGETS_TABLE": plane["tables"]["budgets"],
-            "LEDGER_TABLE": plane["tables"]["ledger"],
-            "AUDIT_TABLE": plane["tables"]["audit"],
-            "TOOL_FUNCTION_PREFIX": "steward-local-tool-",
-            "POWERTOOLS_SERVICE_NAME": "governance",
-        },
+        pipeline_env(plane, "governance"),
     )
     assert set(answers) == {p.name for p in (ROOT / "events" / "governance").glob("*.json")}
     responses = {name: answer["ok"] for name, answer in answers.items()}

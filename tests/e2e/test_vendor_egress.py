@@ -11,14 +11,12 @@ origin must be listed before the plane starts.
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import signal
 import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +26,7 @@ import pytest
 
 from mcp_steward.adapters.dynamodb_records import DynamoDbRecords
 from tests.conftest import ROOT, aws_client
-from tests.e2e.conftest import _free_port
+from tests.e2e.conftest import _free_port, running_plane
 from tests.tls import make_loopback_tls
 
 pytestmark = pytest.mark.plane
@@ -78,31 +76,11 @@ def vendor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
 
 @pytest.fixture(scope="module")
 def vendor_plane(vendor: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A plane of its own: the vendor's exact origin (and its CA) must be listed before the plane starts."""
     state_file = tmp_path_factory.mktemp("vendor-plane") / "local.json"
-    log = state_file.with_name("steward-dev.log")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    command = [sys.executable, "-m", "mcp_steward.cli.main", "dev", "--port", str(_free_port())]
-    command += ["--state-file", str(state_file), "--vendor-origin", vendor["origin"]]
-    command += ["--vendor-ca-file", str(vendor["ca_file"])]
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while not state_file.exists():
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"steward dev did not start (exit {process.poll()}):\n{log.read_text()[-4000:]}")
-            time.sleep(0.1)
-        state: dict[str, Any] = json.loads(state_file.read_text())
-        state["_state_file"] = str(state_file)
-        state["_log"] = str(log)
+    options = ("--vendor-origin", vendor["origin"], "--vendor-ca-file", str(vendor["ca_file"]))
+    with running_plane(state_file, *options) as state:
         yield state
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def steward(plane: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
@@ -115,6 +93,26 @@ def mcp(plane: dict[str, Any], who: str, method: str, params: dict[str, Any]) ->
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Accept": "application/json"}
     body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
     return httpx.post(plane["mcp_url"], content=json.dumps(body), headers=headers, timeout=60)
+
+
+def admin(plane: dict[str, Any], outputs: list[str]) -> Callable[..., str]:
+    """Run a ``steward`` command that must succeed, keeping its output to search for the credential."""
+
+    def ok(*args: str) -> str:
+        finished = steward(plane, *args)
+        outputs.extend((finished.stdout, finished.stderr))
+        assert finished.returncode == 0, finished.stderr
+        return finished.stdout
+
+    return ok
+
+
+def assert_never_leaked(plane: dict[str, Any], secret: str, outputs: list[str], *logs: Path) -> None:
+    """The credential is in none of the outputs, no item of any table, and no line of the plane's or ``logs``."""
+    dynamodb = aws_client("dynamodb", plane["aws_endpoint_url"])
+    texts = [*outputs, *(json.dumps(dynamodb.scan(TableName=table)["Items"]) for table in plane["tables"].values())]
+    texts += [path.read_text(errors="replace") for path in (Path(plane["_log"]), *logs)]
+    assert [i for i, text in enumerate(texts) if secret in text] == []
 
 
 def charged(shown: str) -> int:
@@ -137,11 +135,7 @@ def test_a_vendor_behind_steward_is_governed_and_its_credential_never_leaks(
     plane = vendor_plane
     outputs: list[str] = []
 
-    def ok(*args: str) -> str:
-        finished = steward(plane, *args)
-        outputs.extend((finished.stdout, finished.stderr))
-        assert finished.returncode == 0, finished.stderr
-        return finished.stdout
+    ok = admin(plane, outputs)
 
     # GIVEN the vendor credential under the stack's vendor prefix (the admin stores it; Steward reads it by id)
     secretsmanager = aws_client("secretsmanager", plane["aws_endpoint_url"])
@@ -199,13 +193,7 @@ def test_a_vendor_behind_steward_is_governed_and_its_credential_never_leaks(
     assert "weather__forecast" in audit
 
     # AND the credential appears nowhere: CLI output, MCP answers, the audit trail, every table, every log line
-    dynamodb = aws_client("dynamodb", plane["aws_endpoint_url"])
-    for table in plane["tables"].values():
-        outputs.append(json.dumps(dynamodb.scan(TableName=table)["Items"]))
-    outputs.append(Path(plane["_log"]).read_text(errors="replace"))
-    outputs.append(vendor["output"].read_text(errors="replace"))
-    leaks = [i for i, text in enumerate(outputs) if vendor["token"] in text]
-    assert leaks == []
+    assert_never_leaked(plane, vendor["token"], outputs, vendor["output"])
 
 
 def test_an_internal_server_calls_the_vendor_through_steward_and_never_sees_its_credential(
@@ -216,11 +204,7 @@ def test_an_internal_server_calls_the_vendor_through_steward_and_never_sees_its_
     plane = vendor_plane
     outputs: list[str] = []
 
-    def ok(*args: str) -> str:
-        finished = steward(plane, *args)
-        outputs.extend((finished.stdout, finished.stderr))
-        assert finished.returncode == 0, finished.stderr
-        return finished.stdout
+    ok = admin(plane, outputs)
 
     secretsmanager = aws_client("secretsmanager", plane["aws_endpoint_url"])
     if SECRET_ID not in {s["Name"] for s in secretsmanager.list_secrets()["SecretList"]}:
@@ -258,8 +242,4 @@ def test_an_internal_server_calls_the_vendor_through_steward_and_never_sees_its_
     assert (nested.parent, nested.chain, nested.principal) == (outer.request_id, ("brief", "weather"), "alice")
 
     # the briefing server's answer, the plane's logs (the briefing worker's among them) and every table: no credential
-    dynamodb = aws_client("dynamodb", plane["aws_endpoint_url"])
-    for table in plane["tables"].values():
-        outputs.append(json.dumps(dynamodb.scan(TableName=table)["Items"]))
-    outputs.append(Path(plane["_log"]).read_text(errors="replace"))
-    assert [i for i, text in enumerate(outputs) if vendor["token"] in text] == []
+    assert_never_leaked(plane, vendor["token"], outputs)

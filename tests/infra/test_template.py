@@ -408,3 +408,29 @@ def test_governance_advertises_the_issuer_and_scope_the_authorizer_checks(templa
     authorizer = functions["AuthorizerFunction"]["Properties"]["Environment"]["Variables"]
     for variable in ("OIDC_ISSUER", "OIDC_REQUIRED_SCOPE"):
         assert governance[variable] == authorizer[variable], variable
+
+
+def test_every_template_secret_denies_reading_to_all_but_the_roles_granted_it(template: dict[str, Any]) -> None:
+    """Each secret's resource policy is the second lock: only the functions whose roles are granted the secret
+    may read it, whatever IAM grants elsewhere in the account say."""
+    resources = template["Resources"]
+    policies = {
+        res["Properties"]["SecretId"]["Ref"]: res["Properties"]
+        for res in resources.values()
+        if res["Type"] == "AWS::SecretsManager::ResourcePolicy"
+    }
+    secrets = [lid for lid, res in resources.items() if res["Type"] == "AWS::SecretsManager::Secret"]
+    assert secrets and set(policies) == set(secrets)
+    for secret in secrets:
+        readers = {
+            s.owner
+            for s in _statements(template)
+            if s.grants("secretsmanager:GetSecretValue") and {"Ref": secret} in s.resources
+        }
+        properties = policies[secret]
+        assert properties["BlockPublicPolicy"] is True
+        [deny] = properties["ResourcePolicy"]["Statement"]
+        assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", "secretsmanager:GetSecretValue")
+        allowed = deny["Condition"]["StringNotEquals"]["aws:PrincipalArn"]
+        allowed = allowed if isinstance(allowed, list) else [allowed]
+        assert {arn["Fn::GetAtt"][0].removesuffix("Role") for arn in allowed} == readers, secret

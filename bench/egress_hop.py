@@ -29,8 +29,9 @@ Secrets Manager, a serialized moto server in a thread of this process: read once
 for its 300 s as in production), build a pinned httpx client for this call (its own pool: the address check,
 TLS verified against the vendor CA with SNI and Host kept, ``trust_env=False``, no redirects), send one modern
 ``tools/call``, read the body under the 1 MB cap, drop the vendor's ``steward/*`` meta, redact the credential,
-log the call. Logging is left as the handler configures it (its ``vendor call`` record is at INFO on a stdlib
-logger nothing configures, so it is filtered by level, here and in the runner's worker alike).
+log the call. Logging is left as the handler configures it: its ``vendor call`` record goes through the function's
+Powertools logger (JSON, at INFO) on every call, in the runner's worker to its stdout as in Lambda, and in process
+to ``/dev/null`` instead of this report (the record is still built, formatted and written).
 
 Not included: governance's own pipeline (identity, grants, reserve and settle, schema checks: ``warm_call``,
 ``plane_cpu``), API Gateway, a DNS lookup and the global-address check: the vendor is the IP literal 127.0.0.1,
@@ -241,6 +242,9 @@ def import_egress(spec: FunctionSpec, env: dict[str, str]) -> ModuleType:
     module = importlib.util.module_from_spec(module_spec)
     with environment(env):
         module_spec.loader.exec_module(module)
+    sink = Path(os.devnull).open("w")  # noqa: SIM115 - closed by close_egress
+    module.logger.registered_handler.setStream(sink)  # written as in Lambda, not onto this report
+    setattr(module, "bench_log_sink", sink)  # noqa: B010 - a module attribute mypy cannot know
     return module
 
 
@@ -248,6 +252,7 @@ def close_egress(app: ModuleType) -> None:
     """What a sandbox's end releases: the module's event loop and its Secrets Manager client."""
     app._loop.close()
     app._secrets.close()
+    app.bench_log_sink.close()
 
 
 def vendor_server(vendor: Vendor, secret_id: str) -> ServerRecord:

@@ -358,7 +358,7 @@ def tools_approve(target: Target, args: argparse.Namespace) -> None:
         raise UsageError(f"{args.name} was rejected by the scan and cannot be approved (see 'steward tools show')")
     if refusal is not None:
         raise UsageError(
-            f"{args.name} is {tool.verdict}: approve with --acknowledge for each finding's rule: "
+            f"{args.name} has scan findings ({tool.verdict}): approve with --acknowledge for each finding's rule: "
             + " ".join(f"--acknowledge {rule}" for rule in refusal.unacknowledged)
         )
     rules = finding_rules(tool)

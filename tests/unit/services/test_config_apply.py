@@ -5,7 +5,6 @@ plan changes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -72,25 +71,25 @@ class Plane:
     registry: InMemoryRegistry = field(default_factory=InMemoryRegistry)
     grants: InMemoryGrantStore = field(default_factory=InMemoryGrantStore)
     audit: list[tuple[str, dict[str, Any], dict[str, Any]]] = field(default_factory=list)
-    registered: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    registered: list[tuple[str, str | None, dict[str, str]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.budgets = InMemoryBudgetLedger(self.grants, self.registry)
         self.invoker = InProcessInvoker({f"fn-{function}": lister(tools) for function, tools in LISTINGS.items()})
 
-    def register(self, name: str, function: str, aliases: Mapping[str, str]) -> None:
-        self.registered.append((name, function, dict(aliases)))
+    def register(self, change: RegisterServer) -> None:
+        self.registered.append((change.server, change.function, dict(change.aliases)))
         register_internal_server(
             self.registry,
             self.invoker,
-            name=name,
-            function_name=f"fn-{function}",
+            name=change.server,
+            function_name=f"fn-{change.function}",
             function_timeout_s=10,
             versions=lambda _: "v1",
-            logical_id=function,
-            aliases=dict(aliases),
+            logical_id=change.function,
+            aliases=dict(change.aliases),
         )
-        self.record("servers.add", {"server": name})
+        self.record("servers.add", {"server": change.server})
 
     def record(
         self,

@@ -16,7 +16,15 @@ from mcp_steward.domain.keys import KeyRecord, new_key_id, new_token, token_dige
 from mcp_steward.domain.money import format_credits, money_fields, parse_credits
 from mcp_steward.domain.names import EXPOSED_NAME, SEPARATOR, SERVER_NAME, ExposedName, ServerName
 from mcp_steward.domain.ports import ConcurrentChangeError
-from mcp_steward.domain.registry import DelegationMode, DelegationPolicy, ServerKind, ToolRecord, ToolStatus
+from mcp_steward.domain.registry import (
+    MAX_NESTED_CALLS,
+    DelegationMode,
+    DelegationPolicy,
+    ServerKind,
+    ToolRecord,
+    ToolStatus,
+)
+from mcp_steward.services.delegation_policy import set_delegation
 from mcp_steward.services.registration import (
     RegistrationError,
     approve,
@@ -268,10 +276,6 @@ def servers_list(target: Target, args: argparse.Namespace) -> None:
     _emit(rows, args.json, ["name", "kind", "function", "logical_id", "version", "tools"])
 
 
-#: One invocation's nested calls: each holds Lambda concurrency (docs/quotas.md), so a sane bound.
-MAX_NESTED_CALLS = 100
-
-
 def servers_delegation(target: Target, args: argparse.Namespace) -> None:
     """Set what one invocation of an internal server may spend on nested calls (``--calls 0``: none)."""
     server = target.registry.catalog().servers.get(ServerName(args.name))
@@ -287,11 +291,7 @@ def servers_delegation(target: Target, args: argparse.Namespace) -> None:
         raise UsageError(f"--credit: {exc}") from None
     policy = DelegationPolicy(calls=args.calls, credit=credit, mode=DelegationMode(args.mode))
     target.actor()
-    target.registry.set_delegation(server.name, policy)
-    target.record_admin(
-        "servers.delegation",
-        {"server": server.name, "calls": policy.calls, "credit_micro": policy.credit, "mode": policy.mode},
-    )
+    set_delegation(target.registry, target.record_admin, server.name, policy)
     print(
         f"{args.name}: up to {policy.calls} nested calls and {format_credits(policy.credit)} credits per invocation"
         f" ({policy.mode} mode)"

@@ -21,7 +21,7 @@ from mcp_steward.cli.admin import UsageError
 from mcp_steward.cli.target import Target
 from mcp_steward.domain.config_file import ConfigFileError, StewardFile, load_config, to_document
 from mcp_steward.services.config_apply import ConfigConflictError, ConfigPorts, apply, plan, read_state
-from mcp_steward.services.config_changes import Plan
+from mcp_steward.services.config_changes import Plan, RegisterServer
 from mcp_steward.services.config_export import export_config
 
 HEADER = "# MCP Steward configuration: steward apply -f FILE [--dry-run] [--prune]; written by steward export\n"
@@ -73,9 +73,19 @@ def read_config(source: str) -> tuple[StewardFile, str]:
 
 
 def _ports(target: Target) -> ConfigPorts:
-    def register(name: str, function: str, aliases: Any) -> None:
-        alias = [f"{upstream}={exposed}" for upstream, exposed in sorted(aliases.items())]
-        admin.servers_add(target, argparse.Namespace(name=name, function=function, alias=alias))
+    def register(change: RegisterServer) -> None:
+        """``steward servers add NAME --function ID | --url URL [--secret ...] [--alias ...]``, as parsed."""
+        vendor = change.vendor
+        args = argparse.Namespace(
+            name=change.server,
+            function=change.function,
+            url=vendor.url if vendor else None,
+            secret=vendor.secret if vendor else None,
+            auth_header=vendor.auth_header if vendor else None,
+            allow_host=list(vendor.allow_hosts) if vendor and vendor.allow_hosts else None,
+            alias=[f"{upstream}={exposed}" for upstream, exposed in sorted(change.aliases.items())] or None,
+        )
+        admin.servers_add(target, args)
 
     return ConfigPorts(
         directory=target.keys,
@@ -85,6 +95,7 @@ def _ports(target: Target) -> ConfigPorts:
         functions=frozenset(target.functions),
         register=register,
         audit=target.record_admin,
+        vendor_secret_prefix=target.vendor_secret_prefix,
     )
 
 

@@ -7,9 +7,11 @@ never rounded. What the file can say is what the plane can store:
 
 - ``teams``: each team's principals (created when absent; a principal has exactly one team; principals are
   never removed, and keys are not in the file: tokens are secrets);
-- ``servers``: internal servers by template logical ID, upstream-name aliases, and per exposed tool the pinned
-  definition ``hash`` (optionally the code ``version``) that approval requires, the rules of a suspicious
-  tool's findings the reviewer accepts (``acknowledge``), and its price;
+- ``servers``: internal servers by template logical ID (with what one invocation may spend on nested calls,
+  ``delegation``) and vendor servers by ``url`` (with the credential's secret id, the header it travels in and
+  the other hosts egress may use), upstream-name aliases, and per exposed tool the pinned definition ``hash``
+  (optionally the code ``version``) that approval requires, the rules of a suspicious tool's findings the
+  reviewer accepts (``acknowledge``), and its price;
 - ``grants``, ``budgets`` (a team's monthly limit or a principal's monthly cap) and ``limits`` (calls a
   minute per principal or per tool).
 """
@@ -19,14 +21,29 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Final, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from mcp_steward.domain.budgets import MAX_PER_MINUTE, Owner, OwnerKind, RateScope
 from mcp_steward.domain.grants import Grant, SubjectKind
 from mcp_steward.domain.money import MAX_MICROS, MICROS_PER_CREDIT, AmountError, Micros, format_credits, parse_credits
 from mcp_steward.domain.names import SEPARATOR, InvalidNameError, ServerName, exposed_name
 from mcp_steward.domain.pricing import MAX_UNITS, Price
+from mcp_steward.domain.registry import MAX_NESTED_CALLS, NO_DELEGATION, DelegationMode, DelegationPolicy
+
+# The egress rules are pure (standard library only, no I/O): the file is checked as 'steward servers add --url'
+# checks a vendor, so a bad URL or header is an error of the file, not a refusal found on one plane.
+from mcp_steward.egress.policy import AuthHeader, EgressPolicy, EgressRefusedError, check_url, normalize_host
 
 API_VERSION: Final = "steward/v1"
 
@@ -45,6 +62,36 @@ def _version_text(value: object) -> object:
 
 
 CodeVersion = Annotated[str, BeforeValidator(_version_text), StringConstraints(min_length=1, max_length=256)]
+#: A Secrets Manager name or ARN; whether it lies under the plane's ``<stack>/vendor/`` is checked per plane.
+SecretId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9/_+=.@:-]{1,2048}$")]
+
+
+def _vendor_url(value: str) -> str:
+    """An https URL egress would accept (its host is always allowed): the egress rules' own check."""
+    try:
+        check_url(value, [urlsplit(value).hostname or ""], EgressPolicy())
+    except (EgressRefusedError, ValueError) as exc:
+        message = exc.message if isinstance(exc, EgressRefusedError) else "The vendor URL is malformed."
+        raise ValueError(message) from None
+    return value
+
+
+def _host(value: str) -> str:
+    """A host name or IP literal, normalized as egress compares hosts (lower case, IPv6 without brackets)."""
+    return normalize_host(value)
+
+
+def _auth_header(value: str) -> str:
+    try:
+        AuthHeader.parse(value)
+    except EgressRefusedError as exc:
+        raise ValueError(exc.message) from None
+    return value
+
+
+VendorUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_vendor_url)]
+HostName = Annotated[str, StringConstraints(max_length=255), AfterValidator(_host)]
+AuthHeaderText = Annotated[str, StringConstraints(max_length=1024), AfterValidator(_auth_header)]
 GrantPattern = Annotated[str, StringConstraints(pattern=r"^(?:[A-Za-z0-9_-]{1,48}|[a-z][a-z0-9-]{0,15}__\*)$")]
 
 
@@ -99,12 +146,57 @@ class ToolSpec(_Strict):
         return Price(Micros(self.price), Micros(self.unit_price or 0), self.max_units or 0)
 
 
-class ServerSpec(_Strict):
-    """An internal server: the template logical ID of its function, aliases (upstream → exposed tool part)."""
+class DelegationSpec(_Strict):
+    """What one invocation of an internal server may spend on nested calls: ``calls`` calls and ``credit``
+    credits of their reservations, needing the server's grants (``service``) or the person's too (``intersect``)."""
 
-    function: LogicalId
+    calls: Annotated[int, Field(strict=True, ge=1, le=MAX_NESTED_CALLS)]
+    credit: Credits = 0
+    mode: DelegationMode = DelegationMode.SERVICE
+
+    def policy(self) -> DelegationPolicy:
+        return DelegationPolicy(calls=self.calls, credit=Micros(self.credit), mode=self.mode)
+
+
+class ServerSpec(_Strict):
+    """An internal server (``function``: the template logical ID of its function) or a vendor server (``url``,
+    reached through egress, with the credential's ``secret`` id, the ``auth_header`` it travels in and other
+    ``allow_hosts``); aliases (upstream → exposed tool part); its tools; an internal server's ``delegation``."""
+
+    function: LogicalId | None = None
+    url: VendorUrl | None = None
+    secret: SecretId | None = None
+    auth_header: AuthHeaderText | None = None
+    allow_hosts: tuple[HostName, ...] = ()
+    delegation: DelegationSpec | None = None
     aliases: dict[UpstreamNameText, ExposedNameText] = Field(default_factory=dict)
     tools: dict[ExposedNameText, ToolSpec] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ServerSpec:
+        if (self.function is None) == (self.url is None):
+            raise ValueError("a server has exactly one of function (an internal server) or url (a vendor server)")
+        return self
+
+    def problems(self) -> list[tuple[str, str]]:
+        """Keys that do not go with this kind of server, as ``(key, message)``."""
+        found = []
+        if self.function is not None:
+            vendor_only = {"secret": self.secret, "auth_header": self.auth_header, "allow_hosts": self.allow_hosts}
+            found += [(key, "only a vendor server (url) has it") for key, value in vendor_only.items() if value]
+        elif self.delegation is not None:
+            found.append(("delegation", "a vendor server makes no nested calls: delegation is for internal servers"))
+        elif self.auth_header is not None and self.secret is None:
+            found.append(("auth_header", "needs secret (the credential it carries)"))
+        return found
+
+    @property
+    def vendor(self) -> bool:
+        return self.url is not None
+
+    def delegation_policy(self) -> DelegationPolicy:
+        """The policy the file asks for (absent: no nested calls)."""
+        return self.delegation.policy() if self.delegation is not None else NO_DELEGATION
 
 
 class GrantSpec(_Strict):
@@ -251,6 +343,7 @@ def _cross_checks(config: StewardFile) -> list[tuple[str, str]]:
                 )
             seen.setdefault(principal, team)
     for name, server in config.servers.items():
+        problems += [(f"servers.{name}.{key}", message) for key, message in server.problems()]
         for upstream, alias in server.aliases.items():
             try:
                 exposed_name(ServerName(name), upstream, alias)
@@ -286,7 +379,23 @@ def to_document(config: StewardFile) -> dict[str, Any]:
     document["teams"] = {team: {"principals": list(spec.principals)} for team, spec in config.teams.items()}
     servers: dict[str, Any] = {}
     for name, server in config.servers.items():
-        entry: dict[str, Any] = {"function": server.function}
+        entry: dict[str, Any] = {}
+        if server.function is not None:
+            entry["function"] = server.function
+        else:
+            entry["url"] = server.url
+            if server.secret is not None:
+                entry["secret"] = server.secret
+            if server.auth_header is not None:
+                entry["auth_header"] = server.auth_header
+            if server.allow_hosts:
+                entry["allow_hosts"] = list(server.allow_hosts)
+        if server.delegation is not None:
+            entry["delegation"] = {
+                "calls": server.delegation.calls,
+                "credit": credits_text(server.delegation.credit),
+                "mode": server.delegation.mode.value,
+            }
         if server.aliases:
             entry["aliases"] = dict(server.aliases)
         tools: dict[str, Any] = {}

@@ -49,6 +49,8 @@ class DelegationPolicy:
 
 
 NO_DELEGATION = DelegationPolicy()
+#: One invocation's nested calls: each holds Lambda concurrency (docs/quotas.md), so a sane bound.
+MAX_NESTED_CALLS = 100
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,15 +1,15 @@
 """``steward apply``: read a plane's state, plan the changes a configuration file asks for, and make them.
 
 Servers are registered first (their tools can only be reviewed once listed), then the state is read and
-planned again, and the rest is applied in order: principals, approvals and prices, grants, budgets, rate
-limits. A plan with refusals changes nothing (after registration: nothing more). Every change goes through
-the ports and is followed by its admin audit record, with the same action and detail as the matching
-``steward`` command; a run that changed something ends with a ``config.apply`` record.
+planned again, and the rest is applied in order: delegation policies, principals, approvals and prices,
+grants, budgets, rate limits. A plan with refusals changes nothing (after registration: nothing more). Every
+change goes through the ports and is followed by its admin audit record, with the same action and detail as
+the matching ``steward`` command; a run that changed something ends with a ``config.apply`` record.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -18,6 +18,7 @@ from mcp_steward.domain.budgets import Owner, OwnerKind, RateLimit, RateScope, p
 from mcp_steward.domain.config_file import StewardFile
 from mcp_steward.domain.grants import Grant, SubjectKind
 from mcp_steward.domain.money import Micros
+from mcp_steward.domain.names import ServerName
 from mcp_steward.domain.ports import BudgetLedger, ConcurrentChangeError, GrantStore, Registry
 from mcp_steward.services.config_changes import (
     AddGrant,
@@ -31,10 +32,12 @@ from mcp_steward.services.config_changes import (
     RemoveBudget,
     RemoveGrant,
     SetBudget,
+    SetDelegation,
     SetPrice,
     SetRateLimit,
 )
 from mcp_steward.services.config_plan import compute_plan
+from mcp_steward.services.delegation_policy import set_delegation
 from mcp_steward.services.registration import approve
 
 
@@ -75,9 +78,11 @@ class ConfigPorts:
     #: The template logical IDs this plane can register.
     functions: Collection[str]
     #: Registers (or registers again) a server and audits it, as ``steward servers add`` does.
-    register: Callable[[str, str, Mapping[str, str]], object]
+    register: Callable[[RegisterServer], object]
     audit: AuditSink
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    #: Where this plane's vendor credentials must live (``<stack>/vendor/``).
+    vendor_secret_prefix: str = ""
 
 
 def read_state(ports: ConfigPorts, desired: StewardFile | None = None) -> PlaneState:
@@ -98,6 +103,7 @@ def read_state(ports: ConfigPorts, desired: StewardFile | None = None) -> PlaneS
         held=held,
         rate_limits={(limit.scope, limit.subject): limit.per_minute for limit in ports.budgets.rate_limits()},
         functions=frozenset(ports.functions),
+        vendor_secret_prefix=ports.vendor_secret_prefix,
     )
 
 
@@ -131,7 +137,7 @@ def apply(desired: StewardFile, ports: ConfigPorts, *, prune: bool = False, file
         return ApplyResult(first, ())
     applied: list[Change] = []
     for registration in first.registrations:
-        ports.register(registration.server, registration.function, registration.aliases)
+        ports.register(registration)
         applied.append(registration)
     current = plan(desired, ports, prune=prune) if applied else first
     skipped: list[Issue] = []
@@ -163,6 +169,8 @@ def _execute(change: Change, ports: ConfigPorts) -> Issue | None:
     match change:
         case RegisterServer():
             raise AssertionError("servers are registered before the other changes")
+        case SetDelegation(server=server, policy=policy):
+            set_delegation(ports.registry, ports.audit, ServerName(server), policy)
         case AddPrincipal(principal=principal, team=team):
             stands = ports.directory.ensure_principal(principal, team)
             if stands != team:

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from mcp_steward.domain.budgets import Owner, OwnerKind, RateScope
 from mcp_steward.domain.config_file import credits_text
 from mcp_steward.domain.grants import Grant
 from mcp_steward.domain.money import Micros
 from mcp_steward.domain.pricing import Price
-from mcp_steward.domain.registry import Catalog, ServerRecord, ToolRecord
+from mcp_steward.domain.registry import Catalog, DelegationPolicy, ServerKind, ServerRecord, ToolRecord
+from mcp_steward.egress.policy import normalize_host
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,21 +29,81 @@ class PlaneState:
     held: Mapping[Owner, Micros]
     rate_limits: Mapping[tuple[RateScope, str], int]
     functions: frozenset[str]  # the template logical IDs this plane can register
+    #: Where this plane's vendor credentials must live (``<stack>/vendor/``).
+    vendor_secret_prefix: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class VendorEndpoint:
+    """A vendor server as ``steward servers add --url`` takes it: ``allow_hosts`` beyond the URL's host."""
+
+    url: str
+    allow_hosts: tuple[str, ...] = ()
+    secret: str | None = None
+    auth_header: str | None = None
+
+    def text(self) -> str:
+        details = [f"secret {self.secret}"] if self.secret else []
+        details += [f"header {self.auth_header}"] if self.auth_header else []
+        details += [f"also hosts {', '.join(self.allow_hosts)}"] if self.allow_hosts else []
+        return f"vendor {self.url}" + (f" ({'; '.join(details)})" if details else "")
+
+
+def registration_text(server: ServerRecord) -> str:
+    """What a server is registered as, as plan lines show it: ``function X`` or ``vendor URL (...)``."""
+    if server.kind is ServerKind.VENDOR and server.url:
+        return vendor_endpoint(server).text()
+    return f"function {server.logical_id or '(none)'}"
+
+
+def vendor_endpoint(server: ServerRecord) -> VendorEndpoint:
+    """A registered vendor server's endpoint (the URL's own host, always allowed, left out of ``allow_hosts``)."""
+    url = server.url or ""
+    try:
+        own = normalize_host(urlsplit(url).hostname or "")
+    except ValueError:
+        own = ""
+    hosts = tuple(host for host in server.allowed_hosts if host != own)
+    return VendorEndpoint(url, hosts, server.secret_id, server.auth_header)
 
 
 @dataclass(frozen=True, slots=True)
 class RegisterServer:
+    """Register ``server`` (again), as ``steward servers add`` does: an internal server by ``function``, or a
+    vendor server (``vendor``). ``previous``: what it is registered as now (``None``: it is new)."""
+
     server: str
-    function: str
+    function: str | None
     aliases: Mapping[str, str]
-    previous_function: str | None = None
+    previous: str | None = None
+    vendor: VendorEndpoint | None = None
 
     def line(self) -> str:
         aliases = ", ".join(f"{u}={a}" for u, a in sorted(self.aliases.items()))
         shown = f" (aliases {aliases})" if aliases else ""
-        if self.previous_function is None:
-            return f"+ server {self.server}: register function {self.function}{shown}"
-        return f"~ server {self.server}: register again, function {self.previous_function} -> {self.function}{shown}"
+        target = self.vendor.text() if self.vendor is not None else f"function {self.function}"
+        if self.previous is None:
+            return f"+ server {self.server}: register {target}{shown}"
+        return f"~ server {self.server}: register again, {self.previous} -> {target}{shown}"
+
+
+def _delegation_text(policy: DelegationPolicy) -> str:
+    if not policy.enabled:
+        return "no nested calls"
+    return f"up to {policy.calls} nested calls and {credits_text(policy.credit)} credits an invocation ({policy.mode})"
+
+
+@dataclass(frozen=True, slots=True)
+class SetDelegation:
+    """Set what one invocation of ``server`` may spend on nested calls, as ``steward servers delegation`` does."""
+
+    server: str
+    policy: DelegationPolicy
+    previous: DelegationPolicy
+
+    def line(self) -> str:
+        sign = "+" if not self.previous.enabled else "-" if not self.policy.enabled else "~"
+        return f"{sign} delegation {self.server}: {_delegation_text(self.previous)} -> {_delegation_text(self.policy)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +208,7 @@ class SetRateLimit:
 
 type Change = (
     RegisterServer
+    | SetDelegation
     | AddPrincipal
     | ApproveTool
     | SetPrice

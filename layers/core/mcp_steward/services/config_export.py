@@ -7,14 +7,16 @@ from typing import Any
 from mcp_steward.domain.approval import finding_rules
 from mcp_steward.domain.budgets import OwnerKind
 from mcp_steward.domain.config_file import API_VERSION, ConfigFileError, StewardFile, credits_text, load_config
-from mcp_steward.domain.registry import ToolRecord, ToolStatus
-from mcp_steward.services.config_changes import PlaneState
+from mcp_steward.domain.registry import ServerKind, ServerRecord, ToolRecord, ToolStatus
+from mcp_steward.services.config_changes import PlaneState, vendor_endpoint
 from mcp_steward.services.config_plan import aliases_of
 
 
 def export_config(state: PlaneState, *, versions: bool = True) -> tuple[StewardFile, list[str]]:
     """The file that describes ``state`` (planning it against the same state changes nothing), and notes on
-    what it leaves out: servers registered without a template logical ID cannot be declared by one.
+    what it leaves out: internal servers registered without a template logical ID cannot be declared by one.
+    Vendor servers are written with their URL, secret id, auth header and hosts beyond the URL's; a server's
+    delegation policy only when it makes nested calls.
 
     ``versions=False`` leaves the pinned code versions out: a file for several planes (each publishes its own
     versions), whose approvals then pin definitions only.
@@ -29,10 +31,10 @@ def export_config(state: PlaneState, *, versions: bool = True) -> tuple[StewardF
     servers: dict[str, Any] = {}
     for name, server in sorted(state.catalog.servers.items()):
         tools = [tool for tool in state.catalog.tools.values() if tool.server == name]
-        if server.logical_id is None:
+        entry = _server_entry(server)
+        if entry is None:
             notes.append(f"server {name} was registered without a template logical ID: not exported")
             continue
-        entry: dict[str, Any] = {"function": server.logical_id, "tools": {}}
         if aliases := aliases_of(name, tools):
             entry["aliases"] = aliases
         for tool in sorted(tools, key=lambda t: t.exposed_name):
@@ -62,6 +64,28 @@ def export_config(state: PlaneState, *, versions: bool = True) -> tuple[StewardF
         return load_config(document), notes
     except ConfigFileError as exc:
         raise ConfigFileError([(path, f"cannot be exported: {message}") for path, message in exc.problems]) from None
+
+
+def _server_entry(server: ServerRecord) -> dict[str, Any] | None:
+    """How the file declares ``server`` (its tools and aliases aside); None when it cannot be declared."""
+    entry: dict[str, Any] = {}
+    if server.kind is ServerKind.VENDOR and server.url:
+        endpoint = vendor_endpoint(server)
+        entry["url"] = endpoint.url
+        if endpoint.secret is not None:
+            entry["secret"] = endpoint.secret
+            entry["auth_header"] = endpoint.auth_header
+        if endpoint.allow_hosts:
+            entry["allow_hosts"] = list(endpoint.allow_hosts)
+    elif server.logical_id is not None:
+        entry["function"] = server.logical_id
+        if server.delegation.enabled:
+            policy = server.delegation
+            entry["delegation"] = {"calls": policy.calls, "credit": credits_text(policy.credit), "mode": policy.mode}
+    else:
+        return None
+    entry["tools"] = {}
+    return entry
 
 
 def _tool_entry(tool: ToolRecord, versions: bool) -> dict[str, Any]:

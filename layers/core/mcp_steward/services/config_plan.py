@@ -2,8 +2,9 @@
 
 A pure function of the file and a snapshot of the plane (:class:`PlaneState`), so it can be shown before
 anything changes (``--dry-run``) and tested with plain values. Changes come in the order they are applied:
-servers, principals, approvals and prices, grants, budgets, rate limits. What the file asks that this plane
-cannot do is a *refusal* (nothing is applied); an approval whose tool no longer has the pinned definition or
+servers (internal by function, vendor by URL and credential), their delegation policies, principals,
+approvals and prices, grants, budgets, rate limits. What the file asks that this plane cannot do is a
+*refusal* (nothing is applied); an approval whose tool no longer has the pinned definition or
 code is *held* (reported, not approved: approval by hash is the point); the tools of a server that is about
 to be registered are *deferred* to after its registration. Grants, budgets and rate limits the file does not
 list are removed only with ``prune``; principals, servers and approvals are never removed by a file.
@@ -15,13 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from mcp_steward.domain.approval import approval_refusal, finding_rules
 from mcp_steward.domain.budgets import RateScope
-from mcp_steward.domain.config_file import StewardFile
+from mcp_steward.domain.config_file import ServerSpec, StewardFile
 from mcp_steward.domain.money import Micros, format_credits
 from mcp_steward.domain.names import SEPARATOR, ExposedName, ServerName, server_of
-from mcp_steward.domain.registry import ServerRecord, ToolRecord, ToolStatus
+from mcp_steward.domain.registry import NO_DELEGATION, ServerKind, ServerRecord, ToolRecord, ToolStatus
+from mcp_steward.egress.policy import DEFAULT_AUTH_HEADER, EgressRefusedError, check_secret_id, normalize_host
 from mcp_steward.services.config_changes import (
     AddGrant,
     AddPrincipal,
@@ -34,8 +37,12 @@ from mcp_steward.services.config_changes import (
     RemoveBudget,
     RemoveGrant,
     SetBudget,
+    SetDelegation,
     SetPrice,
     SetRateLimit,
+    VendorEndpoint,
+    registration_text,
+    vendor_endpoint,
 )
 from mcp_steward.services.registration import RegistrationError, approve
 
@@ -43,6 +50,7 @@ from mcp_steward.services.registration import RegistrationError, approve
 @dataclass
 class _Builder:
     servers: list[Change] = field(default_factory=list)
+    delegation: list[Change] = field(default_factory=list)
     principals: list[Change] = field(default_factory=list)
     tools: list[Change] = field(default_factory=list)
     grants: list[Change] = field(default_factory=list)
@@ -57,7 +65,8 @@ class _Builder:
         self.refusals.append(Issue(path, message))
 
     def plan(self) -> Plan:
-        changes = self.servers + self.principals + self.tools + self.grants + self.budgets + self.limits
+        changes = [*self.servers, *self.delegation, *self.principals, *self.tools]
+        changes += [*self.grants, *self.budgets, *self.limits]
         return Plan(tuple(changes), tuple(self.refusals), tuple(self.held), tuple(self.deferred), tuple(self.unmanaged))
 
 
@@ -75,6 +84,7 @@ def compute_plan(desired: StewardFile, state: PlaneState, *, prune: bool = False
     """The changes that make ``state`` match ``desired``, with refusals, held approvals and deferred checks."""
     build = _Builder()
     registering, refused = _servers(desired, state, build)
+    _delegation(desired, state, build, refused)
     _principals(desired, state, build)
     for name, spec in desired.servers.items():
         if name in registering:
@@ -91,7 +101,7 @@ def compute_plan(desired: StewardFile, state: PlaneState, *, prune: bool = False
 
 
 def _servers(desired: StewardFile, state: PlaneState, build: _Builder) -> tuple[set[str], set[str]]:
-    """Register the servers that are missing, or whose function or aliases differ.
+    """Register the servers that are missing, or whose function, vendor endpoint or aliases differ.
 
     Returns the servers being registered (their tools are decided afterwards) and those refused.
     """
@@ -102,7 +112,7 @@ def _servers(desired: StewardFile, state: PlaneState, build: _Builder) -> tuple[
         tools = [tool for tool in state.catalog.tools.values() if tool.server == name]
         registered = aliases_of(name, tools)
         aliases = dict(spec.aliases)
-        if current is not None and current.logical_id == spec.function:
+        if current is not None and _registered_as(spec, current):
             upstreams = {tool.upstream_name for tool in tools}
             unknown = [upstream for upstream in spec.aliases if upstream not in upstreams]
             for upstream in unknown:
@@ -115,15 +125,69 @@ def _servers(desired: StewardFile, state: PlaneState, build: _Builder) -> tuple[
             # An alias the file drops maps the upstream name back to itself: registration keeps the exposed
             # names of the tools it knows unless an alias names them.
             aliases = {**{upstream: upstream for upstream in registered}, **aliases}
-        if spec.function not in state.functions:
-            known = ", ".join(sorted(state.functions)) or "none"
-            build.refuse(f"servers.{name}.function", f"this plane has no function {spec.function} (known: {known})")
+        refusal = _registration_refusal(spec, state)
+        if refusal is not None:
+            build.refuse(f"servers.{name}.{refusal[0]}", refusal[1])
             refused.add(name)
             continue
-        previous = None if current is None else current.logical_id or "(none)"
-        build.servers.append(RegisterServer(name, spec.function, aliases, previous))
+        vendor = None
+        if spec.url is not None:
+            vendor = VendorEndpoint(spec.url, _extra_hosts(spec), spec.secret, _auth_header(spec))
+        previous = None if current is None else registration_text(current)
+        build.servers.append(RegisterServer(name, spec.function, aliases, previous, vendor))
         registering.add(name)
     return registering, refused
+
+
+def _auth_header(spec: ServerSpec) -> str | None:
+    """The header a vendor credential travels in, as registration records it (the default when not given)."""
+    return (spec.auth_header or DEFAULT_AUTH_HEADER) if spec.secret is not None else None
+
+
+def _extra_hosts(spec: ServerSpec) -> tuple[str, ...]:
+    """A vendor's hosts beyond its URL's own (that one is always allowed), in the file's order."""
+    own = normalize_host(urlsplit(spec.url or "").hostname or "")  # the model checked the URL
+    return tuple(dict.fromkeys(host for host in spec.allow_hosts if host != own))
+
+
+def _registered_as(spec: ServerSpec, server: ServerRecord) -> bool:
+    """Whether ``server`` is registered as the file declares it (aliases aside)."""
+    if spec.function is not None:
+        return server.logical_id == spec.function
+    if server.kind is not ServerKind.VENDOR:
+        return False
+    endpoint = vendor_endpoint(server)
+    return (endpoint.url, set(endpoint.allow_hosts), endpoint.secret, endpoint.auth_header) == (
+        spec.url,
+        set(_extra_hosts(spec)),
+        spec.secret,
+        _auth_header(spec),
+    )
+
+
+def _registration_refusal(spec: ServerSpec, state: PlaneState) -> tuple[str, str] | None:
+    """Why this plane cannot register the server as declared: ``(key, message)``, or None."""
+    if spec.function is not None and spec.function not in state.functions:
+        known = ", ".join(sorted(state.functions)) or "none"
+        return "function", f"this plane has no function {spec.function} (known: {known})"
+    if spec.secret is not None:
+        try:
+            check_secret_id(spec.secret, state.vendor_secret_prefix)  # the prefix is the plane's stack's
+        except EgressRefusedError as refusal:
+            return "secret", refusal.message
+    return None
+
+
+def _delegation(desired: StewardFile, state: PlaneState, build: _Builder, refused: set[str]) -> None:
+    """Set each server's nested-call policy where it differs (absent from the file: no nested calls)."""
+    for name, spec in desired.servers.items():
+        if name in refused:
+            continue
+        current = state.catalog.servers.get(ServerName(name))
+        previous = current.delegation if current is not None else NO_DELEGATION
+        wanted = spec.delegation_policy()
+        if wanted != previous and (wanted.enabled or previous.enabled):
+            build.delegation.append(SetDelegation(name, wanted, previous))
 
 
 def _principals(desired: StewardFile, state: PlaneState, build: _Builder) -> None:

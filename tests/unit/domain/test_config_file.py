@@ -12,6 +12,7 @@ from mcp_steward.domain.config_file import ConfigFileError, credits_text, load_c
 from mcp_steward.domain.grants import Grant, SubjectKind
 from mcp_steward.domain.money import Micros
 from mcp_steward.domain.pricing import Price
+from mcp_steward.domain.registry import NO_DELEGATION, DelegationMode, DelegationPolicy
 
 PIN = "ab" * 32
 
@@ -223,3 +224,74 @@ def test_a_published_version_may_be_written_as_a_number() -> None:
     tool = {"hash": PIN, "version": 3}
     config = load_config(document(servers={"calc": {"function": "CalcFunction", "tools": {"calc__add": tool}}}))
     assert config.servers["calc"].tools["calc__add"].version == "3"
+
+
+VENDOR = {
+    "url": "https://mcp.vendor.example/mcp",
+    "secret": "steward-local/vendor/docs",
+    "auth_header": "X-Api-Key: {secret}",
+    "allow_hosts": ["CDN.Vendor.example", "[2001:DB8::1]"],
+}
+
+
+def test_a_vendor_server_is_read_with_its_hosts_normalized_and_written_back() -> None:
+    config = load_config(document(servers={"docs": VENDOR}))
+
+    docs = config.servers["docs"]
+    assert (docs.function, docs.url, docs.secret, docs.auth_header) == (
+        None,
+        "https://mcp.vendor.example/mcp",
+        "steward-local/vendor/docs",
+        "X-Api-Key: {secret}",
+    )
+    assert docs.allow_hosts == ("cdn.vendor.example", "2001:db8::1")
+    assert docs.delegation_policy() == NO_DELEGATION
+    assert to_document(config)["servers"]["docs"] == {**VENDOR, "allow_hosts": list(docs.allow_hosts), "tools": {}}
+    assert load_config(to_document(config)) == config
+
+
+def test_an_internal_servers_delegation_is_read_with_credit_in_micro_credits_and_written_back() -> None:
+    delegating = {"function": "CalcFunction", "delegation": {"calls": 3, "credit": "1.5", "mode": "intersect"}}
+
+    config = load_config(document(servers={"calc": delegating}))
+
+    assert config.servers["calc"].delegation_policy() == DelegationPolicy(
+        3, Micros(1_500_000), DelegationMode.INTERSECT
+    )
+    assert to_document(config)["servers"]["calc"]["delegation"] == {"calls": 3, "credit": "1.5", "mode": "intersect"}
+    assert load_config(to_document(config)) == config
+    minimal = load_config(document(servers={"calc": {"function": "CalcFunction", "delegation": {"calls": 1}}}))
+    assert minimal.servers["calc"].delegation_policy() == DelegationPolicy(1, Micros(0), DelegationMode.SERVICE)
+
+
+@pytest.mark.parametrize(
+    ("server", "path", "message"),
+    [
+        ({}, "servers.x", "exactly one of function"),
+        ({"function": "F", "url": "https://a.example"}, "servers.x", "exactly one of function"),
+        ({"url": "http://a.example/mcp"}, "servers.x.url", "https"),
+        ({"url": "https://user:pw@a.example/mcp"}, "servers.x.url", "credentials"),
+        ({"url": "https://0x7f000001/mcp"}, "servers.x.url", "dotted-quad"),
+        ({"url": "https://[bad/mcp"}, "servers.x.url", "malformed"),
+        ({"url": "https://a.example", "allow_hosts": ["not a host"]}, "servers.x.allow_hosts[0]", "not a valid host"),
+        ({"url": "https://a.example", "secret": "s/vendor/*"}, "servers.x.secret", "pattern"),
+        ({"url": "https://a.example", "secret": "s", "auth_header": "X-Key: none"}, "servers.x.auth_header", "once"),
+        ({"url": "https://a.example", "secret": "s", "auth_header": "Host: {secret}"}, "servers.x.auth_header", "once"),
+        ({"url": "https://a.example", "auth_header": "X-Key: {secret}"}, "servers.x.auth_header", "needs secret"),
+        ({"url": "https://a.example", "delegation": {"calls": 1}}, "servers.x.delegation", "no nested calls"),
+        ({"function": "F", "secret": "s/vendor/x"}, "servers.x.secret", "only a vendor server"),
+        ({"function": "F", "allow_hosts": ["a.example"]}, "servers.x.allow_hosts", "only a vendor server"),
+        ({"function": "F", "delegation": {"calls": 0}}, "servers.x.delegation.calls", "greater than or equal to 1"),
+        ({"function": "F", "delegation": {"calls": 101}}, "servers.x.delegation.calls", "less than or equal to 100"),
+        ({"function": "F", "delegation": {"calls": 1, "credit": 1.5}}, "servers.x.delegation.credit", "quoted"),
+        ({"function": "F", "delegation": {"calls": 1, "mode": "all"}}, "servers.x.delegation.mode", "'intersect'"),
+        ({"function": "F", "delegation": {"calls": 1, "cap": 2}}, "servers.x.delegation.cap", "unknown key"),
+    ],
+)
+def test_vendor_and_delegation_entries_that_break_the_rules_are_refused_at_their_paths(
+    server: dict[str, Any], path: str, message: str
+) -> None:
+    [(found_path, found_message)] = problems(document(servers={"x": server}))
+
+    assert found_path == path
+    assert message in found_message

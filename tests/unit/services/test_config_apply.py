@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from mcp_steward.adapters.egress_invoker import EgressInvoker, RoutingInvoker
 from mcp_steward.adapters.memory import (
     Handler,
     InMemoryGrantStore,
@@ -27,7 +28,15 @@ from mcp_steward.domain.money import Micros
 from mcp_steward.domain.names import ExposedName, ServerName
 from mcp_steward.domain.pinning import definition_hash
 from mcp_steward.domain.pricing import Price
-from mcp_steward.domain.registry import ServerKind, ServerRecord, ToolRecord, ToolStatus
+from mcp_steward.domain.registry import (
+    NO_DELEGATION,
+    DelegationMode,
+    DelegationPolicy,
+    ServerKind,
+    ServerRecord,
+    ToolRecord,
+    ToolStatus,
+)
 from mcp_steward.services.config_apply import ConfigPorts, apply, plan, read_state
 from mcp_steward.services.config_changes import (
     AddGrant,
@@ -36,16 +45,19 @@ from mcp_steward.services.config_changes import (
     RemoveBudget,
     RemoveGrant,
     SetBudget,
+    SetDelegation,
     SetRateLimit,
 )
 from mcp_steward.services.config_export import export_config
 from mcp_steward.services.config_plan import compute_plan
-from mcp_steward.services.registration import register_internal_server
+from mcp_steward.services.registration import register_internal_server, register_server, vendor_server
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 ADD = {"name": "add", "description": "Adds two numbers.", "inputSchema": {"type": "object"}}
 MUL = {"name": "mul", "description": "Multiplies two numbers.", "inputSchema": {"type": "object"}}
+SEARCH = {"name": "search", "description": "Searches the vendor's documents.", "inputSchema": {"type": "object"}}
 LISTINGS = {"CalcFunction": [ADD, MUL], "CalcV2Function": [ADD, MUL]}
+VENDOR_PREFIX = "steward-test/vendor/"
 ADD_HASH = definition_hash(ADD)
 MUL_HASH = definition_hash(MUL)
 FINDINGS = (
@@ -65,7 +77,8 @@ def lister(tools: list[dict[str, Any]]) -> Handler:
 
 @dataclass
 class Plane:
-    """The in-memory ports, a registration that lists ``LISTINGS`` (as ``servers add`` would), and the audit."""
+    """The in-memory ports, a registration that lists ``LISTINGS`` (as ``servers add`` would) and vendor servers
+    through a fake egress function that lists ``SEARCH``, and the audit."""
 
     keys: InMemoryKeyStore = field(default_factory=InMemoryKeyStore)
     registry: InMemoryRegistry = field(default_factory=InMemoryRegistry)
@@ -75,10 +88,26 @@ class Plane:
 
     def __post_init__(self) -> None:
         self.budgets = InMemoryBudgetLedger(self.grants, self.registry)
-        self.invoker = InProcessInvoker({f"fn-{function}": lister(tools) for function, tools in LISTINGS.items()})
+        functions = InProcessInvoker(
+            {f"fn-{function}": lister(tools) for function, tools in LISTINGS.items()} | {"fn-egress": lister([SEARCH])}
+        )
+        self.invoker = RoutingInvoker(functions, EgressInvoker(functions, "fn-egress", 10))
 
     def register(self, change: RegisterServer) -> None:
         self.registered.append((change.server, change.function, dict(change.aliases)))
+        if change.vendor is not None:  # as 'steward servers add NAME --url URL [--secret ...]' registers it
+            vendor = change.vendor
+            server = vendor_server(
+                change.server,
+                url=vendor.url,
+                allowed_hosts=vendor.allow_hosts,
+                secret_id=vendor.secret,
+                auth_header=vendor.auth_header,
+                secret_prefix=VENDOR_PREFIX,
+            )
+            register_server(self.registry, self.invoker, server, versions=lambda _: None, aliases=dict(change.aliases))
+            self.record("servers.add", {"server": change.server, "kind": "vendor"})
+            return
         register_internal_server(
             self.registry,
             self.invoker,
@@ -112,6 +141,7 @@ class Plane:
             register=self.register,
             audit=self.record,
             clock=lambda: NOW,
+            vendor_secret_prefix=VENDOR_PREFIX,
         )
 
     def tool(self, name: str) -> ToolRecord:
@@ -448,3 +478,161 @@ def test_a_tool_that_changes_while_it_is_approved_is_reported_not_approved(plane
     assert plane.tool("calc__add").status is ToolStatus.PENDING
     assert "tools.approve" not in actions(plane)
     assert plane.audit[-1][1]["held"] == 1
+
+
+DOCS = {
+    "url": "https://mcp.vendor.example/mcp",
+    "secret": f"{VENDOR_PREFIX}docs",
+    "allow_hosts": ["cdn.vendor.example"],
+    "tools": {"docs__search": {"price": "0.2"}},
+}
+DELEGATING = {
+    "function": "CalcFunction",
+    "delegation": {"calls": 3, "credit": "1.5", "mode": "intersect"},
+    "tools": {"calc__add": {"hash": ADD_HASH}},
+}
+
+
+def server(plane: Plane, name: str) -> ServerRecord:
+    return plane.registry.catalog().servers[ServerName(name)]
+
+
+def test_a_vendor_server_is_registered_with_its_endpoint_and_a_second_run_changes_nothing(plane: Plane) -> None:
+    desired = config(servers={"docs": DOCS})
+
+    [registration] = plan(desired, plane.ports()).changes
+    result = apply(desired, plane.ports())
+
+    assert isinstance(registration, RegisterServer) and registration.function is None
+    assert registration.line() == (
+        "+ server docs: register vendor https://mcp.vendor.example/mcp (secret steward-test/vendor/docs; "
+        "header Authorization: Bearer {secret}; also hosts cdn.vendor.example)"
+    )
+    docs = server(plane, "docs")
+    assert (docs.kind, docs.url, docs.allowed_hosts, docs.secret_id, docs.auth_header) == (
+        ServerKind.VENDOR,
+        "https://mcp.vendor.example/mcp",
+        ("mcp.vendor.example", "cdn.vendor.example"),
+        f"{VENDOR_PREFIX}docs",
+        "Authorization: Bearer {secret}",  # registration's default, as the plan expects it
+    )
+    assert plane.tool("docs__search").price == Price(Micros(200_000))
+    assert result.plan.refusals == ()
+    assert plan(desired, plane.ports(), prune=True).changes == ()
+
+
+@pytest.mark.parametrize(
+    ("change", "shown"),
+    [
+        ({"url": "https://mcp.vendor.example/v2/mcp"}, "vendor https://mcp.vendor.example/v2/mcp ("),
+        ({"secret": f"{VENDOR_PREFIX}docs-2"}, "secret steward-test/vendor/docs-2"),
+        ({"auth_header": "X-Api-Key: {secret}"}, "header X-Api-Key: {secret}"),
+        ({"allow_hosts": ["cdn.vendor.example", "files.vendor.example"]}, "cdn.vendor.example, files.vendor.example"),
+        ({"allow_hosts": []}, "(secret steward-test/vendor/docs; header Authorization: Bearer {secret})"),
+    ],
+)
+def test_a_vendor_whose_url_secret_header_or_hosts_differ_is_registered_again(
+    plane: Plane, change: dict[str, Any], shown: str
+) -> None:
+    apply(config(servers={"docs": DOCS}), plane.ports())
+    desired = config(servers={"docs": {**DOCS, **change}})
+
+    [registration] = plan(desired, plane.ports()).changes
+    apply(desired, plane.ports())
+
+    assert isinstance(registration, RegisterServer)
+    assert registration.line().startswith("~ server docs: register again, vendor https://mcp.vendor.example/mcp (")
+    assert shown in registration.line().split(" -> ")[1]
+    assert plane.registered[-1][0] == "docs" and len(plane.registered) == 2
+    assert plan(desired, plane.ports()).changes == ()
+    assert plane.tool("docs__search").price == Price(Micros(200_000))  # registering again keeps the price
+
+
+def test_the_order_of_allowed_hosts_or_the_urls_own_host_among_them_is_no_change(plane: Plane) -> None:
+    apply(config(servers={"docs": {**DOCS, "allow_hosts": ["b.vendor.example", "a.vendor.example"]}}), plane.ports())
+
+    same = {**DOCS, "allow_hosts": ["A.vendor.example", "mcp.vendor.example", "b.vendor.example"]}
+
+    assert plan(config(servers={"docs": same}), plane.ports()).changes == ()
+
+
+def test_a_vendor_secret_outside_this_planes_vendor_prefix_is_refused(plane: Plane) -> None:
+    desired = config(servers={"docs": {**DOCS, "secret": "other-stack/vendor/docs"}})
+
+    result = apply(desired, plane.ports())
+
+    assert [issue.path for issue in result.plan.refusals] == ["servers.docs.secret"]
+    assert VENDOR_PREFIX in result.plan.refusals[0].message
+    assert result.applied == () and plane.registered == []
+
+
+def test_an_internal_server_declared_where_a_vendor_is_registered_is_registered_again(plane: Plane) -> None:
+    apply(config(servers={"calc": {**DOCS, "tools": {}}}), plane.ports())
+
+    [registration] = plan(config(servers={"calc": {"function": "CalcFunction"}}), plane.ports()).changes
+
+    assert isinstance(registration, RegisterServer)
+    assert registration.line().startswith("~ server calc: register again, vendor https://mcp.vendor.example/mcp")
+    assert registration.line().endswith("-> function CalcFunction")
+
+
+def test_delegation_is_set_after_the_servers_audited_as_the_command_and_unset_when_the_file_drops_it(
+    plane: Plane,
+) -> None:
+    desired = config(teams={"finance": {"principals": ["alice"]}}, servers={"calc": DELEGATING})
+
+    planned = plan(desired, plane.ports())
+    apply(desired, plane.ports())
+
+    assert [type(change) for change in planned.changes] == [RegisterServer, SetDelegation, AddPrincipal]
+    assert planned.changes[1].line() == (
+        "+ delegation calc: no nested calls -> up to 3 nested calls and 1.5 credits an invocation (intersect)"
+    )
+    assert server(plane, "calc").delegation == DelegationPolicy(3, Micros(1_500_000), DelegationMode.INTERSECT)
+    assert actions(plane)[:3] == ["servers.add", "servers.delegation", "principals.add"]
+    # the same action and detail as 'steward servers delegation calc --calls 3 --credit 1.5 --mode intersect'
+    assert plane.audit[1][1] == {"server": "calc", "calls": 3, "credit_micro": 1_500_000, "mode": "intersect"}
+    assert plan(desired, plane.ports()).changes == ()
+
+    changed = config(servers={"calc": {**DELEGATING, "delegation": {"calls": 5}}})
+    [raised] = plan(changed, plane.ports()).changes
+    assert raised.line().startswith("~ delegation calc: up to 3 nested calls")
+    assert raised.line().endswith("-> up to 5 nested calls and 0 credits an invocation (service)")
+
+    dropped = config(servers={"calc": {"function": "CalcFunction"}})
+    [unset] = apply(dropped, plane.ports()).applied
+    assert isinstance(unset, SetDelegation) and unset.policy == NO_DELEGATION
+    assert unset.line().startswith("- delegation calc: up to 3") and unset.line().endswith("-> no nested calls")
+    assert server(plane, "calc").delegation == NO_DELEGATION
+    assert plane.audit[-2][1] == {"server": "calc", "calls": 0, "credit_micro": 0, "mode": "service"}
+
+
+def test_a_policy_of_no_nested_calls_whatever_its_credit_and_mode_is_no_delegation(plane: Plane) -> None:
+    apply(config(servers={"calc": {"function": "CalcFunction"}}), plane.ports())
+    plane.registry.set_delegation(ServerName("calc"), DelegationPolicy(0, Micros(5), DelegationMode.INTERSECT))
+
+    assert plan(config(servers={"calc": {"function": "CalcFunction"}}), plane.ports()).changes == ()
+
+
+def test_export_writes_vendor_servers_and_delegation_and_planning_it_changes_nothing(plane: Plane) -> None:
+    apply(config(servers={"calc": DELEGATING, "docs": {**DOCS, "auth_header": "X-Api-Key: {secret}"}}), plane.ports())
+    apply(config(servers={"plain": {"url": "https://plain.vendor.example/mcp"}}), plane.ports())
+
+    exported, notes = export_config(read_state(plane.ports()))
+
+    written = to_document(exported)["servers"]
+    assert notes == []
+    assert written["docs"] == {
+        "url": "https://mcp.vendor.example/mcp",
+        "secret": f"{VENDOR_PREFIX}docs",
+        "auth_header": "X-Api-Key: {secret}",
+        "allow_hosts": ["cdn.vendor.example"],
+        "tools": {"docs__search": {"price": "0.2"}},
+    }
+    assert written["plain"] == {"url": "https://plain.vendor.example/mcp", "tools": {"plain__search": {"price": "0"}}}
+    assert written["calc"]["delegation"] == {"calls": 3, "credit": "1.5", "mode": "intersect"}
+    assert compute_plan(exported, read_state(plane.ports(), exported), prune=True).changes == ()
+    assert load_config(to_document(exported)) == exported
+    # a server that makes no nested calls is written without a delegation entry
+    plane.registry.set_delegation(ServerName("calc"), NO_DELEGATION)
+    assert "delegation" not in to_document(export_config(read_state(plane.ports()))[0])["servers"]["calc"]

@@ -1,7 +1,8 @@
 """``steward apply`` and ``steward export`` against the moto server and the local function runner: export then
 ``apply --dry-run`` shows no change; an edited file applied converges (export equals the file) and a second apply
 is a no-op; approval needs the pinned hash, a suspicious tool its acknowledgements, a malicious one is refused;
-a bad file exits 2 naming the entry and changes nothing."""
+a vendor server (listed through a stand-in egress function) and a server's delegation policy converge and export
+round-trips them; a bad file exits 2 naming the entry and changes nothing."""
 
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ import yaml
 
 from mcp_steward.cli.target import TABLE_IDS, local_target
 from mcp_steward.domain.config_file import StewardFile, load_config
-from mcp_steward.domain.names import ExposedName
+from mcp_steward.domain.money import Micros
+from mcp_steward.domain.names import ExposedName, ServerName
 from mcp_steward.domain.pinning import definition_hash
-from mcp_steward.domain.registry import ToolRecord, ToolStatus
+from mcp_steward.domain.registry import DelegationMode, DelegationPolicy, ServerKind, ToolRecord, ToolStatus
 from mcp_steward.local.template import LocalTemplate
 from tests.conftest import ROOT, aws_client
 from tests.integration.cli.conftest import Plane
@@ -35,6 +37,14 @@ Resources:
     Properties:
       FunctionName: !Sub "${AWS::StackName}-tool-notes"
       CodeUri: notes/
+      Handler: app.handler
+      Runtime: python3.13
+      Timeout: 10
+  EgressFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: !Sub "${AWS::StackName}-egress"
+      CodeUri: egress/
       Handler: app.handler
       Runtime: python3.13
       Timeout: 10
@@ -61,6 +71,13 @@ def handler(event, context):
     return {{"jsonrpc": "2.0", "id": message["id"], "result": {{"tools": TOOLS}}}}
 """
 FUNCTION = "steward-local-tool-notes"
+SEARCH = {"name": "search", "description": "Searches the vendor's documents.", "inputSchema": {"type": "object"}}
+#: A stand-in for the egress function: it answers a vendor listing without reaching any vendor.
+EGRESS = f"""
+def handler(event, context):
+    assert event["vendor"]["url"].startswith("https://")
+    return {{"jsonrpc": "2.0", "id": event["message"]["id"], "result": {{"tools": [{SEARCH!r}]}}}}
+"""
 
 DESIRED: dict[str, Any] = {
     "apiVersion": "steward/v1",
@@ -92,6 +109,8 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRunner]:
     (directory / "template.yaml").write_text(TEMPLATE)
     (directory / "notes").mkdir()
     (directory / "notes" / "app.py").write_text(TOOL)
+    (directory / "egress").mkdir()
+    (directory / "egress" / "app.py").write_text(EGRESS)
     running = start_runner(directory / "template.yaml", directory)
     try:
         yield running
@@ -101,7 +120,7 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRunner]:
 
 @pytest.fixture
 def plane(moto_url: str, runner: RunningRunner, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Plane]:
-    """An empty plane whose one function, NotesFunction, the runner serves."""
+    """An empty plane whose tool function, NotesFunction, and a stand-in egress function the runner serves."""
     dynamodb = aws_client("dynamodb", moto_url)
     specs = LocalTemplate.load(ROOT / "infra" / "template.yaml").tables()
     tables = {}
@@ -116,7 +135,10 @@ def plane(moto_url: str, runner: RunningRunner, tmp_path: Path, capsys: pytest.C
         "region": "us-east-1",
         "principals": {},
         "tables": tables,
-        "functions": {"NotesFunction": {"name": FUNCTION, "timeout_s": 10}},
+        "functions": {
+            "NotesFunction": {"name": FUNCTION, "timeout_s": 10},
+            "EgressFunction": {"name": "steward-local-egress", "timeout_s": 10},
+        },
     }
     state_file = tmp_path / "local.json"
     state_file.write_text(json.dumps(state))
@@ -260,4 +282,75 @@ def test_a_bad_file_exits_2_naming_the_entry_and_changes_nothing(
 
     assert code == 2
     assert expected in err
+    assert plane.snapshot() == before
+
+
+VENDOR_AND_DELEGATION: dict[str, Any] = {
+    **DESIRED,
+    "servers": {
+        "notes": {**DESIRED["servers"]["notes"], "delegation": {"calls": 2, "credit": "0.5", "mode": "intersect"}},
+        "docs": {
+            "url": "https://mcp.vendor.example/mcp",
+            "secret": "steward-local/vendor/docs",
+            "auth_header": "X-Api-Key: {secret}",
+            "allow_hosts": ["cdn.vendor.example"],
+            "tools": {"docs__search": {"hash": definition_hash(SEARCH), "price": "0.1"}},
+        },
+    },
+}
+
+
+def test_vendor_servers_and_delegation_converge_and_export_then_dry_run_shows_no_change(
+    plane: Plane, tmp_path: Path
+) -> None:
+    out = plane.ok("apply", "-f", write(tmp_path / "steward.yaml", VENDOR_AND_DELEGATION))
+
+    assert "+ server docs: register vendor https://mcp.vendor.example/mcp (secret steward-local/vendor/docs" in out
+    assert "+ delegation notes: no nested calls -> up to 2 nested calls and 0.5 credits an invocation" in out
+    servers = plane.target.registry.catalog().servers
+    docs, notes = servers[ServerName("docs")], servers[ServerName("notes")]
+    assert (docs.kind, docs.allowed_hosts, docs.secret_id, docs.auth_header) == (
+        ServerKind.VENDOR,
+        ("mcp.vendor.example", "cdn.vendor.example"),
+        "steward-local/vendor/docs",
+        "X-Api-Key: {secret}",
+    )
+    assert tool(plane, "docs__search").status is ToolStatus.APPROVED
+    assert notes.delegation == DelegationPolicy(2, Micros(500_000), DelegationMode.INTERSECT)
+    [delegation] = [record for record in plane.admin_records() if record.action == "servers.delegation"]
+    assert delegation.detail == {"server": "notes", "calls": 2, "credit_micro": 500_000, "mode": "intersect"}
+
+    config = exported(plane, tmp_path / "exported.yaml")
+    before = plane.snapshot()
+    dry = plane.ok("apply", "--dry-run", "--prune", "-f", str(tmp_path / "exported.yaml"))
+
+    assert dry.splitlines()[-1] == "No changes."
+    assert plane.snapshot() == before
+    assert config.servers["docs"] == load_config(VENDOR_AND_DELEGATION).servers["docs"]
+    assert config.servers["notes"].delegation == load_config(VENDOR_AND_DELEGATION).servers["notes"].delegation
+
+    edited: dict[str, Any] = yaml.safe_load((tmp_path / "exported.yaml").read_text())
+    del edited["servers"]["notes"]["delegation"]
+    edited["servers"]["docs"]["auth_header"] = "Authorization: Token {secret}"
+    path = write(tmp_path / "edited.yaml", edited)
+    dry = plane.ok("apply", "--dry-run", "-f", path)
+    assert "~ server docs: register again, vendor https://mcp.vendor.example/mcp" in dry
+    assert "- delegation notes: up to 2 nested calls" in dry
+    plane.ok("apply", "-f", path)
+
+    assert exported(plane, tmp_path / "after.yaml") == load_config(edited)
+    assert plane.ok("apply", "--prune", "-f", path).splitlines()[-1] == "No changes."
+
+
+def test_a_vendor_secret_outside_the_stacks_vendor_prefix_is_refused_and_nothing_changes(
+    plane: Plane, tmp_path: Path
+) -> None:
+    outside = json.loads(json.dumps(VENDOR_AND_DELEGATION))
+    outside["servers"]["docs"]["secret"] = "prod/db-password"
+    before = plane.snapshot()
+
+    code, _, err = plane.run("apply", "-f", write(tmp_path / "outside.yaml", outside))
+
+    assert code == 2
+    assert "refused servers.docs.secret: Vendor secrets must be named steward-local/vendor/<name>." in err
     assert plane.snapshot() == before

@@ -190,10 +190,6 @@ class ServerSpec(_Strict):
             found.append(("auth_header", "needs secret (the credential it carries)"))
         return found
 
-    @property
-    def vendor(self) -> bool:
-        return self.url is not None
-
     def delegation_policy(self) -> DelegationPolicy:
         """The policy the file asks for (absent: no nested calls)."""
         return self.delegation.policy() if self.delegation is not None else NO_DELEGATION

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from mcp_steward.domain.egress_policy import EgressPolicy, IPAddress
 from mcp_steward.egress.credentials import CredentialCache
-from mcp_steward.egress.policy import EgressPolicy, IPAddress
 from mcp_steward.egress.service import EgressService
 from mcp_steward.egress.transport import ssl_context
 from tests.tls import TlsFiles, make_loopback_tls

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mcp_steward.egress.policy import Origin
+from mcp_steward.domain.egress_policy import Origin
 from mcp_steward.egress.settings import EgressSettings
 from mcp_steward.settings import SettingsError
 

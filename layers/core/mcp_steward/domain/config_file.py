@@ -35,15 +35,15 @@ from pydantic import (
 )
 
 from mcp_steward.domain.budgets import MAX_PER_MINUTE, Owner, OwnerKind, RateScope
+
+# The egress rules are pure (standard library only, no I/O): the file is checked as 'steward servers add --url'
+# checks a vendor, so a bad URL or header is an error of the file, not a refusal found on one plane.
+from mcp_steward.domain.egress_policy import AuthHeader, EgressPolicy, EgressRefusedError, check_url, normalize_host
 from mcp_steward.domain.grants import Grant, SubjectKind
 from mcp_steward.domain.money import MAX_MICROS, MICROS_PER_CREDIT, AmountError, Micros, format_credits, parse_credits
 from mcp_steward.domain.names import SEPARATOR, InvalidNameError, ServerName, exposed_name
 from mcp_steward.domain.pricing import MAX_UNITS, Price
 from mcp_steward.domain.registry import MAX_NESTED_CALLS, NO_DELEGATION, DelegationMode, DelegationPolicy
-
-# The egress rules are pure (standard library only, no I/O): the file is checked as 'steward servers add --url'
-# checks a vendor, so a bad URL or header is an error of the file, not a refusal found on one plane.
-from mcp_steward.egress.policy import AuthHeader, EgressPolicy, EgressRefusedError, check_url, normalize_host
 
 API_VERSION: Final = "steward/v1"
 

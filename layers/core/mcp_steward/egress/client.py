@@ -21,7 +21,7 @@ from typing import Any, Final
 
 import httpx
 
-from mcp_steward.egress.policy import EgressRefusedError
+from mcp_steward.domain.egress_policy import EgressRefusedError
 from mcp_steward.egress.transport import ResponseTooLargeError, read_capped
 
 MODERN_VERSION: Final = "2026-07-28"

@@ -29,9 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from mcp_steward.egress.client import Session, VendorClient, VendorError, VendorUnauthorizedError
-from mcp_steward.egress.credentials import CredentialCache, CredentialUnavailableError
-from mcp_steward.egress.policy import (
+from mcp_steward.domain.egress_policy import (
     DEFAULT_AUTH_HEADER,
     AuthHeader,
     EgressPolicy,
@@ -39,6 +37,8 @@ from mcp_steward.egress.policy import (
     check_secret_id,
     check_url,
 )
+from mcp_steward.egress.client import Session, VendorClient, VendorError, VendorUnauthorizedError
+from mcp_steward.egress.credentials import CredentialCache, CredentialUnavailableError
 from mcp_steward.egress.transport import Resolver, pinned_client, system_resolver
 
 MIN_USEFUL_S: Final = 0.25

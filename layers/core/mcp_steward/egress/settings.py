@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from mcp_steward.egress.policy import EgressPolicy
+from mcp_steward.domain.egress_policy import EgressPolicy
 from mcp_steward.settings import SettingsError
 
 #: Exact ``https://host:port`` origins (comma-separated) the local plane may reach on loopback.

@@ -1,7 +1,7 @@
 """The egress function's HTTP transport: httpx with every address checked and the connection pinned to it.
 
 A connection is opened by :class:`PinnedBackend` (an httpcore network backend): it resolves the host once,
-requires every resolved address to be globally routable (:func:`~mcp_steward.egress.policy.check_address`, or
+requires every resolved address to be globally routable (:func:`~mcp_steward.domain.egress_policy.check_address`, or
 the origin to be one the local plane lists), and connects to a checked address itself, so there is no second
 DNS lookup to race. httpcore then starts TLS with the URL's host as SNI and certificate name, and httpx sends the
 URL's host as ``Host``: only the TCP destination is pinned.
@@ -23,7 +23,7 @@ from typing import Any, Final
 import httpcore
 import httpx
 
-from mcp_steward.egress.policy import EgressPolicy, EgressRefusedError, IPAddress, Origin, check_address
+from mcp_steward.domain.egress_policy import EgressPolicy, EgressRefusedError, IPAddress, Origin, check_address
 
 MAX_RESPONSE_BYTES: Final = 1_048_576
 

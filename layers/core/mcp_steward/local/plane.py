@@ -38,6 +38,7 @@ from mcp_steward.adapters.lambda_invoker import LambdaInvoker
 from mcp_steward.adapters.lambda_versions import published_versions
 from mcp_steward.cli.target import EGRESS_ID, TABLE_IDS
 from mcp_steward.domain.budgets import Owner, OwnerKind, period_of
+from mcp_steward.domain.egress_policy import EgressPolicy
 from mcp_steward.domain.grants import Grant, SubjectKind
 from mcp_steward.domain.identity import PrincipalId, TeamName
 from mcp_steward.domain.keys import KeyRecord, new_key_id, new_token, token_digest
@@ -45,7 +46,6 @@ from mcp_steward.domain.money import parse_credits
 from mcp_steward.domain.names import ExposedName
 from mcp_steward.domain.pricing import Price
 from mcp_steward.domain.registry import ToolStatus
-from mcp_steward.egress.policy import EgressPolicy
 from mcp_steward.egress.settings import CA_FILE_VARIABLE, LOCAL_ORIGINS_VARIABLE
 from mcp_steward.local import demo_data
 from mcp_steward.local.template import LocalTemplate, TemplateError

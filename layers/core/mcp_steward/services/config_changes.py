@@ -9,11 +9,11 @@ from urllib.parse import urlsplit
 
 from mcp_steward.domain.budgets import Owner, OwnerKind, RateScope
 from mcp_steward.domain.config_file import credits_text
+from mcp_steward.domain.egress_policy import normalize_host
 from mcp_steward.domain.grants import Grant
 from mcp_steward.domain.money import Micros
 from mcp_steward.domain.pricing import Price
 from mcp_steward.domain.registry import Catalog, DelegationPolicy, ServerKind, ServerRecord, ToolRecord
-from mcp_steward.egress.policy import normalize_host
 
 
 @dataclass(frozen=True, slots=True)

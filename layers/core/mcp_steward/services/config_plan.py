@@ -21,10 +21,10 @@ from urllib.parse import urlsplit
 from mcp_steward.domain.approval import approval_refusal, finding_rules
 from mcp_steward.domain.budgets import RateScope
 from mcp_steward.domain.config_file import ServerSpec, StewardFile
+from mcp_steward.domain.egress_policy import DEFAULT_AUTH_HEADER, EgressRefusedError, check_secret_id, normalize_host
 from mcp_steward.domain.money import Micros, format_credits
 from mcp_steward.domain.names import SEPARATOR, ExposedName, ServerName, server_of
 from mcp_steward.domain.registry import NO_DELEGATION, ServerKind, ServerRecord, ToolRecord, ToolStatus
-from mcp_steward.egress.policy import DEFAULT_AUTH_HEADER, EgressRefusedError, check_secret_id, normalize_host
 from mcp_steward.services.config_changes import (
     AddGrant,
     AddPrincipal,

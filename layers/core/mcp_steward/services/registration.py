@@ -14,6 +14,15 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from mcp_steward.domain.egress_policy import (
+    DEFAULT_AUTH_HEADER,
+    AuthHeader,
+    EgressPolicy,
+    EgressRefusedError,
+    check_secret_id,
+    check_url,
+    normalize_host,
+)
 from mcp_steward.domain.names import (
     UPSTREAM_NAME,
     ExposedName,
@@ -26,15 +35,6 @@ from mcp_steward.domain.pinning import PinningError, definition_hash
 from mcp_steward.domain.ports import InvocationError, Registry, ToolInvoker, VersionResolver, VersionUnavailableError
 from mcp_steward.domain.registry import ServerKind, ServerRecord, ToolRecord, ToolStatus
 from mcp_steward.domain.scanning import scan_tool
-from mcp_steward.egress.policy import (
-    DEFAULT_AUTH_HEADER,
-    AuthHeader,
-    EgressPolicy,
-    EgressRefusedError,
-    check_secret_id,
-    check_url,
-    normalize_host,
-)
 
 #: The principal named in the envelope when the plane itself (not a person) lists a server's tools.
 SYSTEM_PRINCIPAL = {"id": "steward:registry", "team": "steward", "obo": None}

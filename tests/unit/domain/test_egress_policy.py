@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from mcp_steward.egress.policy import (
+from mcp_steward.domain.egress_policy import (
     AuthHeader,
     EgressPolicy,
     EgressRefusedError,

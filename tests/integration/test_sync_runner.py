@@ -25,24 +25,12 @@ from mcp_steward.domain.registry import ServerRecord, ToolRecord, ToolStatus
 from mcp_steward.services.registration import approve, register_internal_server
 from mcp_steward.services.sync import sync_server
 from tests.integration.contract.conftest import dynamodb_client, metering_tables
-from tests.integration.local.runner_harness import RunningRunner, start_runner, stop_runner
+from tests.integration.local.runner_harness import RunningRunner, sam_template, start_runner, stop_runner
 from tests.lambda_harness import run_event_files
 
 pytestmark = pytest.mark.moto
 
-TEMPLATE = """
-AWSTemplateFormatVersion: "2010-09-09"
-Transform: AWS::Serverless-2016-10-31
-Resources:
-  NotesFunction:
-    Type: AWS::Serverless::Function
-    Properties:
-      FunctionName: !Sub "${AWS::StackName}-tool-notes"
-      CodeUri: notes/
-      Handler: app.handler
-      Runtime: python3.13
-      Timeout: 10
-"""
+TEMPLATE = sam_template(("NotesFunction", "tool-notes", "notes"))
 
 TOOL = """
 DESCRIPTION = "Returns the team's notes."

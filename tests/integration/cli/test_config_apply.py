@@ -24,31 +24,11 @@ from mcp_steward.domain.registry import DelegationMode, DelegationPolicy, Server
 from mcp_steward.local.template import LocalTemplate
 from tests.conftest import ROOT, aws_client
 from tests.integration.cli.conftest import Plane
-from tests.integration.local.runner_harness import RunningRunner, start_runner, stop_runner
+from tests.integration.local.runner_harness import RunningRunner, sam_template, start_runner, stop_runner
 
 pytestmark = pytest.mark.moto
 
-TEMPLATE = """
-AWSTemplateFormatVersion: "2010-09-09"
-Transform: AWS::Serverless-2016-10-31
-Resources:
-  NotesFunction:
-    Type: AWS::Serverless::Function
-    Properties:
-      FunctionName: !Sub "${AWS::StackName}-tool-notes"
-      CodeUri: notes/
-      Handler: app.handler
-      Runtime: python3.13
-      Timeout: 10
-  EgressFunction:
-    Type: AWS::Serverless::Function
-    Properties:
-      FunctionName: !Sub "${AWS::StackName}-egress"
-      CodeUri: egress/
-      Handler: app.handler
-      Runtime: python3.13
-      Timeout: 10
-"""
+TEMPLATE = sam_template(("NotesFunction", "tool-notes", "notes"), ("EgressFunction", "egress", "egress"))
 
 READ = {"name": "read", "description": "Returns the team's notes.", "inputSchema": {"type": "object"}}
 WRITE = {

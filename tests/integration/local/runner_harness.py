@@ -20,6 +20,27 @@ FIXTURE_DIR = Path(__file__).resolve().parents[2] / "data" / "runner"
 ECHO = "steward-local-tool-echo"
 
 
+def sam_template(*functions: tuple[str, str, str]) -> str:
+    """A SAM template of Python functions, each ``(logical ID, FunctionName after the stack's name, code dir)``,
+    with handler ``app.handler`` and a 10 s timeout: what the runner tests write beside their code."""
+    resources = "".join(
+        f"""  {logical_id}:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: !Sub "${{AWS::StackName}}-{name}"
+      CodeUri: {code_dir}/
+      Handler: app.handler
+      Runtime: python3.13
+      Timeout: 10
+"""
+        for logical_id, name, code_dir in functions
+    )
+    return f"""AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+{resources}"""
+
+
 @dataclass
 class RunningRunner:
     url: str

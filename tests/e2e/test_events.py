@@ -60,11 +60,32 @@ def pipeline_env(plane: dict[str, Any], service: str) -> dict[str, str]:
 
 def test_every_events_directory_is_exercised_by_a_test() -> None:
     directories = {path.name for path in (ROOT / "events").iterdir() if path.is_dir()}
-    assert directories == set(tool_function_dirs()) | HANDLED_ELSEWHERE | {
-        "governance",
-        "authorizer",
-        "nested_governance",
-    }
+    exercised_here = {"governance", "authorizer", "nested_governance", "egress"}
+    assert directories == set(tool_function_dirs()) | HANDLED_ELSEWHERE | exercised_here
+
+
+def test_egress_events_are_refused_before_anything_is_sent() -> None:
+    """The egress function's example events (governance's payload for a vendor call) name a metadata address and
+    a plain-HTTP URL: refused by the egress rules before any credential is read or any connection made, as
+    ``sam local invoke EgressFunction -e ...`` shows anywhere."""
+    answers = run_event_files(
+        "egress",
+        {
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER": "http://127.0.0.1:9",  # never reached
+            "VENDOR_SECRET_PREFIX": "mcp-steward-dev/vendor/",
+            "POWERTOOLS_SERVICE_NAME": "egress",
+        },
+    )
+    assert set(answers) == {p.name for p in (ROOT / "events" / "egress").glob("*.json")}
+    rules = {}
+    for name, answer in answers.items():
+        result = answer["ok"]["result"]
+        assert result["isError"] is True
+        assert (result["_meta"]["steward/reason"], result["_meta"]["steward/sent"]) == ("egress_refused", False)
+        rules[name] = result["_meta"]["steward/rule"]
+    assert rules == {"vendor_call_to_metadata_address.json": "metadata_address", "vendor_call_over_http.json": "scheme"}
 
 
 def test_nested_governance_events_are_refused_without_a_token_signed_by_the_stacks_key(plane: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ from mcp_steward.domain.egress_policy import (
     EgressPolicy,
     EgressRefusedError,
     address_refusal,
+    check_literal_host,
     check_secret_id,
     check_url,
 )
@@ -122,3 +123,27 @@ def test_a_secret_that_cannot_travel_in_a_header_is_refused_without_showing_it()
         AuthHeader.parse("X-Key: {secret}").render("line\r\nInjected: yes")
     assert excinfo.value.rule == "credential_invalid"
     assert "Injected" not in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    ("host", "rule"),
+    [
+        ("169.254.169.254", "metadata_address"),
+        ("127.0.0.1", "loopback_address"),
+        ("10.0.0.8", "private_address"),
+        ("[::ffff:192.168.1.1]", "private_address"),
+        ("[fd00:ec2::254]", "metadata_address"),
+    ],
+)
+def test_a_non_global_address_literal_is_refused_before_any_lookup(host: str, rule: str) -> None:
+    origin = check_url(f"https://{host}/mcp", [host], NONE)
+    with pytest.raises(EgressRefusedError) as refused:
+        check_literal_host(origin, NONE)
+    assert refused.value.rule == rule
+
+
+def test_a_global_literal_a_name_and_a_listed_local_origin_pass_the_literal_check() -> None:
+    for url, host in (("https://8.8.8.8/mcp", "8.8.8.8"), ("https://mcp.vendor.example/mcp", "mcp.vendor.example")):
+        check_literal_host(check_url(url, [host], NONE), NONE)
+    local = EgressPolicy.of(local_origins=["https://127.0.0.1:8443"])
+    check_literal_host(check_url("https://127.0.0.1:8443/mcp", ["127.0.0.1"], local), local)

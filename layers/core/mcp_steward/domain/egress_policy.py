@@ -144,7 +144,7 @@ def parse_origin(url: str, *, exact: bool = False) -> Origin:
 def check_url(url: str, allowed_hosts: Iterable[str], policy: EgressPolicy) -> Origin:
     """The origin of a vendor URL the rules accept: https, a host that is a name or a canonical IP literal,
     listed in ``allowed_hosts``, not Steward itself. Addresses are checked when the name is resolved
-    (:func:`check_address`), except for a listed local origin.
+    (:func:`check_address`; a literal by :func:`check_literal_host`), except for a listed local origin.
 
     Raises:
         EgressRefusedError: ``scheme``, ``malformed_url``, ``credentials_in_url``, ``numeric_host``,
@@ -180,6 +180,22 @@ def check_url(url: str, allowed_hosts: Iterable[str], policy: EgressPolicy) -> O
     if host in policy.self_hosts or origin in policy.self_origins:
         raise EgressRefusedError("self", "A vendor URL may not point back at Steward itself.")
     return origin
+
+
+def check_literal_host(origin: Origin, policy: EgressPolicy) -> None:
+    """An address literal needs no lookup: refuse a non-global one at once (before a credential is read), unless
+    its origin is listed for the local plane. A name passes; its addresses are checked when it is resolved.
+
+    Raises:
+        EgressRefusedError: the literal is not globally routable (the rule names which class it is in).
+    """
+    if origin in policy.local_origins:
+        return
+    try:
+        literal = ipaddress.ip_address(origin.host)
+    except ValueError:
+        return
+    check_address(literal)
 
 
 def _canonical_ipv4(host: str) -> bool:

@@ -34,6 +34,7 @@ from mcp_steward.domain.egress_policy import (
     AuthHeader,
     EgressPolicy,
     EgressRefusedError,
+    check_literal_host,
     check_secret_id,
     check_url,
 )
@@ -131,7 +132,7 @@ class EgressService:
             if method not in _METHODS:
                 return _error(rpc_id, -32601, f"Method not found: {str(method)[:64]}")
             remaining = self._remaining(event)
-            check_url(target.url, target.allowed_hosts, self._policy)
+            check_literal_host(check_url(target.url, target.allowed_hosts, self._policy), self._policy)
             header = None
             if target.secret_id is not None:
                 check_secret_id(target.secret_id, self._prefix)

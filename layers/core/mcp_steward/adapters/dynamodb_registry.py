@@ -59,6 +59,12 @@ def _server_item(server: ServerRecord) -> Item:
     return item
 
 
+def _assignments(attributes: Item) -> tuple[str, dict[str, str], Item]:
+    """``SET #a = :a, ...`` for ``attributes``, with its attribute names and values."""
+    expression = "SET " + ", ".join(f"#{name} = :{name}" for name in attributes)
+    return expression, {f"#{name}": name for name in attributes}, {f":{n}": v for n, v in attributes.items()}
+
+
 def _delegation_attributes(policy: DelegationPolicy) -> Item:
     return {
         "nested_calls": {"N": str(policy.calls)},
@@ -233,25 +239,22 @@ class DynamoDbRegistry:
 
     def set_delegation(self, server: ServerName, policy: DelegationPolicy) -> None:
         """Change a registered server's delegation policy (the next invocations get it)."""
-        attributes = _delegation_attributes(policy)
+        expression, names, values = _assignments(_delegation_attributes(policy))
         with store_errors("updating a server"):
             self._client.update_item(
                 TableName=self._table,
                 Key={"pk": s(f"SERVER#{server}"), "sk": s("SERVER")},
-                UpdateExpression="SET " + ", ".join(f"#{name} = :{name}" for name in attributes),
+                UpdateExpression=expression,
                 ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames={f"#{name}": name for name in attributes},
-                ExpressionAttributeValues={f":{name}": value for name, value in attributes.items()},
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
             )
 
     def set_status(self, tool: ToolRecord, status: ToolStatus) -> None:
         self._update(tool, "SET #status = :status", {"#status": "status"}, {":status": s(status)})
 
     def set_price(self, tool: ToolRecord, price: Price) -> None:
-        values = {f":{name}": value for name, value in _price_attributes(price).items()}
-        names = {f"#{name}": name for name in _price_attributes(price)}
-        expression = "SET " + ", ".join(f"#{name} = :{name}" for name in _price_attributes(price))
-        self._update(tool, expression, names, values)
+        self._update(tool, *_assignments(_price_attributes(price)))
 
     def _update(self, tool: ToolRecord, expression: str, names: dict[str, str], values: Item) -> None:
         with store_errors("updating a tool"):

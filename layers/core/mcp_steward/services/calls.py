@@ -176,6 +176,7 @@ class CallTool:
             refusal = no_budget(principal.team, period_of(at), tool.price.maximum)
             self._deny(request, at, tool.exposed_name, refusal.reason)
             raise _protocol(refusal)
+        server = self._tools.server_of(tool)
         reservation_request = ReservationRequest(
             request_id=request.request_id,
             principal=principal,
@@ -190,7 +191,7 @@ class CallTool:
             at=at,
             expires_at=at + self._expiry,
             pin=tool.pinned_hash,
-            allowance=_allowance(self._tools.server_of(tool)),
+            allowance=_allowance(server),
             parent=request.delegation.rid if request.delegation is not None else None,
             chain=(*request.delegation.chain, tool.server) if request.delegation is not None else (),
         )
@@ -207,7 +208,7 @@ class CallTool:
             raise _protocol(Denied("quarantined", f"The tool {tool.exposed_name} is not callable now.")) from None
         if isinstance(held, Replay):
             return held.result
-        return self._invoke_and_settle(request, tool, held, arguments, started)
+        return self._invoke_and_settle(request, tool, server, held, arguments, started)
 
     def _resolve(self, request: CallRequest) -> tuple[ToolRecord, tuple[Grant, ...]]:
         """The tool and the grants to re-check; a nested call is authorized for the server making it.
@@ -279,11 +280,11 @@ class CallTool:
         self,
         request: CallRequest,
         tool: ToolRecord,
+        server: ServerRecord,
         reservation: Reservation,
         arguments: dict[str, Any],
         started: float,
     ) -> dict[str, Any]:
-        server = self._tools.server_of(tool)
         envelope = envelope_for(
             request.request_id,
             request.deadline_ms,

@@ -32,6 +32,7 @@ from mcp_steward.domain.budgets import (
     period_of,
 )
 from mcp_steward.domain.grants import Grant, SubjectKind
+from mcp_steward.domain.idempotency import IdempotencyKey
 from mcp_steward.domain.identity import Principal, PrincipalId, TeamName
 from mcp_steward.domain.money import Micros
 from mcp_steward.domain.names import ExposedName, ServerName
@@ -66,13 +67,57 @@ class Plane:
 PIN = definition_hash({"name": "add"})
 
 
-def _tool(status: ToolStatus = ToolStatus.APPROVED, pin: str | None = PIN) -> ToolRecord:
-    return ToolRecord(ExposedName("calc__add"), "add", ServerName("calc"), {"name": "add"}, status, pinned_hash=pin)
+def _tool(status: ToolStatus = ToolStatus.APPROVED, pin: str | None = PIN, name: str = "add") -> ToolRecord:
+    return ToolRecord(ExposedName(f"calc__{name}"), name, ServerName("calc"), {"name": "add"}, status, pinned_hash=pin)
 
 
 def _seed(grants: Any, registry: Any) -> None:
     grants.add(GRANT)
-    registry.put_server(ServerRecord(ServerName("calc"), ServerKind.INTERNAL, "fn", 10), [_tool()])
+    registry.put_server(ServerRecord(ServerName("calc"), ServerKind.INTERNAL, "fn", 10), [_tool(), _tool(name="mul")])
+
+
+class LostAnswerInjector:
+    """The next ``pending`` TransactWriteItems commit, then their answer is lost and botocore sends them again
+    (what its retry does after a read timeout): the caller sees the answer to the second attempt."""
+
+    def __init__(self) -> None:
+        self.pending = 0
+
+    def __call__(self, request: Any, **_: Any) -> Any:
+        if self.pending <= 0:
+            return None
+        self.pending -= 1
+        from botocore.httpsession import URLLib3Session
+
+        first = URLLib3Session().send(request)  # committed (or refused); its answer never reaches the caller
+        assert first.status_code in (200, 400)
+        return None  # botocore now sends the very same request: the retry
+
+
+LOST = LostAnswerInjector()
+
+
+class LostAnswers:
+    """The in-memory ledger behind the same fault: each of the next ``pending`` reserves and settles is applied
+    twice, and the caller sees the second answer."""
+
+    def __init__(self, ledger: InMemoryBudgetLedger) -> None:
+        self._ledger = ledger
+        self.pending = 0
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._ledger, name)
+        if name not in ("reserve", "settle"):
+            return method
+
+        def twice(argument: Any) -> Any:
+            if self.pending <= 0:
+                return method(argument)
+            self.pending -= 1
+            method(argument)
+            return method(argument)
+
+        return twice
 
 
 class ConflictInjector:
@@ -106,9 +151,8 @@ def plane(request: pytest.FixtureRequest, moto_url: str, fresh_table: Callable[[
     if request.param == "memory":
         memory_grants, memory_registry = InMemoryGrantStore(), InMemoryRegistry()
         _seed(memory_grants, memory_registry)
-        yield Plane(
-            InMemoryBudgetLedger(memory_grants, memory_registry), memory_grants, memory_registry, retries, request.param
-        )
+        ledger = LostAnswers(InMemoryBudgetLedger(memory_grants, memory_registry))
+        yield Plane(ledger, memory_grants, memory_registry, retries, request.param)
         return
     client = dynamodb_client(moto_url)
     tables = metering_tables(fresh_table)
@@ -116,12 +160,21 @@ def plane(request: pytest.FixtureRequest, moto_url: str, fresh_table: Callable[[
     _seed(grants, registry)
     if request.param == "dynamodb+conflicts":
         client.meta.events.register("before-send.dynamodb.TransactWriteItems", INJECTOR)
+    client.meta.events.register("before-send.dynamodb.TransactWriteItems", LOST)
     ledger = budget_ledger(client, tables, clock=lambda: NOW, sleep=lambda _: None, on_retry=lambda: retries.append(1))
     try:
         yield Plane(ledger, grants, registry, retries, request.param)
     finally:
-        INJECTOR.pending = 0
+        INJECTOR.pending = LOST.pending = 0
         client.close()
+
+
+def lose_answers(plane: Plane, count: int) -> None:
+    """The next ``count`` reserve or settle transactions commit, then their answers are lost and retried."""
+    if isinstance(plane.ledger, LostAnswers):
+        plane.ledger.pending = count
+    else:
+        LOST.pending = count
 
 
 def request(
@@ -132,20 +185,26 @@ def request(
     key: str | None = None,
     principal: Principal = ALICE,
     pin: str | None = PIN,
+    tool: str = "calc__add",
+    arguments: str = "digest-1",
+    at: datetime = NOW,
 ) -> ReservationRequest:
+    scoped = None
+    if key is not None:
+        scoped = IdempotencyKey(key, principal.id, principal.obo, None, (), tool, arguments)
     return ReservationRequest(
         request_id=request_id,
         principal=principal,
-        tool="calc__add",
+        tool=tool,
         server="calc",
         grants=(GRANT,),
         price=price,
         team_budget=True,
         cap=cap,
         rate_limits=rate_limits,
-        idempotency_key=key,
-        at=NOW,
-        expires_at=NOW + timedelta(seconds=90),
+        idempotency_key=scoped,
+        at=at,
+        expires_at=at + timedelta(seconds=90),
         pin=pin,
     )
 
@@ -174,7 +233,7 @@ def settlement(reservation: Reservation, cost: int, result: dict[str, Any] | Non
         decision=Decision.ALLOWED,
         reason="ok",
     )
-    return Settlement(reservation, Micros(cost), entry, audit, replay=result)
+    return Settlement(reservation, Micros(cost), entry, audit, replay=result, token=f"settle-{cost}")
 
 
 def funded(plane: Plane, credits: int = 10) -> None:
@@ -327,7 +386,7 @@ def test_an_idempotent_repeat_waits_then_replays_the_stored_result(plane: Plane)
     assert running.value.reason == "idempotency_in_progress"
     result = {"content": [{"type": "text", "text": "42"}], "structuredContent": {"result": 42}}
     plane.ledger.settle(settlement(first, 2_000_000, result))
-    assert plane.ledger.reserve(request("r3", key="k-1")) == Replay(result)
+    assert plane.ledger.reserve(request("r3", key="k-1")) == Replay(result, original="r1")
     assert balance(plane) == (10_000_000, 8_000_000, 0, 2_000_000)  # charged once
 
 
@@ -338,6 +397,86 @@ def test_a_result_too_large_to_keep_answers_not_kept(plane: Plane) -> None:
     with pytest.raises(Denied) as refused:
         plane.ledger.reserve(request("r2", key="big"))
     assert refused.value.reason == "idempotency_result_not_kept"
+    assert refused.value.data == {"why": "too_large"}
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "why"),
+    [("calc__mul", "digest-1", "other_tool"), ("calc__add", "digest-2", "other_arguments")],
+)
+def test_a_key_reused_for_another_tool_or_other_arguments_is_refused_not_replayed(
+    plane: Plane, tool: str, arguments: str, why: str
+) -> None:
+    funded(plane)
+    first = held(plane, request("r1", key="k"))
+    plane.ledger.settle(settlement(first, 2_000_000, {"content": [{"type": "text", "text": "HR profile"}]}))
+    with pytest.raises(Denied) as refused:
+        plane.ledger.reserve(request("r2", key="k", tool=tool, arguments=arguments))
+    assert refused.value.reason == "idempotency_key_reused"
+    assert refused.value.data == {"why": why}
+    assert balance(plane) == (10_000_000, 8_000_000, 0, 2_000_000)  # nothing held for the refusal
+
+
+def test_the_same_key_in_another_scope_is_another_call(plane: Plane) -> None:
+    funded(plane)
+    for_alice = Principal(PrincipalId("agent"), TeamName("finance"), obo=PrincipalId("alice"))
+    for_bob = Principal(PrincipalId("agent"), TeamName("finance"), obo=PrincipalId("bob"))
+    first = held(plane, request("r1", key="req-1", principal=for_alice))
+    plane.ledger.settle(settlement(first, 2_000_000, {"content": [{"type": "text", "text": "alice's"}]}))
+    second = held(plane, request("r2", key="req-1", principal=for_bob))  # not alice's result
+    assert second.request_id == "r2"
+    assert plane.ledger.reserve(request("r3", key="req-1", principal=for_alice)) == Replay(
+        {"content": [{"type": "text", "text": "alice's"}]}, original="r1"
+    )
+
+
+def test_a_key_whose_call_never_settled_says_so_and_expires(plane: Plane) -> None:
+    from mcp_steward.domain.budgets import IDEMPOTENCY_TTL
+    from mcp_steward.services.sweeper import sweep
+
+    funded(plane)
+    held(plane, request("crashed", key="k"))  # the governance function dies here
+    after_expiry = NOW + timedelta(minutes=5)
+    with pytest.raises(Denied) as unsettled:
+        plane.ledger.reserve(request("r2", key="k", at=after_expiry))
+    assert unsettled.value.reason == "idempotency_result_not_kept" and unsettled.value.data == {"why": "abandoned"}
+    assert sweep(plane.ledger, after_expiry) == ["crashed"]
+    with pytest.raises(Denied) as swept:
+        plane.ledger.reserve(request("r3", key="k", at=after_expiry))
+    assert swept.value.reason == "idempotency_result_not_kept" and swept.value.data == {"why": "abandoned"}
+    # a record expires like any other: the key is free again a day later
+    later = after_expiry + IDEMPOTENCY_TTL + timedelta(minutes=1)
+    plane.ledger.open_period(TEAM, period_of(later))
+    assert held(plane, request("r4", key="k", at=later)).request_id == "r4"
+
+
+# --- transactions that survive their own retries ----------------------------------------------------------
+
+
+def test_a_reserve_that_committed_before_its_answer_was_lost_succeeds_once(plane: Plane) -> None:
+    funded(plane)
+    limit = RateLimit(RateScope.PRINCIPAL, "alice", 5)
+    lose_answers(plane, 1)
+    reservation = held(plane, request("r1", key="k", rate_limits=(limit,)))
+    assert reservation.request_id == "r1"
+    assert balance(plane) == (10_000_000, 7_000_000, 3_000_000, 0)  # held once
+    # the rate counter counted the call once: four more fit in the minute
+    for index in range(4):
+        held(plane, request(f"more-{index}", price=FREE, rate_limits=(limit,)))
+    with pytest.raises(Denied) as refused:
+        plane.ledger.reserve(request("one-too-many", price=FREE, rate_limits=(limit,)))
+    assert refused.value.reason == "rate_limited"
+
+
+def test_a_settle_that_committed_before_its_answer_was_lost_is_recognized_as_its_own(plane: Plane) -> None:
+    funded(plane)
+    reservation = held(plane, request("r1", key="k"))
+    lose_answers(plane, 1)
+    assert plane.ledger.settle(settlement(reservation, 2_000_000, {"content": []})) is True
+    assert balance(plane) == (10_000_000, 8_000_000, 0, 2_000_000)  # charged once
+    # another closer's settle is still told the reservation was closed by someone else
+    assert plane.ledger.settle(settlement(reservation, 1_000_000)) is False
+    assert plane.ledger.reserve(request("r2", key="k")) == Replay({"content": []}, original="r1")
 
 
 def test_open_reservations_past_their_expiry_are_found_until_closed(plane: Plane) -> None:

@@ -9,26 +9,46 @@ happens exactly once whoever gets there first (settle or the sweeper, even twice
 
 Concurrent transactions on one item are cancelled with ``TransactionConflict``, not queued, and botocore does
 not retry them: they are retried here with jitter, within the caller's deadline.
+
+Both transactions survive their own retries. botocore re-sends a ``TransactWriteItems`` whose answer timed out;
+each attempt carries a ``ClientRequestToken`` derived from the reservation (and the attempt), so DynamoDB
+answers a re-sent attempt that had committed with success. Where no token helps (moto ignores it; a token older
+than DynamoDB's ten minutes), the adapter recognizes its own committed write in the cancellation: the reservation
+it finds is this request's (reserve), or the reservation was closed by this very settle's token (settle).
+
+Idempotency records (``IDEM#<record id>``, see :mod:`mcp_steward.domain.idempotency`) bind the exposed tool and
+the arguments' digest, expire (``ttl``) a day after their call closes or after an unsettled call's expiry, and an
+expired record still in the table (DynamoDB deletes lazily) is overwritten as if absent.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from mcp_steward.adapters.dynamodb_common import DynamoDBClient, Item, error_code, query_all, s, scan_all, store_errors
+from mcp_steward.adapters.dynamodb_common import (
+    DynamoDBClient,
+    Item,
+    error_code,
+    n,
+    query_all,
+    s,
+    scan_all,
+    store_errors,
+)
 from mcp_steward.adapters.dynamodb_records import audit_item, ledger_item
 from mcp_steward.domain.budgets import (
+    IDEMPOTENCY_TTL,
     NO_NESTING,
-    Denied,
     GrantRevoked,
+    IdempotencyRecord,
     NestedAllowance,
     Owner,
     OwnerKind,
@@ -44,26 +64,22 @@ from mcp_steward.domain.budgets import (
     Settlement,
     ToolNotCallable,
     budget_exceeded,
+    idempotency_answer,
+    kept_result,
     minute_of,
     nested_allowance_spent,
     rate_limited,
 )
+from mcp_steward.domain.idempotency import KeptResult
 from mcp_steward.domain.money import Micros
-from mcp_steward.domain.ports import CallConfig, LimitBelowUsageError, StoreUnavailableError
+from mcp_steward.domain.ports import CallConfig, LimitBelowUsageError, StoreRejectedError, StoreUnavailableError
 from mcp_steward.domain.pricing import Price
 from mcp_steward.domain.records import AuditRecord
 
 OPEN_SHARDS: Final = 8
 CLOSED_TTL: Final = timedelta(days=35)
-IDEMPOTENCY_TTL: Final = timedelta(hours=24)
-#: Results of idempotent calls are kept up to this size (serialized); larger ones answer "not kept".
-MAX_KEPT_RESULT_BYTES: Final = 64 * 1024
 COUNTER_TTL: Final = timedelta(minutes=10)
 MAX_CONFLICT_RETRIES: Final = 8
-
-
-def n(value: int) -> dict[str, str]:
-    return {"N": str(value)}
 
 
 def _iso(at: datetime) -> str:
@@ -74,8 +90,18 @@ def _epoch(at: datetime) -> int:
     return int(at.timestamp())
 
 
-def _idempotency_pk(principal: str, key: str) -> str:
-    return f"IDEM#{principal}#{hashlib.sha256(key.encode()).hexdigest()}"
+def _idempotency_pk(record_id: str) -> str:
+    return f"IDEM#{record_id}"
+
+
+def _token(kind: str, identity: str, attempt: int) -> str:
+    """A ``ClientRequestToken`` (at most 36 characters) for one attempt of one transaction. botocore re-sends an
+    attempt with its token; a new attempt after a definite cancellation gets a new one."""
+    return hashlib.sha256(f"{kind}|{identity}|{attempt}".encode()).hexdigest()[:36]
+
+
+#: Errors that retrying the same transaction cannot fix.
+_REJECTED: Final = frozenset({"ValidationException", "SerializationException", "IdempotentParameterMismatchException"})
 
 
 def _open_shard(request_id: str) -> str:
@@ -91,6 +117,11 @@ class _CancelledError(Exception):
     def conflict_only(self) -> bool:
         codes = {reason.get("Code", "None") for reason in self.reasons}
         return "TransactionConflict" in codes and codes <= {"TransactionConflict", "None"}
+
+    @property
+    def rejected(self) -> bool:
+        """A reason retrying cannot fix: an invalid item or expression (``ValidationError``), say."""
+        return any(reason.get("Code") == "ValidationError" for reason in self.reasons)
 
 
 def _tool_condition(pin: str | None) -> dict[str, Any]:
@@ -148,19 +179,43 @@ class DynamoDbBudgetLedger:
 
     # --- transactions -------------------------------------------------------------------------------------
 
-    def _transact(self, actions: list[dict[str, Any]], deadline: datetime | None = None) -> None:
-        """Run one transaction, retrying only ``TransactionConflict`` cancellations, with jitter."""
+    def _transact(
+        self, actions: list[dict[str, Any]], token: tuple[str, str], deadline: datetime | None = None
+    ) -> None:
+        """Run one transaction, retrying only ``TransactionConflict`` cancellations (and a transaction of ours
+        still in progress), with jitter. ``token`` names the transaction (kind, identity) for its
+        ``ClientRequestToken``.
+
+        Raises:
+            _CancelledError: a condition failed (the reasons say which).
+            StoreRejectedError: DynamoDB refused the request as malformed: retrying cannot fix it.
+            StoreUnavailableError: DynamoDB could not answer, or kept cancelling for conflicts.
+        """
         for attempt in range(MAX_CONFLICT_RETRIES + 1):
             try:
-                self._client.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
+                self._client.transact_write_items(
+                    TransactItems=actions,  # type: ignore[arg-type]
+                    ClientRequestToken=_token(*token, attempt),
+                )
                 return
             except ClientError as exc:
                 error = exc.response.get("Error", {})
-                if error.get("Code") != "TransactionCanceledException":
-                    raise StoreUnavailableError(f"DynamoDB answered {error.get('Code')}") from exc
+                code = error.get("Code", "")
+                out_of_time = deadline is not None and self._clock() >= deadline
+                if code in _REJECTED:
+                    raise StoreRejectedError(f"DynamoDB refused the transaction: {code}") from exc
+                if code == "TransactionInProgressException":
+                    if attempt == MAX_CONFLICT_RETRIES or out_of_time:
+                        raise StoreUnavailableError("DynamoDB: the transaction is still in progress") from exc
+                    self._on_retry()
+                    self._sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 - jitter, not a secret
+                    continue
+                if code != "TransactionCanceledException":
+                    raise StoreUnavailableError(f"DynamoDB answered {code}") from exc
                 reasons: list[dict[str, Any]] = [dict(r) for r in exc.response.get("CancellationReasons", [])]
                 cancelled = _CancelledError(reasons)
-                out_of_time = deadline is not None and self._clock() >= deadline
+                if cancelled.rejected:
+                    raise StoreRejectedError("DynamoDB refused the transaction as invalid") from exc
                 if not cancelled.conflict_only or attempt == MAX_CONFLICT_RETRIES or out_of_time:
                     if cancelled.conflict_only:
                         raise StoreUnavailableError("DynamoDB kept cancelling the transaction (conflicts)") from exc
@@ -197,7 +252,6 @@ class DynamoDbBudgetLedger:
         return CallConfig(limit(f"TEAM#{team}"), limit(f"PRINCIPAL#{principal}"), tuple(rates))
 
     def reserve(self, request: ReservationRequest) -> Reservation | Replay:
-        principal = request.principal
         period = request.period
         amount = request.price.maximum
         actions: list[dict[str, Any]] = []
@@ -284,34 +338,42 @@ class DynamoDbBudgetLedger:
                     "TableName": self._budgets,
                     "Item": _reservation_item(reservation),
                     "ConditionExpression": "attribute_not_exists(pk)",
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             }
         )
         roles.append(("reservation", None))
-        if request.idempotency_key is not None:
+        key = request.idempotency_key
+        if key is not None:
             actions.append(
                 {
                     "Put": {
                         "TableName": self._budgets,
                         "Item": {
-                            "pk": s(_idempotency_pk(principal.id, request.idempotency_key)),
+                            "pk": s(_idempotency_pk(key.record_id)),
                             "sk": s("IDEM"),
                             "status": s(ReservationStatus.RESERVED),
                             "request_id": s(request.request_id),
-                            "tool": s(request.tool),
+                            "tool": s(key.tool),
+                            "arguments": s(key.arguments),
                             "created_at": s(_iso(request.at)),
+                            "expires_at": s(_iso(request.expires_at)),
+                            "ttl": n(_epoch(request.expires_at + IDEMPOTENCY_TTL)),
                         },
-                        "ConditionExpression": "attribute_not_exists(pk)",
+                        # an expired record that DynamoDB has not deleted yet is no record
+                        "ConditionExpression": "attribute_not_exists(pk) OR #ttl < :now",
+                        "ExpressionAttributeNames": {"#ttl": "ttl"},
+                        "ExpressionAttributeValues": {":now": n(_epoch(request.at))},
                         "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                     }
                 }
             )
             roles.append(("idempotency", None))
         try:
-            self._transact(actions, deadline=request.expires_at)
+            self._transact(actions, ("reserve", request.request_id), deadline=request.expires_at)
         except _CancelledError as cancelled:
             found = _denial(cancelled.reasons, roles, request)
-            if isinstance(found, Replay):
+            if isinstance(found, (Replay, Reservation)):
                 return found
             raise found from None
         return reservation
@@ -352,14 +414,14 @@ class DynamoDbBudgetLedger:
     def settle(self, settlement: Settlement) -> bool:
         reservation = settlement.reservation
         now = self._clock()
-        cost = min(settlement.cost, reservation.amount)
+        cost = max(0, min(settlement.cost, reservation.amount))
         actions: list[dict[str, Any]] = [
             {
                 "Update": {
                     "TableName": self._budgets,
                     "Key": {"pk": s(f"RES#{reservation.request_id}"), "sk": s("RES")},
-                    "UpdateExpression": "SET #status = :closed, cost = :cost, closed_at = :now, #ttl = :ttl "
-                    "REMOVE open_shard, open_expires_at",
+                    "UpdateExpression": "SET #status = :closed, cost = :cost, closed_at = :now, #ttl = :ttl, "
+                    "settle_token = :token REMOVE open_shard, open_expires_at",
                     "ConditionExpression": "#status = :reserved",
                     "ExpressionAttributeNames": {"#status": "status", "#ttl": "ttl"},
                     "ExpressionAttributeValues": {
@@ -368,7 +430,9 @@ class DynamoDbBudgetLedger:
                         ":cost": n(cost),
                         ":now": s(_iso(now)),
                         ":ttl": n(_epoch(now + CLOSED_TTL)),
+                        ":token": s(settlement.token),
                     },
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             }
         ]
@@ -390,38 +454,21 @@ class DynamoDbBudgetLedger:
             )
         actions.append({"Put": {"TableName": self._ledger, "Item": ledger_item(settlement.ledger)}})
         actions.append({"Put": {"TableName": self._audit, "Item": audit_item(settlement.audit)}})
-        if reservation.idempotency_key is not None:
-            kept = _kept(settlement.replay)
-            values: Item = {
-                ":settled": s(ReservationStatus.SETTLED),
-                ":ttl": n(_epoch(now + IDEMPOTENCY_TTL)),
-                ":outcome": s(settlement.ledger.outcome),
-            }
-            expression = "SET #status = :settled, #ttl = :ttl, outcome = :outcome"
-            if kept is not None:
-                values[":result"] = s(kept)
-                expression += ", #result = :result"
-            actions.append(
-                {
-                    "Update": {
-                        "TableName": self._budgets,
-                        "Key": {
-                            "pk": s(_idempotency_pk(reservation.principal, reservation.idempotency_key)),
-                            "sk": s("IDEM"),
-                        },
-                        "UpdateExpression": expression,
-                        "ExpressionAttributeNames": {"#status": "status", "#ttl": "ttl", "#result": "result"}
-                        if kept is not None
-                        else {"#status": "status", "#ttl": "ttl"},
-                        "ExpressionAttributeValues": values,
-                    }
-                }
-            )
+        if reservation.idempotency_record is not None:
+            actions.append(_close_idempotency(settlement, now, self._budgets))
         try:
-            self._transact(actions)
+            self._transact(actions, ("settle", settlement.token))
         except _CancelledError as cancelled:
-            if cancelled.reasons and cancelled.reasons[0].get("Code") == "ConditionalCheckFailed":
-                return False  # already closed: by the sweeper, or a settle that got there first
+            first = cancelled.reasons[0] if cancelled.reasons else {}
+            if first.get("Code") == "ConditionalCheckFailed":
+                # Closed already: by this very settle (an attempt that committed, then its answer was lost), or
+                # by another closer (the sweeper, or a settle that got there first).
+                token = (first.get("Item") or {}).get("settle_token", {}).get("S")
+                return bool(settlement.token) and token == settlement.token
+            if reservation.idempotency_record is not None and _only_failed(cancelled.reasons, len(actions) - 1):
+                # The key's record now belongs to a later call (this one's expired): settle the money without it.
+                self._transact(actions[:-1], ("settle-without-record", settlement.token))
+                return True
             raise StoreUnavailableError("the settle transaction was cancelled") from cancelled
         return True
 
@@ -510,7 +557,8 @@ class DynamoDbBudgetLedger:
             if current.reserved + current.charged > limit:
                 raise LimitBelowUsageError(_below_usage(current, limit))
         try:
-            self._transact(actions)
+            # an admin may set the same figures twice within DynamoDB's token window: each change is its own
+            self._transact(actions, ("limit", uuid.uuid4().hex))
         except _CancelledError as cancelled:
             latest = self.period_budget(owner, period)
             if latest is not None and latest.reserved + latest.charged > limit:
@@ -598,41 +646,95 @@ def _below_usage(current: PeriodBudget, limit: int) -> str:
     )
 
 
-def _kept(replay: dict[str, Any] | None) -> str | None:
-    if replay is None:
-        return None
-    encoded = json.dumps(replay, separators=(",", ":"), ensure_ascii=False)
-    return encoded if len(encoded.encode()) <= MAX_KEPT_RESULT_BYTES else None
+def _close_idempotency(settlement: Settlement, now: datetime, table: str) -> dict[str, Any]:
+    """The settle's update of its idempotency record: closed, with the result kept or why not. Conditioned on
+    the record still being this call's, so a later call that reused an expired key keeps its own."""
+    reservation = settlement.reservation
+    kept, result = kept_result(settlement.replay, settlement.completed)
+    values: Item = {
+        ":settled": s(ReservationStatus.SETTLED),
+        ":ttl": n(_epoch(now + IDEMPOTENCY_TTL)),
+        ":outcome": s(settlement.ledger.outcome),
+        ":kept": s(kept),
+        ":rid": s(reservation.request_id),
+    }
+    names = {"#status": "status", "#ttl": "ttl"}
+    expression = "SET #status = :settled, #ttl = :ttl, outcome = :outcome, kept = :kept"
+    if result is not None:
+        values[":result"] = s(result)
+        names["#result"] = "result"
+        expression += ", #result = :result"
+    assert reservation.idempotency_record is not None
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": {"pk": s(_idempotency_pk(reservation.idempotency_record)), "sk": s("IDEM")},
+            "UpdateExpression": expression,
+            "ConditionExpression": "request_id = :rid",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+    }
+
+
+_NEVER: Final = datetime.max.replace(tzinfo=UTC)
+
+
+def _only_failed(reasons: list[dict[str, Any]], index: int) -> bool:
+    """Whether the action at ``index`` is the only one whose condition failed."""
+    failed = [i for i, reason in enumerate(reasons) if reason.get("Code") == "ConditionalCheckFailed"]
+    return failed == [index]
+
+
+def _idempotency_record(item: Item) -> IdempotencyRecord:
+    kept = item.get("kept", {}).get("S")
+    return IdempotencyRecord(
+        request_id=item.get("request_id", {}).get("S", ""),
+        tool=item.get("tool", {}).get("S", ""),
+        arguments=item.get("arguments", {}).get("S", ""),
+        open=item.get("status", {}).get("S") == ReservationStatus.RESERVED,
+        expires_at=datetime.fromisoformat(item["expires_at"]["S"]) if "expires_at" in item else _NEVER,
+        kept=KeptResult(kept) if kept in KeptResult._value2member_map_ else None,
+        result=item.get("result", {}).get("S"),
+    )
+
+
+def _ours(item: Item | None, reservation: Reservation) -> bool:
+    """Whether a reservation item found in the store is this very request's (a retried reserve whose first
+    attempt committed): the same request id, principal, tool and start."""
+    return (
+        item is not None
+        and item.get("principal", {}).get("S") == reservation.principal
+        and item.get("tool", {}).get("S") == reservation.tool
+        and item.get("started_at", {}).get("S") == _iso(reservation.started_at)
+    )
 
 
 def _denial(
     reasons: list[dict[str, Any]], roles: list[tuple[str, Any]], request: ReservationRequest
-) -> Exception | Replay:
-    """What a cancelled reserve means, in priority order: the exception to raise, or an idempotent replay."""
+) -> Exception | Replay | Reservation:
+    """What a cancelled reserve means, in priority order: the exception to raise, an idempotent replay, or this
+    very reservation (committed by an earlier attempt of the same transaction)."""
     failed = [
         (role, subject, reason.get("Item"))
         for (role, subject), reason in zip(roles, reasons, strict=False)
         if reason.get("Code") == "ConditionalCheckFailed"
     ]
     by_role = {role: (subject, item) for role, subject, item in reversed(failed)}
+    reservation = request.reservation()
+    if "reservation" in by_role and _ours(by_role["reservation"][1], reservation):
+        return reservation
     if "grant" in by_role:
         return GrantRevoked()
     if "tool" in by_role:
         return ToolNotCallable()
     if "parent" in by_role:
         return nested_allowance_spent()
-    if "idempotency" in by_role:
+    if "idempotency" in by_role and request.idempotency_key is not None:
         _, item = by_role["idempotency"]
-        status = (item or {}).get("status", {}).get("S")
-        if status == ReservationStatus.RESERVED:
-            return Denied("idempotency_in_progress", "An earlier call with this idempotency key is still running.")
-        result = (item or {}).get("result", {}).get("S")
-        if result is None:
-            return Denied(
-                "idempotency_result_not_kept",
-                "An earlier call with this idempotency key completed, but its result was too large to keep.",
-            )
-        return Replay(json.loads(result))
+        if item is None:
+            return StoreUnavailableError("the idempotency record could not be read")
+        return idempotency_answer(request.idempotency_key, _idempotency_record(item), request.at)
     if "rate" in by_role:
         limit, _ = by_role["rate"]
         return rate_limited(limit, request.at)
@@ -642,7 +744,7 @@ def _denial(
             return PeriodMissing(owner, request.period)
         return budget_exceeded(owner, request.period, int(item["available"]["N"]), request.price.maximum)
     if "reservation" in by_role:
-        return StoreUnavailableError(f"request id {request.request_id} was already reserved")
+        return StoreRejectedError(f"request id {request.request_id} was already reserved by another request")
     return StoreUnavailableError("the reserve transaction was cancelled for no stated reason")
 
 
@@ -676,8 +778,8 @@ def _reservation_item(reservation: Reservation) -> Item:
         item["chain"] = {"L": [s(server) for server in reservation.chain]}
     if reservation.obo is not None:
         item["obo"] = s(reservation.obo)
-    if reservation.idempotency_key is not None:
-        item["idempotency_key"] = s(reservation.idempotency_key)
+    if reservation.idempotency_record is not None:
+        item["idempotency_record"] = s(reservation.idempotency_record)
     return item
 
 
@@ -696,7 +798,7 @@ def _reservation_of(item: Item) -> Reservation:
         amount=Micros(number("amount")),
         price=Price(Micros(number("price")), Micros(number("unit_price")), number("max_units")),
         cap=item["cap"]["BOOL"],
-        idempotency_key=item.get("idempotency_key", {}).get("S"),
+        idempotency_record=item.get("idempotency_record", {}).get("S"),
         started_at=datetime.fromisoformat(item["started_at"]["S"]),
         expires_at=datetime.fromisoformat(item["expires_at"]["S"]),
         allowance=NestedAllowance(number("nested_calls"), Micros(number("nested_credit")))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from mcp_steward.domain.ports import StoreUnavailableError
+from mcp_steward.domain.ports import StoreRejectedError, StoreUnavailableError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -17,7 +17,11 @@ else:
 
 type Item = dict[str, Any]
 
-__all__ = ["DynamoDBClient", "Item", "query_all", "s", "scan_all", "store_errors"]
+__all__ = ["MAX_NUMBER", "DynamoDBClient", "Item", "n", "query_all", "s", "scan_all", "store_errors"]
+
+#: The largest integer a DynamoDB number holds exactly (38 significant digits). Moto stores more; DynamoDB
+#: refuses the whole request, so every number is checked here before it is sent.
+MAX_NUMBER: Final = 10**38 - 1
 
 
 @contextmanager
@@ -52,3 +56,15 @@ def query_all(client: DynamoDBClient, table: str, **kwargs: Any) -> Iterator[Ite
 
 def s(value: str) -> dict[str, str]:
     return {"S": value}
+
+
+def n(value: int) -> dict[str, str]:
+    """A DynamoDB number attribute.
+
+    Raises:
+        StoreRejectedError: ``value`` is beyond what DynamoDB stores exactly (a bug upstream: the domain bounds
+            every figure it writes), so nothing is sent.
+    """
+    if not -MAX_NUMBER <= value <= MAX_NUMBER:
+        raise StoreRejectedError(f"a number of {len(str(abs(value)))} digits is beyond DynamoDB's 38")
+    return {"N": str(value)}

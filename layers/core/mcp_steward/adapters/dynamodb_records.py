@@ -24,7 +24,7 @@ from collections.abc import Callable, Collection, Iterator
 from datetime import UTC, date, datetime
 from typing import Final
 
-from mcp_steward.adapters.dynamodb_common import DynamoDBClient, Item, query_all, s, scan_all, store_errors
+from mcp_steward.adapters.dynamodb_common import DynamoDBClient, Item, n, query_all, s, scan_all, store_errors
 from mcp_steward.domain.records import AuditRecord, Decision, LedgerEntry, Outcome
 
 SHARDS: Final = 8
@@ -92,10 +92,10 @@ def ledger_item(entry: LedgerEntry, retention_days: int = DEFAULT_RETENTION_DAYS
         "team": s(entry.team),
         "tool": s(entry.tool),
         "server": s(entry.server),
-        "cost": {"N": str(entry.cost_micros)},
-        "units": {"N": str(entry.units)},
+        "cost": n(entry.cost_micros),
+        "units": n(entry.units),
         "outcome": s(entry.outcome.value),
-        "latency_ms": {"N": str(entry.latency_ms)},
+        "latency_ms": n(entry.latency_ms),
         "ttl": _ttl(at, retention_days),
     }
     if entry.obo is not None:

@@ -15,16 +15,21 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from datetime import UTC, date, datetime
 
-from mcp_steward.adapters.dynamodb_common import DynamoDBClient, Item, error_code, query_all, s, scan_all, store_errors
+from mcp_steward.adapters.dynamodb_common import (
+    DynamoDBClient,
+    Item,
+    error_code,
+    n,
+    query_all,
+    s,
+    scan_all,
+    store_errors,
+)
 from mcp_steward.adapters.dynamodb_records import DEFAULT_RETENTION_DAYS, iso_utc
 from mcp_steward.domain.ports import StoreUnavailableError
 from mcp_steward.domain.usage import THRESHOLDS, DailyUsage, PeriodBalance, period_of
 
 _DAY_S = 86_400
-
-
-def _n(value: int) -> dict[str, str]:
-    return {"N": str(value)}
 
 
 def aggregate_item(row: DailyUsage, retention_days: int = DEFAULT_RETENTION_DAYS) -> Item:
@@ -35,12 +40,12 @@ def aggregate_item(row: DailyUsage, retention_days: int = DEFAULT_RETENTION_DAYS
         "day": s(row.day.isoformat()),
         "team": s(row.team),
         "tool": s(row.tool),
-        "calls": _n(row.calls),
-        "cost": _n(row.cost_micros),
-        "units": _n(row.units),
-        "errors": _n(row.errors),
+        "calls": n(row.calls),
+        "cost": n(row.cost_micros),
+        "units": n(row.units),
+        "errors": n(row.errors),
         "computed_at": s(iso_utc(row.computed_at)),
-        "ttl": _n(int(day_end) + retention_days * _DAY_S),
+        "ttl": n(int(day_end) + retention_days * _DAY_S),
     }
 
 

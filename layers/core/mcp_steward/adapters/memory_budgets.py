@@ -3,16 +3,15 @@ adapter, each under one lock, so the same contract tests run against both."""
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 from mcp_steward.adapters.memory import InMemoryGrantStore, InMemoryRegistry
 from mcp_steward.domain.budgets import (
-    Denied,
+    IDEMPOTENCY_TTL,
     GrantRevoked,
+    IdempotencyRecord,
     Owner,
     OwnerKind,
     Period,
@@ -27,17 +26,17 @@ from mcp_steward.domain.budgets import (
     Settlement,
     ToolNotCallable,
     budget_exceeded,
+    idempotency_answer,
+    kept_result,
     minute_of,
     nested_allowance_spent,
     rate_limited,
 )
 from mcp_steward.domain.money import Micros
 from mcp_steward.domain.names import ExposedName
-from mcp_steward.domain.ports import CallConfig, LimitBelowUsageError
+from mcp_steward.domain.ports import CallConfig, LimitBelowUsageError, StoreRejectedError
 from mcp_steward.domain.records import AuditRecord, LedgerEntry
 from mcp_steward.domain.registry import ToolStatus
-
-MAX_KEPT_RESULT_BYTES = 64 * 1024
 
 
 class InMemoryBudgetLedger:
@@ -50,7 +49,10 @@ class InMemoryBudgetLedger:
         self.rates: dict[tuple[RateScope, str], int] = {}
         self.counters: dict[tuple[RateScope, str, str], int] = {}
         self.reservations: dict[str, tuple[Reservation, ReservationStatus]] = {}
-        self.idempotency: dict[tuple[str, str], dict[str, Any]] = {}
+        #: Idempotency records by record id, with the time each expires.
+        self.idempotency: dict[str, tuple[IdempotencyRecord, datetime]] = {}
+        #: The token of the settle that closed each reservation (a retried settle recognizes its own).
+        self.settled_by: dict[str, str] = {}
         #: Per reservation: the nested calls and credit its own nested calls may still spend.
         self.nested_left: dict[str, tuple[int, int]] = {}
         self.ledger: list[LedgerEntry] = []
@@ -68,28 +70,29 @@ class InMemoryBudgetLedger:
         return CallConfig(team_limit[1] if team_limit else None, cap[1] if cap else None, rates)
 
     def reserve(self, request: ReservationRequest) -> Reservation | Replay:
-        principal = request.principal
         amount = request.price.maximum
         with self._lock:
+            reservation = request.reservation()
+            existing = self.reservations.get(request.request_id)
+            if existing is not None and existing[0] == reservation:
+                return existing[0]  # this very request, reserved already: a retried reserve succeeds
             held = set(self._grants.all())
             if any(grant not in held for grant in request.grants):
                 raise GrantRevoked
             tool = self._registry.catalog().tools.get(ExposedName(request.tool))
             if tool is None or tool.status is not ToolStatus.APPROVED or tool.pinned_hash != request.pin:
                 raise ToolNotCallable
-            idem_key = (principal.id, request.idempotency_key) if request.idempotency_key is not None else None
-            if idem_key is not None and idem_key in self.idempotency:
-                record = self.idempotency[idem_key]
-                if record["status"] == ReservationStatus.RESERVED:
-                    raise Denied("idempotency_in_progress", "An earlier call with this key is still running.")
-                if record.get("result") is None:
-                    raise Denied("idempotency_result_not_kept", "The earlier call's result was too large to keep.")
-                return Replay(json.loads(record["result"]))
+            key = request.idempotency_key
+            found = self.idempotency.get(key.record_id) if key is not None else None
+            if key is not None and found is not None and found[1] > request.at:  # an expired record is no record
+                answer = idempotency_answer(key, found[0], request.at)
+                if isinstance(answer, Replay):
+                    return answer
+                raise answer
             minute = minute_of(request.at)
             for limit in request.rate_limits:
                 if self.counters.get((limit.scope, limit.subject, minute), 0) >= limit.per_minute:
                     raise rate_limited(limit, request.at)
-            reservation = request.reservation()
             if request.parent is not None:
                 parent = self.reservations.get(request.parent)
                 calls, credit = self.nested_left.get(request.parent, (0, 0))
@@ -102,11 +105,11 @@ class InMemoryBudgetLedger:
                     raise PeriodMissing(owner, request.period)
                 if budget.available < amount:
                     raise budget_exceeded(owner, request.period, budget.available, amount)
-            if request.request_id in self.reservations:
-                raise ValueError(f"request id {request.request_id} was already reserved")
+            if existing is not None:
+                raise StoreRejectedError(f"request id {request.request_id} was already reserved by another request")
             for limit in request.rate_limits:
-                key = (limit.scope, limit.subject, minute)
-                self.counters[key] = self.counters.get(key, 0) + 1
+                counter = (limit.scope, limit.subject, minute)
+                self.counters[counter] = self.counters.get(counter, 0) + 1
             for owner in owners:
                 budget = self.periods[(owner, request.period)]
                 self.periods[(owner, request.period)] = replace(
@@ -117,8 +120,9 @@ class InMemoryBudgetLedger:
             if request.parent is not None:
                 calls, credit = self.nested_left[request.parent]
                 self.nested_left[request.parent] = (calls - 1, credit - amount)
-            if idem_key is not None:
-                self.idempotency[idem_key] = {"status": ReservationStatus.RESERVED, "request_id": request.request_id}
+            if key is not None:
+                record = IdempotencyRecord(request.request_id, key.tool, key.arguments, True, request.expires_at)
+                self.idempotency[key.record_id] = (record, request.expires_at + IDEMPOTENCY_TTL)
             return reservation
 
     def open_period(self, owner: Owner, period: Period) -> bool:
@@ -136,8 +140,11 @@ class InMemoryBudgetLedger:
         with self._lock:
             current = self.reservations.get(reservation.request_id)
             if current is None or current[1] is not ReservationStatus.RESERVED:
-                return False
+                # closed already: by this very settle (a retry after its first attempt committed), or another
+                mine = bool(settlement.token) and self.settled_by.get(reservation.request_id) == settlement.token
+                return current is not None and mine
             self.reservations[reservation.request_id] = (reservation, ReservationStatus.SETTLED)
+            self.settled_by[reservation.request_id] = settlement.token
             for owner in reservation.owners:
                 budget = self.periods[(owner, reservation.period)]
                 self.periods[(owner, reservation.period)] = replace(
@@ -148,15 +155,12 @@ class InMemoryBudgetLedger:
                 )
             self.ledger.append(settlement.ledger)
             self.audit.append(settlement.audit)
-            if reservation.idempotency_key is not None:
-                kept = None
-                if settlement.replay is not None:
-                    encoded = json.dumps(settlement.replay, separators=(",", ":"), ensure_ascii=False)
-                    kept = encoded if len(encoded.encode()) <= MAX_KEPT_RESULT_BYTES else None
-                self.idempotency[(reservation.principal, reservation.idempotency_key)] = {
-                    "status": ReservationStatus.SETTLED,
-                    "result": kept,
-                }
+            record_id = reservation.idempotency_record
+            found = self.idempotency.get(record_id) if record_id is not None else None
+            if record_id is not None and found is not None and found[0].request_id == reservation.request_id:
+                kept, result = kept_result(settlement.replay, settlement.completed)
+                closed = replace(found[0], open=False, kept=kept, result=result)
+                self.idempotency[record_id] = (closed, settlement.ledger.at + IDEMPOTENCY_TTL)
             return True
 
     def record(self, audit: AuditRecord) -> None:

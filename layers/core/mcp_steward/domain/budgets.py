@@ -7,12 +7,15 @@ maximum cost on both before it runs and settles the actual cost after, each in o
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final, NewType
 
 from mcp_steward.domain.grants import Grant
+from mcp_steward.domain.idempotency import IdempotencyKey, KeptResult
 from mcp_steward.domain.identity import Principal
 from mcp_steward.domain.money import Micros, format_credits
 from mcp_steward.domain.pricing import Price
@@ -83,6 +86,12 @@ class ReservationStatus(StrEnum):
 
 
 ZERO: Final = Micros(0)
+#: How long an idempotency record answers repeats after its call closed (or after an unsettled call's expiry).
+IDEMPOTENCY_TTL: Final = timedelta(hours=24)
+#: Results of idempotent calls are kept up to this size (serialized UTF-8 JSON); larger ones answer "not kept".
+MAX_KEPT_RESULT_BYTES: Final = 64 * 1024
+#: The longest latency a ledger entry records (a day): whatever a clock says, every stored number stays bounded.
+MAX_LATENCY_MS: Final = 86_400_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,12 +115,15 @@ class ReservationRequest:
     principal: Principal
     tool: str
     server: str
-    grants: tuple[Grant, ...]  # the grant items re-checked (one, or two for an agent acting for a user)
+    #: The grant items re-checked: one, or two for an agent acting for a user, or a nested call's server grant
+    #: and the person's. Each item appears once (an agent and its teammate may hold the same team grant), since
+    #: a transaction may name an item only once.
+    grants: tuple[Grant, ...]
     price: Price
     team_budget: bool  # the team has a standing limit (else only free tools pass)
     cap: bool  # the principal has a cap
     rate_limits: tuple[RateLimit, ...]
-    idempotency_key: str | None
+    idempotency_key: IdempotencyKey | None
     at: datetime
     expires_at: datetime
     #: The tool's pinned definition hash as the caller resolved it; the reserve re-checks it.
@@ -121,6 +133,9 @@ class ReservationRequest:
     #: A nested call: the parent reservation's request id (its allowance pays) and the servers called so far.
     parent: str | None = None
     chain: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "grants", tuple(dict.fromkeys(self.grants)))
 
     @property
     def period(self) -> Period:
@@ -140,7 +155,7 @@ class ReservationRequest:
             amount=amount,
             price=self.price,
             cap=self.cap and amount > 0,
-            idempotency_key=self.idempotency_key,
+            idempotency_record=self.idempotency_key.record_id if self.idempotency_key is not None else None,
             started_at=self.at,
             expires_at=self.expires_at,
             allowance=self.allowance,
@@ -163,7 +178,8 @@ class Reservation:
     amount: Micros
     price: Price
     cap: bool
-    idempotency_key: str | None
+    #: The idempotency record this call holds (:attr:`IdempotencyKey.record_id`), closed by its settle.
+    idempotency_record: str | None
     started_at: datetime
     expires_at: datetime
     allowance: NestedAllowance = NO_NESTING  # as granted at reserve (what is left lives in the store)
@@ -185,8 +201,13 @@ class Settlement:
     cost: Micros
     ledger: LedgerEntry
     audit: AuditRecord
-    #: The result to answer an idempotent repeat with (None when too large to keep).
+    #: The result to answer an idempotent repeat with (None when there is none to keep).
     replay: dict[str, Any] | None = None
+    #: This settle's identity: a store that finds the reservation closed with the same token knows the close was
+    #: its own (a retried transaction whose first attempt committed), not another closer's.
+    token: str = ""
+    #: False when the call never finished (the sweeper's settle): an idempotent repeat is told so.
+    completed: bool = True
 
 
 def nested_allowance_spent() -> Denied:
@@ -209,10 +230,13 @@ def settlement_of(
     reason: str,
     detail: dict[str, Any] | None = None,
     replay: dict[str, Any] | None = None,
+    completed: bool = True,
 ) -> Settlement:
     """The settle of a reservation: its ledger entry and its allowed decision's audit record (cost capped at
-    what was reserved)."""
-    charged = Micros(min(cost, reservation.amount))
+    what was reserved, units clamped to ``[0, max_units]`` before anything is stored)."""
+    charged = Micros(max(0, min(cost, reservation.amount)))
+    units = min(max(units, 0), reservation.price.max_units)
+    latency_ms = min(max(latency_ms, 0), MAX_LATENCY_MS)
     entry = LedgerEntry(
         request_id=reservation.request_id,
         at=at,
@@ -241,14 +265,87 @@ def settlement_of(
         reason=reason,
         detail={"cost_micro": charged, "units": units, **nesting, **(detail or {})},
     )
-    return Settlement(reservation, charged, entry, audit, replay=replay)
+    token = hashlib.sha256(f"{reservation.request_id}|{at.isoformat()}|{charged}|{outcome}".encode()).hexdigest()
+    return Settlement(reservation, charged, entry, audit, replay=replay, token=token[:32], completed=completed)
 
 
 @dataclass(frozen=True, slots=True)
 class Replay:
-    """An idempotent repeat of a call that already completed: answer with the stored result."""
+    """An idempotent repeat of a call that already completed: answer with the stored result (``original``: the
+    request id of the call that produced it)."""
 
     result: dict[str, Any]
+    original: str
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    """What a store holds for an idempotency key: the call it was first used for, and how that call ended."""
+
+    request_id: str
+    tool: str
+    arguments: str
+    #: The call's reservation is still open.
+    open: bool
+    #: The call's reservation expiry: an open record past it belongs to a call that never settled.
+    expires_at: datetime
+    kept: KeptResult | None = None
+    #: The kept result as JSON text (``kept`` is :attr:`KeptResult.KEPT`).
+    result: str | None = None
+
+
+def kept_result(replay: dict[str, Any] | None, completed: bool = True) -> tuple[KeptResult, str | None]:
+    """What an idempotency record keeps of a settled call: its result as UTF-8 JSON text, or why not. Never
+    raises: a result that cannot be kept must not stop its call's money from settling."""
+    if not completed or replay is None:
+        return KeptResult.ABANDONED, None
+    try:
+        encoded = json.dumps(replay, separators=(",", ":"), ensure_ascii=False)
+        size = len(encoded.encode("utf-8"))
+    except (TypeError, ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
+        return KeptResult.UNENCODABLE, None
+    if size > MAX_KEPT_RESULT_BYTES:
+        return KeptResult.TOO_LARGE, None
+    return KeptResult.KEPT, encoded
+
+
+_NOT_KEPT: Final = {
+    KeptResult.TOO_LARGE: "its result was too large to keep",
+    KeptResult.UNENCODABLE: "its result could not be stored",
+    KeptResult.ABANDONED: "it never finished (its reservation expired and was closed by the sweeper), so its result "
+    "is unknown",
+}
+
+
+def idempotency_answer(key: IdempotencyKey, record: IdempotencyRecord, at: datetime) -> Replay | Denied:
+    """How a repeat of ``key`` is answered, given the record its first use left: a replay of the very same call,
+    or a refusal that says why (another tool or other arguments, still running, not kept, never finished)."""
+    if not key.same_call(record.tool, record.arguments):
+        why = "other_tool" if record.tool != key.tool else "other_arguments"
+        return Denied(
+            "idempotency_key_reused",
+            "This idempotency key was already used for a different call (another tool or other arguments); "
+            "use a new key for a new call.",
+            {"why": why},
+        )
+    if record.open:
+        if record.expires_at <= at:
+            return Denied(
+                "idempotency_result_not_kept",
+                f"An earlier call with this idempotency key {_NOT_KEPT[KeptResult.ABANDONED]}.",
+                {"why": KeptResult.ABANDONED.value},
+            )
+        return Denied("idempotency_in_progress", "An earlier call with this idempotency key is still running.")
+    if record.kept is KeptResult.KEPT and record.result is not None:
+        return Replay(json.loads(record.result), original=record.request_id)
+    kept = record.kept or KeptResult.ABANDONED
+    return Denied(
+        "idempotency_result_not_kept",
+        f"An earlier call with this idempotency key completed, but {_NOT_KEPT[kept]}."
+        if kept is not KeptResult.ABANDONED
+        else f"An earlier call with this idempotency key {_NOT_KEPT[kept]}.",
+        {"why": kept.value},
+    )
 
 
 # --- denials (the services layer maps them to the protocol's error table) ---------------------------------

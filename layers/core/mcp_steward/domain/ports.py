@@ -144,6 +144,11 @@ class StoreUnavailableError(Exception):
     """A store could not answer. Callers fail closed: the request is refused, never allowed by default."""
 
 
+class StoreRejectedError(Exception):
+    """A store refused a request as malformed (DynamoDB's ``ValidationException``, a number beyond its limits):
+    retrying cannot fix it. Callers fail closed and treat it as an internal error, not as "try again"."""
+
+
 @dataclass(frozen=True, slots=True)
 class CallConfig:
     """The standing configuration one call needs: its team's limit, the principal's cap, rate limits."""

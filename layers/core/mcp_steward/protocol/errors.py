@@ -30,6 +30,7 @@ DENIAL_REASONS: Final = frozenset(
         "quarantined",
         "idempotency_in_progress",
         "idempotency_result_not_kept",
+        "idempotency_key_reused",
         "delegation_invalid",
     }
 )
@@ -64,6 +65,10 @@ class StewardError(Exception):
 
 
 class ParseError(StewardError):
+    """A body that is not JSON text: not UTF-8, not JSON, a lone surrogate anywhere (``"\\ud800"`` in an id, a
+    key, a name, ``_meta``...), ``NaN``/``Infinity``, or too deeply nested. Answered before anything else is read
+    from it, with a null id."""
+
     rule = ErrorRule(PARSE_ERROR, 400, 400)
     reason = "parse_error"
 

@@ -9,6 +9,14 @@ cost, writes the idempotency record) → invoke (one attempt, absolute deadline)
 Who pays when things go wrong: refused before invoke → nothing; the tool answered ``isError`` or crashed →
 its fixed price; timeout, transport failure or garbage after invoking → fixed price, no metered units, ledger
 outcome ``unknown``; an output-schema violation → charged, with an audit finding.
+
+Once a tool was invoked, its reservation is settled whatever goes wrong afterwards: a result that cannot be
+read, checked or kept becomes the tool's malformed answer, and a settlement the store refuses is settled again
+without the parts it refused (the kept result, the detail); only a store that cannot answer leaves it to the
+sweeper.
+
+An idempotency key is scoped (:mod:`mcp_steward.domain.idempotency`): a repeat of the very same call in the
+same scope replays its result, not charged, and is audited as its own decision pointing at the original.
 """
 
 from __future__ import annotations
@@ -39,18 +47,21 @@ from mcp_steward.domain.budgets import (
 )
 from mcp_steward.domain.delegation import DelegationClaims, child_claims, mint, root_claims
 from mcp_steward.domain.grants import Grant
+from mcp_steward.domain.idempotency import MAX_KEY_CHARS, IdempotencyKey, arguments_digest
 from mcp_steward.domain.identity import Principal
 from mcp_steward.domain.ports import (
     BudgetLedger,
     CallConfig,
     DelegationKeys,
     InvocationError,
+    StoreRejectedError,
     StoreUnavailableError,
     ToolInvoker,
 )
+from mcp_steward.domain.pricing import Price
 from mcp_steward.domain.records import AuditRecord, Decision, Outcome
 from mcp_steward.domain.registry import DelegationMode, ServerKind, ServerRecord, ToolRecord
-from mcp_steward.protocol.errors import GovernanceDeniedError, InvalidParamsError, UnknownToolError
+from mcp_steward.protocol.errors import GovernanceDeniedError, InvalidParamsError, StewardError, UnknownToolError
 from mcp_steward.services.caching import DEFAULT_TTL_S, TtlCache
 from mcp_steward.services.tools import ToolService, envelope_for, tool_error_result, tool_result
 from mcp_steward.services.validation import (
@@ -66,7 +77,7 @@ _log = logging.getLogger(__name__)
 #: Added to the governance function's timeout for a reservation's expiry: its owner is then provably gone.
 RESERVATION_MARGIN: Final = timedelta(seconds=60)
 IDEMPOTENCY_META: Final = "steward/idempotencyKey"
-MAX_IDEMPOTENCY_KEY: Final = 256
+MAX_IDEMPOTENCY_KEY: Final = MAX_KEY_CHARS
 #: What the egress function reports in ``_meta["steward/reason"]`` of a vendor call that failed (only trusted
 #: from the egress: it drops a vendor's own ``steward/*`` keys). ``_meta["steward/sent"]`` false: the vendor's
 #: tool never ran, nothing is charged; an interactive tool ran (fixed price); anything else is unknown.
@@ -167,7 +178,7 @@ class CallTool:
             self._deny(request, at, tool.exposed_name, "invalid_arguments")
             return invalid_arguments_result(report)
         assert isinstance(arguments, dict)  # validate_arguments refuses anything else
-        idempotency_key = _idempotency_key(request.meta)
+        idempotency_key = _scoped_key(request, tool.exposed_name, arguments)
         config = self._configs.get(
             (principal.team, principal.id, tool.exposed_name),
             lambda: self._budgets.call_config(principal.team, principal.id, tool.exposed_name),
@@ -206,9 +217,42 @@ class CallTool:
         except ToolNotCallable:
             self._deny(request, at, tool.exposed_name, "quarantined")
             raise _protocol(Denied("quarantined", f"The tool {tool.exposed_name} is not callable now.")) from None
+        except StoreRejectedError:
+            # Retrying cannot fix it: an internal error, recorded, never "try again".
+            _log.exception("the store refused reservation %s", request.request_id)
+            self._try_deny(request, at, tool.exposed_name, "internal_error")
+            raise StewardError("Internal error: the call could not be reserved") from None
+        except StoreUnavailableError:
+            self._try_deny(request, at, tool.exposed_name, "service_unavailable")
+            raise
         if isinstance(held, Replay):
+            self._record_replay(request, at, tool.exposed_name, held)
             return held.result
         return self._invoke_and_settle(request, tool, server, held, arguments, started)
+
+    def _record_replay(self, request: CallRequest, at: datetime, tool: str, replay: Replay) -> None:
+        """Audit an idempotent repeat as its own decision (not charged), pointing at the call it repeats."""
+        principal = request.principal
+        detail: dict[str, Any] = {"original": replay.original}
+        if request.delegation is not None:
+            detail.update(parent=request.delegation.rid, chain=list(request.delegation.chain))
+        record = AuditRecord(
+            kind="decision",
+            at=at,
+            request_id=request.request_id,
+            principal=principal.id,
+            obo=principal.obo,
+            team=principal.team,
+            tool=tool,
+            decision=Decision.ALLOWED,
+            reason="idempotent_replay",
+            detail=detail,
+        )
+        try:
+            self._budgets.record(record)
+        except (StoreUnavailableError, StoreRejectedError):
+            # The replay costs nothing and changes nothing: answer it, and say the record is missing.
+            _log.exception("the audit record of replay %s was not written", request.request_id)
 
     def _resolve(self, request: CallRequest) -> tuple[ToolRecord, tuple[Grant, ...]]:
         """The tool and the grants to re-check; a nested call is authorized for the server making it.
@@ -304,45 +348,73 @@ class CallTool:
                 server, envelope, deadline_ms=request.deadline_ms, version=tool.pinned_version
             )
         except InvocationError as failure:
-            result = tool_error_result(failure.message, failure.reason)
-            if failure.reason in NOT_INVOKED:
-                outcome, cost, units = Outcome.NOT_INVOKED, 0, 0
-            elif failure.reason == "function_error":
-                outcome, cost, units = Outcome.TOOL_ERROR, price.price, 0
-            else:
-                outcome, cost, units = Outcome.UNKNOWN, price.price, 0
+            result, outcome, cost, units = self._failed(failure, price)
+        except Exception:
+            # Whatever the invoker raised, the reservation is settled: like a transport failure after invoking.
+            _log.exception("invoking %s failed unexpectedly", tool.exposed_name)
+            result = tool_error_result(f"The tool {tool.exposed_name} could not be reached.", "invoke_failed")
+            outcome, cost, units = Outcome.UNKNOWN, price.price, 0
         else:
-            parsed = tool_result(answer, tool.exposed_name)
-            if parsed is None:
+            try:
+                result, outcome, cost, units, reason, detail = self._read_answer(answer, tool, server)
+            except Exception:
+                # A result that cannot even be read or checked is the tool's malformed answer, never a 5xx
+                # after the call was charged.
+                _log.exception("the answer of %s could not be read", tool.exposed_name)
                 result = tool_error_result(f"The tool {tool.exposed_name} returned a malformed result.", "malformed")
-                outcome, cost, units = Outcome.UNKNOWN, price.price, 0
-            elif parsed.get("isError") and server.kind is ServerKind.VENDOR and _egress_reason(parsed):
-                result, units = parsed, 0
-                reason, detail = _egress_reason(parsed) or "", _egress_detail(parsed)
-                if parsed["_meta"].get("steward/sent") is not True:
-                    outcome, cost = Outcome.NOT_INVOKED, 0
-                elif reason == "interactive":
-                    outcome, cost = Outcome.TOOL_ERROR, price.price
-                else:
-                    outcome, cost = Outcome.UNKNOWN, price.price
-            elif parsed.get("isError"):
-                result, outcome, cost, units = parsed, Outcome.TOOL_ERROR, price.price, 0
-            else:
-                units = _units(parsed)
-                cost = price.actual(units)
-                result, outcome = parsed, Outcome.OK
-                output_schema = tool.definition.get("outputSchema")
-                if output_schema is not None:
-                    report = validate_output(
-                        self._validators, _schema_key(tool), output_schema, parsed.get("structuredContent")
-                    )
-                    if not report.valid:
-                        result, outcome = invalid_output_result(report), Outcome.INVALID_OUTPUT
-                if isinstance(result.get("structuredContent"), (list, str, int, float, bool)):
-                    result = {**result, "structuredContent": {"result": result["structuredContent"]}}
+                outcome, cost, units, reason, detail = Outcome.UNKNOWN, price.price, 0, None, {}
         latency_ms = (time.perf_counter() - started) * 1000
         self._settle(reservation, cost, units, outcome, latency_ms, result, reason=reason, detail=detail)
         return result
+
+    @staticmethod
+    def _failed(failure: InvocationError, price: Price) -> tuple[dict[str, Any], Outcome, int, int]:
+        """A failed invocation's answer and charge: nothing when the tool never ran, else its fixed price."""
+        result = tool_error_result(failure.message, failure.reason)
+        if failure.reason in NOT_INVOKED:
+            return result, Outcome.NOT_INVOKED, 0, 0
+        if failure.reason == "function_error":
+            return result, Outcome.TOOL_ERROR, price.price, 0
+        return result, Outcome.UNKNOWN, price.price, 0
+
+    def _read_answer(
+        self, answer: dict[str, Any], tool: ToolRecord, server: ServerRecord
+    ) -> tuple[dict[str, Any], Outcome, int, int, str | None, dict[str, Any]]:
+        """A tool's answer as the result to return, its outcome and charge, and the audit's reason and detail."""
+        price = tool.price
+        reason: str | None = None
+        detail: dict[str, Any] = {}
+        result: dict[str, Any]
+        cost: int
+        parsed = tool_result(answer, tool.exposed_name)
+        if parsed is None:
+            result = tool_error_result(f"The tool {tool.exposed_name} returned a malformed result.", "malformed")
+            outcome, cost, units = Outcome.UNKNOWN, price.price, 0
+        elif parsed.get("isError") and server.kind is ServerKind.VENDOR and _egress_reason(parsed):
+            result, units = parsed, 0
+            reason, detail = _egress_reason(parsed) or "", _egress_detail(parsed)
+            if parsed["_meta"].get("steward/sent") is not True:
+                outcome, cost = Outcome.NOT_INVOKED, 0
+            elif reason == "interactive":
+                outcome, cost = Outcome.TOOL_ERROR, price.price
+            else:
+                outcome, cost = Outcome.UNKNOWN, price.price
+        elif parsed.get("isError"):
+            result, outcome, cost, units = parsed, Outcome.TOOL_ERROR, price.price, 0
+        else:
+            units = _units(parsed, price.max_units)
+            cost = price.actual(units)
+            result, outcome = parsed, Outcome.OK
+            output_schema = tool.definition.get("outputSchema")
+            if output_schema is not None:
+                report = validate_output(
+                    self._validators, _schema_key(tool), output_schema, parsed.get("structuredContent")
+                )
+                if not report.valid:
+                    result, outcome = invalid_output_result(report), Outcome.INVALID_OUTPUT
+            if isinstance(result.get("structuredContent"), (list, str, int, float, bool)):
+                result = {**result, "structuredContent": {"result": result["structuredContent"]}}
+        return result, outcome, cost, units, reason, detail
 
     def _settle(
         self,
@@ -374,7 +446,33 @@ class CallTool:
             # The tool ran: answer with its result rather than invite a retry that would run it again. The
             # reservation stays open and the sweeper settles it after its expiry (fixed price, outcome unknown).
             _log.exception("settle failed; the sweeper will close reservation %s", reservation.request_id)
+        except Exception:
+            # The store refused something this settlement carries (the result to keep, a detail): the money is
+            # settled again without them, rather than left held until the sweeper charges the fixed price.
+            _log.exception("settle refused; settling reservation %s without its result", reservation.request_id)
+            bare = settlement_of(
+                reservation,
+                at=settlement.ledger.at,
+                cost=settlement.cost,
+                units=settlement.ledger.units,
+                outcome=outcome,
+                latency_ms=int(latency_ms),
+                reason=outcome.value,
+                replay=None,
+                completed=False,
+            )
+            try:
+                self._budgets.settle(bare)
+            except Exception:
+                _log.exception("settle failed; the sweeper will close reservation %s", reservation.request_id)
         self._observer.allowed(reservation.tool, reservation.team, settlement.cost, outcome, latency_ms)
+
+    def _try_deny(self, request: CallRequest, at: datetime, tool: str, reason: str) -> None:
+        """Record a refusal whose cause may also keep the audit from being written (a failing store)."""
+        try:
+            self._deny(request, at, tool, reason)
+        except Exception:
+            _log.exception("the audit record of refused request %s was not written", request.request_id)
 
     def _deny(self, request: CallRequest, at: datetime, tool: str, reason: str, denial: Denied | None = None) -> None:
         """Record a refusal; a nested call's names its parent and chain, a delegation refusal its ``why``."""
@@ -441,6 +539,24 @@ def _idempotency_key(meta: dict[str, Any] | None) -> str | None:
     return key
 
 
+def _scoped_key(request: CallRequest, tool: str, arguments: dict[str, Any]) -> IdempotencyKey | None:
+    """The caller's idempotency key in its scope: who pays, for whom, under which parent call, for which tool
+    and arguments. A tool server's key on a nested call is namespaced by its parent reservation."""
+    key = _idempotency_key(request.meta)
+    if key is None:
+        return None
+    nested = request.delegation
+    return IdempotencyKey(
+        key=key,
+        principal=request.principal.id,
+        obo=request.principal.obo,
+        parent=nested.rid if nested is not None else None,
+        chain=tuple(nested.chain) if nested is not None else (),
+        tool=tool,
+        arguments=arguments_digest(arguments),
+    )
+
+
 def _egress_reason(result: dict[str, Any]) -> str | None:
     meta = result.get("_meta")
     reason = meta.get("steward/reason") if isinstance(meta, dict) else None
@@ -457,7 +573,10 @@ def _egress_detail(result: dict[str, Any]) -> dict[str, Any]:
     return detail
 
 
-def _units(result: dict[str, Any]) -> int:
+def _units(result: dict[str, Any], max_units: int) -> int:
+    """The units a tool reported, clamped to ``[0, max_units]`` before anything is computed or stored."""
     meta = result.get("_meta")
     units = meta.get("steward/units") if isinstance(meta, dict) else None
-    return units if isinstance(units, int) and not isinstance(units, bool) and units >= 0 else 0
+    if not isinstance(units, int) or isinstance(units, bool):
+        return 0
+    return min(max(units, 0), max_units)

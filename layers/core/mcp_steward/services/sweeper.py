@@ -26,6 +26,7 @@ def abandoned_settlement(reservation: Reservation, at: datetime) -> Settlement:
         latency_ms=int((at - reservation.started_at).total_seconds() * 1000),
         reason="abandoned",
         detail={"closed_by": "sweeper"},
+        completed=False,
     )
 
 

@@ -1,15 +1,25 @@
 """The EMF metrics as CloudWatch reads them: the pipeline's calls, latency, cost by team and tool, denials by
-reason and conflict retries; the sweeper's and the sync's runs; egress refusals by reason."""
+reason and conflict retries; the sweeper's and the sync's runs; egress refusals by reason; log lines that hold a lone
+surrogate."""
 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
 
 from mcp_steward.domain.records import Outcome
-from mcp_steward.observability import MetricsObserver, egress_refused, metrics, record_sweep, record_sync
+from mcp_steward.observability import (
+    MetricsObserver,
+    egress_refused,
+    log_json,
+    logger,
+    metrics,
+    record_sweep,
+    record_sync,
+)
 
 
 def emitted(output: str) -> list[dict[str, Any]]:
@@ -78,3 +88,11 @@ def test_an_egress_refusal_is_one_metric_by_reason(capsys: pytest.CaptureFixture
     (blob,) = emitted(capsys.readouterr().out)
     assert blob["EgressRefused"] == [1.0] and blob["reason"] == "host_not_allowed"
     assert blob["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "MCPSteward"
+
+
+def test_a_log_line_with_a_lone_surrogate_is_written_escaped_and_others_unescaped() -> None:
+    record = logging.LogRecord("steward", logging.INFO, __file__, 1, "refused %s", ("\ud800",), None)
+    line = logger.registered_formatter.format(record)
+    line.encode("utf-8")  # stdout could write it (as is, the line was dropped with a "Logging error")
+    assert json.loads(line)["message"] == "refused \ud800"
+    assert log_json({"m": "żółw"}) == '{"m":"żółw"}'

@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import json
 import os
-from typing import Final
+from typing import Any, Final
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.shared.functions import powertools_dev_is_set
 
 from mcp_steward.domain.records import Outcome
+from mcp_steward.protocol.jsonrpc import has_surrogate
 
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "MCPSteward")
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "governance"))
+_LOG_INDENT: Final = 4 if powertools_dev_is_set() else None
+
+
+def log_json(record: dict[str, Any]) -> str:
+    """Powertools' serializer (``str`` for anything else, non-ASCII kept), except that a line holding a lone
+    surrogate is written with ``\\u`` escapes: as is, it could not be encoded on stdout and would be lost."""
+    text = json.dumps(record, default=str, separators=(",", ":"), indent=_LOG_INDENT, ensure_ascii=False)
+    if has_surrogate(text):
+        return json.dumps(record, default=str, separators=(",", ":"), indent=_LOG_INDENT)
+    return text
+
+
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "governance"), json_serializer=log_json)
 metrics = Metrics()
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from mcp_steward.observability import logger
 from mcp_steward.protocol.errors import INVALID_REQUEST, HttpRefusalError, StewardError
 from mcp_steward.protocol.jsonrpc import RequestId, error_message
 from mcp_steward.protocol.versions import Era
@@ -15,7 +16,14 @@ _JSON = "application/json"
 
 
 def _dump(body: dict[str, Any]) -> bytes:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate is refused where outside JSON is parsed (protocol.jsonrpc.loads_unicode) and in tool
+        # results; should one still get here, the answer stays UTF-8 JSON rather than becoming a 500.
+        logger.warning("an answer held a lone surrogate: replaced")
+        return text.encode("utf-8", errors="replace")
 
 
 def json_answer(request_id: RequestId | None, result: dict[str, Any]) -> Response:

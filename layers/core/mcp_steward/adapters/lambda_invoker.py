@@ -19,6 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError,
 
 from mcp_steward.domain.ports import InvocationError
 from mcp_steward.domain.registry import ServerRecord
+from mcp_steward.protocol.jsonrpc import JsonTextError, loads_unicode
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -118,7 +119,10 @@ class LambdaInvoker:
         if answer.get("FunctionError"):
             _function_error(server, payload)
         try:
-            decoded = json.loads(payload)
+            decoded = loads_unicode(payload)
+        except (UnicodeDecodeError, JsonTextError) as exc:
+            message = f"The tool {server.name} answered JSON that is not Unicode text."
+            raise InvocationError("malformed_response", message) from exc
         except ValueError as exc:
             raise InvocationError("malformed_response", f"The tool {server.name} answered invalid JSON.") from exc
         request_id = envelope["message"]["id"]
@@ -129,7 +133,7 @@ class LambdaInvoker:
 
 def _function_error(server: ServerRecord, payload: bytes) -> NoReturn:
     try:
-        error_type = json.loads(payload).get("errorType", "")
+        error_type = loads_unicode(payload).get("errorType", "")
     except (ValueError, AttributeError):
         error_type = ""
     if error_type == "Sandbox.Timedout":

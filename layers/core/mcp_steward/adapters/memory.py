@@ -16,6 +16,7 @@ from mcp_steward.domain.names import ExposedName, ServerName
 from mcp_steward.domain.ports import ConcurrentChangeError, InvocationError
 from mcp_steward.domain.pricing import Price
 from mcp_steward.domain.registry import Catalog, DelegationPolicy, ServerRecord, ToolRecord, ToolStatus
+from mcp_steward.protocol.jsonrpc import loads_unicode
 
 
 class InMemoryKeyStore:
@@ -177,7 +178,10 @@ class InProcessInvoker:
             answer = handler(json.loads(json.dumps(envelope)), self._context)
         except Exception as exc:
             raise InvocationError("function_error", f"The tool function of {server.name} failed.") from exc
-        decoded = json.loads(json.dumps(answer))
+        try:
+            decoded = loads_unicode(json.dumps(answer))  # as the Lambda invoker reads a payload
+        except (TypeError, ValueError):
+            decoded = None
         if not isinstance(decoded, dict):
             raise InvocationError("malformed_response", f"The tool function of {server.name} answered garbage.")
         return decoded

@@ -23,6 +23,7 @@ import httpx
 
 from mcp_steward.domain.egress_policy import EgressRefusedError
 from mcp_steward.egress.transport import ResponseTooLargeError, read_capped
+from mcp_steward.protocol.jsonrpc import loads_unicode
 
 MODERN_VERSION: Final = "2026-07-28"
 LEGACY_VERSIONS: Final = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")
@@ -231,7 +232,7 @@ def _response_to(message: object, rpc_id: int) -> dict[str, Any] | None:
 
 def _from_json(body: bytes, rpc_id: int, *, strict: bool) -> dict[str, Any] | None:
     try:
-        decoded = json.loads(body)
+        decoded = loads_unicode(body)  # UTF-8 and Unicode text only: a lone surrogate is a malformed answer
     except ValueError:
         if not strict:
             return None
@@ -251,7 +252,7 @@ def _from_event_stream(body: bytes, rpc_id: int) -> dict[str, Any]:
         if not data:
             continue
         try:
-            message = json.loads(data)
+            message = loads_unicode(data)
         except ValueError:
             raise VendorError("malformed_response", "The vendor's event stream held invalid JSON.", sent=True) from None
         found = _response_to(message, rpc_id)

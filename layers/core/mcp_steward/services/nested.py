@@ -24,7 +24,14 @@ from mcp_steward.domain.delegation import DelegationError, verify
 from mcp_steward.domain.identity import Principal, PrincipalId, TeamName
 from mcp_steward.domain.ports import BudgetLedger, DelegationKeys, StoreUnavailableError
 from mcp_steward.domain.records import AuditRecord, Decision
-from mcp_steward.protocol.errors import GovernanceDeniedError, InvalidParamsError, ServiceUnavailableError, StewardError
+from mcp_steward.protocol.errors import (
+    GovernanceDeniedError,
+    InvalidParamsError,
+    ParseError,
+    ServiceUnavailableError,
+    StewardError,
+)
+from mcp_steward.protocol.jsonrpc import is_utf8_json
 from mcp_steward.services.calls import CallRequest, CallTool
 
 #: A nested call never waits past the parent's deadline, nor longer than this function may run.
@@ -61,6 +68,10 @@ class NestedGovernance:
         at = self._clock()
         if not isinstance(event, Mapping):
             raise InvalidParamsError("a nested call is a JSON object")
+        if not is_utf8_json(event):
+            # The runtime parsed the event: a lone surrogate (a name, an argument, _meta) is refused here, before
+            # it reaches an audit record or an answer that could not be written.
+            raise ParseError("Parse error: the nested call is not Unicode JSON text")
         try:
             claims = verify(event.get("delegation"), self._keys.key, now_s=int(at.timestamp()))
         except DelegationError as refused:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 from urllib.parse import urlsplit
 
 from mcp_steward.domain.identity import IdentityError, Principal, PrincipalId, TeamName, TokenKind, valid_entity_name
+from mcp_steward.protocol.jsonrpc import loads_unicode
 from mcp_steward.settings import SettingsError
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def jwt_header(token: str) -> dict[str, Any] | None:
     if len(parts) != 3 or not parts[0] or not parts[1] or not all(_SEGMENT.fullmatch(p) for p in parts):
         return None
     try:
-        header = json.loads(base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)))
+        header = loads_unicode(base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)))
     except (binascii.Error, ValueError, RecursionError):
         return None
     return header if isinstance(header, dict) else None

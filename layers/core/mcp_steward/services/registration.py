@@ -35,6 +35,7 @@ from mcp_steward.domain.pinning import PinningError, definition_hash
 from mcp_steward.domain.ports import InvocationError, Registry, ToolInvoker, VersionResolver, VersionUnavailableError
 from mcp_steward.domain.registry import ServerKind, ServerRecord, ToolRecord, ToolStatus
 from mcp_steward.domain.scanning import scan_tool
+from mcp_steward.protocol.jsonrpc import is_utf8_json
 
 #: The principal named in the envelope when the plane itself (not a person) lists a server's tools.
 SYSTEM_PRINCIPAL = {"id": "steward:registry", "team": "steward", "obo": None}
@@ -87,7 +88,11 @@ def discover_tools(invoker: ToolInvoker, server: ServerRecord) -> list[dict[str,
         raise RegistrationError(f"could not list the tools of {server.name}: {message or error.get('code')}")
     result = response.get("result")
     tools = result.get("tools") if isinstance(result, dict) else None
-    if not isinstance(tools, list) or not all(isinstance(t, dict) and isinstance(t.get("name"), str) for t in tools):
+    if (
+        not isinstance(tools, list)
+        or not all(isinstance(t, dict) and isinstance(t.get("name"), str) for t in tools)
+        or not is_utf8_json(tools)  # a definition every tools/list would fail to write out
+    ):
         raise RegistrationError(f"{server.name} answered tools/list with a malformed result")
     return tools
 

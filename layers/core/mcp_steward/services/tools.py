@@ -15,6 +15,7 @@ from mcp_steward.domain.names import ExposedName, ServerName
 from mcp_steward.domain.ports import GrantStore, Registry
 from mcp_steward.domain.registry import ServerRecord, ToolRecord, ToolStatus
 from mcp_steward.protocol.errors import InvalidParamsError, UnknownToolError
+from mcp_steward.protocol.jsonrpc import is_utf8_json, loads_unicode
 
 PAGE_SIZE: Final = 100
 ENVELOPE_VERSION: Final = 1
@@ -28,7 +29,7 @@ def _decode_cursor(cursor: object) -> str:
     if not isinstance(cursor, str) or len(cursor) > 512:
         raise InvalidParamsError("Invalid cursor")
     try:
-        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        decoded = loads_unicode(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError) as exc:
         raise InvalidParamsError("Invalid cursor") from exc
     after = decoded.get("after") if isinstance(decoded, dict) else None
@@ -182,12 +183,17 @@ def envelope_for(
 
 
 def tool_result(response: dict[str, Any], name: str) -> dict[str, Any] | None:
-    """A tool function's JSON-RPC answer as a ``tools/call`` result; None when it is not a well-formed one."""
+    """A tool function's JSON-RPC answer as a ``tools/call`` result; None when it is not a well-formed one.
+
+    A result that cannot be written as UTF-8 JSON (a lone surrogate in any string or key, ``NaN``, anything not
+    JSON) is not well-formed: answering it would fail after the call was charged. The invokers already refuse
+    such payloads when they parse them; this holds for every invoker (one ``json.dumps`` of the result)."""
     if "error" in response:
         error = response["error"]
         code = error.get("code") if isinstance(error, dict) else None
-        return tool_error_result(f"The tool {name} answered with an error (code {code}).", "tool_error")
+        shown = code if isinstance(code, int) and not isinstance(code, bool) else None
+        return tool_error_result(f"The tool {name} answered with an error (code {shown}).", "tool_error")
     result = response.get("result")
-    if not isinstance(result, dict) or not isinstance(result.get("content"), list):
+    if not isinstance(result, dict) or not isinstance(result.get("content"), list) or not is_utf8_json(result):
         return None
     return result

@@ -106,7 +106,9 @@ def test_an_agent_acting_for_a_person_needs_both_grants_and_each_item_is_checked
     stores: Stores, case: Case
 ) -> None:
     agent_team, person_team = "finance", "finance" if case.same_team else "research"
-    tool = ToolRecord(ExposedName(TOOL), "add", ServerName("calc"), {"name": "add"}, ToolStatus.APPROVED, pinned_hash=PIN)
+    tool = ToolRecord(
+        ExposedName(TOOL), "add", ServerName("calc"), {"name": "add"}, ToolStatus.APPROVED, pinned_hash=PIN
+    )
     stores.registry.put_server(ServerRecord(ServerName("calc"), ServerKind.INTERNAL, "fn", 10), [tool])
     for grant in (_grant(case.agent, "bot", agent_team), _grant(case.person, "alice", person_team)):
         if grant is not None:
@@ -157,8 +159,7 @@ def test_an_agent_acting_for_a_person_needs_both_grants_and_each_item_is_checked
         assert capped is not None and capped.balanced and capped.charged == 1_000_000
 
 
-@pytest.mark.parametrize("kind", ["memory", "dynamodb"])
-def test_a_grant_named_twice_is_checked_once(kind: str, moto_url: str, fresh_table: Callable[[str], str]) -> None:
+def test_a_grant_named_twice_is_checked_once() -> None:
     """The reservation request itself keeps one of each item, whoever built it."""
     grant = Grant(SubjectKind.TEAM, "finance", TOOL)
     request = ReservationRequest(

@@ -230,3 +230,22 @@ def test_a_server_that_may_not_delegate_cannot_use_a_token_naming_it() -> None:
     plane.functions.during["research"] = research
     plane.run("research__run", "outer")
     assert refusals == ["target"]
+
+
+def test_a_servers_idempotency_key_is_namespaced_by_its_parent_call_and_reads_nothing_of_the_persons() -> None:
+    """A tool server may put any key in a nested call's ``_meta``: it never replays the person's own results
+    (here of research__run, which the server is not granted to call for itself)."""
+    plane = build()
+    meta = {"steward/idempotencyKey": "K"}
+    plane.call(CallRequest(ALICE, "alices-own", 1, "research__run", {}, DEADLINE_MS, meta=meta))
+    answers: list[dict[str, Any]] = []
+
+    def research(token: DelegationClaims) -> None:
+        request = CallRequest(ALICE, "inner", 1, "quotes__run", {}, DEADLINE_MS, meta=meta, delegation=token)
+        answers.append(plane.call(request))
+
+    plane.functions.during["research"] = research
+    plane.run("research__run", "outer")
+    assert [name for name, _ in plane.functions.envelopes] == ["research", "research", "quotes"]
+    assert answers == [{"content": [{"type": "text", "text": "ok"}], "structuredContent": {"ok": True}}]
+    assert next(e for e in plane.budgets.ledger if e.request_id == "inner").tool == "quotes__run"

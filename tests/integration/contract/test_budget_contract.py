@@ -586,3 +586,29 @@ def test_a_reservation_fails_closed_when_dynamodb_cannot_answer(
     ):
         with pytest.raises(StoreUnavailableError):
             operation()
+
+
+def test_every_attempt_of_a_transaction_has_its_own_client_request_token(
+    moto_url: str, fresh_table: Callable[[str], str]
+) -> None:
+    """botocore re-sends an attempt with its token (DynamoDB then answers a committed attempt with success), but
+    a reserve made again after its period was opened must not reuse the token of the attempt that was cancelled."""
+    client = dynamodb_client(moto_url)
+    tables = metering_tables(fresh_table)
+    grants, registry = DynamoDbGrantStore(client, tables["grants"]), DynamoDbRegistry(client, tables["registry"])
+    _seed(grants, registry)
+    tokens: list[str] = []
+    client.meta.events.register(
+        "before-send.dynamodb.TransactWriteItems",
+        lambda request, **_: tokens.append(json.loads(request.body)["ClientRequestToken"]),
+    )
+    ledger = budget_ledger(client, tables, clock=lambda: NOW, sleep=lambda _: None)
+    ledger.set_limit(TEAM, "finance", Micros(10_000_000), PERIOD)
+    with pytest.raises(PeriodMissing):
+        ledger.reserve(request("r1"))
+    assert ledger.open_period(TEAM, PERIOD)
+    reservation = ledger.reserve(request("r1"))
+    assert isinstance(reservation, Reservation)
+    assert ledger.settle(settlement(reservation, 2_000_000))
+    assert len(tokens) == 4 and len(set(tokens)) == 4  # set_limit, two reserves, one settle
+    assert all(1 <= len(token) <= 36 for token in tokens)

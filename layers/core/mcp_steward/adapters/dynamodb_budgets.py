@@ -94,10 +94,14 @@ def _idempotency_pk(record_id: str) -> str:
     return f"IDEM#{record_id}"
 
 
-def _token(kind: str, identity: str, attempt: int) -> str:
-    """A ``ClientRequestToken`` (at most 36 characters) for one attempt of one transaction. botocore re-sends an
-    attempt with its token; a new attempt after a definite cancellation gets a new one."""
-    return hashlib.sha256(f"{kind}|{identity}|{attempt}".encode()).hexdigest()[:36]
+def _token(kind: str, identity: str, call: str, attempt: int) -> str:
+    """A ``ClientRequestToken`` (at most 36 characters) for one attempt of one transaction: derived from what the
+    transaction is (``kind``, ``identity``: the reservation's request id, a settlement's token), this call of
+    ``_transact`` and the attempt. botocore re-sends an attempt with its token, so DynamoDB answers a re-sent
+    attempt that committed with success; every new attempt (after a definite cancellation, or a reserve made again
+    once its period was opened) gets a token of its own, since DynamoDB may answer a token it has seen with that
+    token's first outcome for ten minutes."""
+    return hashlib.sha256(f"{kind}|{identity}|{call}|{attempt}".encode()).hexdigest()[:36]
 
 
 #: Errors that retrying the same transaction cannot fix.
@@ -191,11 +195,12 @@ class DynamoDbBudgetLedger:
             StoreRejectedError: DynamoDB refused the request as malformed: retrying cannot fix it.
             StoreUnavailableError: DynamoDB could not answer, or kept cancelling for conflicts.
         """
+        call = uuid.uuid4().hex
         for attempt in range(MAX_CONFLICT_RETRIES + 1):
             try:
                 self._client.transact_write_items(
                     TransactItems=actions,  # type: ignore[arg-type]
-                    ClientRequestToken=_token(*token, attempt),
+                    ClientRequestToken=_token(*token, call, attempt),
                 )
                 return
             except ClientError as exc:
@@ -557,8 +562,7 @@ class DynamoDbBudgetLedger:
             if current.reserved + current.charged > limit:
                 raise LimitBelowUsageError(_below_usage(current, limit))
         try:
-            # an admin may set the same figures twice within DynamoDB's token window: each change is its own
-            self._transact(actions, ("limit", uuid.uuid4().hex))
+            self._transact(actions, ("limit", owner.key))
         except _CancelledError as cancelled:
             latest = self.period_budget(owner, period)
             if latest is not None and latest.reserved + latest.charged > limit:

@@ -151,8 +151,8 @@ def plane(request: pytest.FixtureRequest, moto_url: str, fresh_table: Callable[[
     if request.param == "memory":
         memory_grants, memory_registry = InMemoryGrantStore(), InMemoryRegistry()
         _seed(memory_grants, memory_registry)
-        ledger = LostAnswers(InMemoryBudgetLedger(memory_grants, memory_registry))
-        yield Plane(ledger, memory_grants, memory_registry, retries, request.param)
+        lossy = LostAnswers(InMemoryBudgetLedger(memory_grants, memory_registry))
+        yield Plane(lossy, memory_grants, memory_registry, retries, request.param)
         return
     client = dynamodb_client(moto_url)
     tables = metering_tables(fresh_table)

@@ -76,6 +76,7 @@ from mcp_steward.cli.target import EGRESS_ID
 from mcp_steward.domain.identity import Principal, PrincipalId, TeamName
 from mcp_steward.domain.names import ServerName
 from mcp_steward.domain.registry import ServerKind, ServerRecord
+from mcp_steward.domain.vendor_secrets import credential_origin, stored_credential
 from mcp_steward.egress.client import MODERN_VERSION
 from mcp_steward.local.moto_server import serve_in_thread
 from mcp_steward.local.plane import REGION, STACK_NAME, child_environment
@@ -434,7 +435,9 @@ def run(calls: int = CALLS, block: int = BLOCK, warmup: int = WARMUP, moto_url: 
         session = boto3.session.Session(region_name=REGION, aws_access_key_id="local", aws_secret_access_key="local")
         secretsmanager = session.client("secretsmanager", endpoint_url=moto_url)
         stack.callback(secretsmanager.close)
-        secretsmanager.create_secret(Name=secret_id, SecretString=vendor.token)
+        # as ``steward secrets put-vendor --origin`` stores it: the credential with the one origin it may go to
+        stored = stored_credential(vendor.token, [credential_origin(vendor.origin)])
+        secretsmanager.create_secret(Name=secret_id, SecretString=stored)
         extra = egress_extra_env(vendor, moto_url)
         runner_url = start_runner(processes, Path(tmp), extra)
         app = import_egress(spec, worker_environment(spec, region=REGION, extra=extra, parent=os.environ))

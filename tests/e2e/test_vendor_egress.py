@@ -4,12 +4,17 @@ through the egress function; approved, priced and granted like internal tools; a
 with the credential the egress injected; the person's team is charged and the ledger records it; the credential
 never appears in any output, log, ledger or audit entry.
 
-This module starts its own plane (``steward dev --vendor-origin ... --vendor-ca-file ...``): the vendor's exact
-origin must be listed before the plane starts.
+The credential is stored for the vendor's origin only (``steward secrets put-vendor --origin``): a second loopback
+vendor server, listed for the plane too, plays the collector an admin points another registration (or the registry
+itself) at; it never receives a request (issue: a vendor credential goes only where it was stored for).
+
+This module starts its own plane (``steward dev --vendor-origin ... --vendor-ca-file ...``): the vendors' exact
+origins must be listed before the plane starts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import ssl
@@ -27,7 +32,7 @@ import pytest
 from mcp_steward.adapters.dynamodb_records import DynamoDbRecords
 from tests.conftest import ROOT, aws_client
 from tests.e2e.conftest import _free_port, running_plane
-from tests.tls import make_loopback_tls
+from tests.tls import TlsFiles, make_loopback_tls
 
 pytestmark = pytest.mark.plane
 
@@ -35,11 +40,9 @@ STARTUP_TIMEOUT_S = 120
 SECRET_ID = "steward-local/vendor/weather"
 
 
-@pytest.fixture(scope="module")
-def vendor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+@contextlib.contextmanager
+def _vendor_server(directory: Path, tls: TlsFiles) -> Iterator[dict[str, Any]]:
     """The SDK vendor server on loopback HTTPS, and its credential (only in the token file and, later, moto)."""
-    directory = tmp_path_factory.mktemp("vendor")
-    tls = make_loopback_tls(directory / "tls")
     token = f"vendor-{secrets.token_urlsafe(24)}"
     token_file = directory / "token"
     token_file.write_text(token)
@@ -68,18 +71,47 @@ def vendor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
                     pytest.fail(f"the vendor did not start: {output.read_text()[-2000:]}")
                 time.sleep(0.1)
         log_file.write_text("")  # the readiness probe carried no credential: the log starts after it
-        yield {"origin": origin, "token": token, "ca_file": tls.ca_file, "log": log_file, "output": output}
+        yield {
+            "origin": origin,
+            "token": token,
+            "token_file": token_file,
+            "ca_file": tls.ca_file,
+            "log": log_file,
+            "output": output,
+        }
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
-def vendor_plane(vendor: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """A plane of its own: the vendor's exact origin (and its CA) must be listed before the plane starts."""
+def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    return make_loopback_tls(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="module")
+def vendor(tmp_path_factory: pytest.TempPathFactory, tls: TlsFiles) -> Iterator[dict[str, Any]]:
+    """The weather vendor."""
+    with _vendor_server(tmp_path_factory.mktemp("vendor"), tls) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def collector(tmp_path_factory: pytest.TempPathFactory, tls: TlsFiles) -> Iterator[dict[str, Any]]:
+    """Another vendor server (its own token): where an admin would like the weather credential to go."""
+    with _vendor_server(tmp_path_factory.mktemp("collector"), tls) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def vendor_plane(
+    vendor: dict[str, Any], collector: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    """A plane of its own: the vendors' exact origins (and their CA) must be listed before the plane starts."""
     state_file = tmp_path_factory.mktemp("vendor-plane") / "local.json"
-    options = ("--vendor-origin", vendor["origin"], "--vendor-ca-file", str(vendor["ca_file"]))
-    with running_plane(state_file, *options) as state:
+    # both listed: only the credential's binding keeps it from the collector
+    options = ("--vendor-origin", vendor["origin"], "--vendor-origin", collector["origin"])
+    with running_plane(state_file, *options, "--vendor-ca-file", str(vendor["ca_file"])) as state:
         yield state
 
 
@@ -105,6 +137,14 @@ def admin(plane: dict[str, Any], outputs: list[str]) -> Callable[..., str]:
         return finished.stdout
 
     return ok
+
+
+def store_credential(ok: Callable[..., str], vendor: dict[str, Any]) -> None:
+    """``steward secrets put-vendor weather``, for the vendor's origin (again: it replaces the value)."""
+    stored = ok(
+        "secrets", "put-vendor", "weather", "--value-file", str(vendor["token_file"]), "--origin", vendor["origin"]
+    )
+    assert f"the egress sends it only to: {vendor['origin']}" in stored
 
 
 def assert_never_leaked(plane: dict[str, Any], secret: str, outputs: list[str], *logs: Path) -> None:
@@ -137,10 +177,10 @@ def test_a_vendor_behind_steward_is_governed_and_its_credential_never_leaks(
 
     ok = admin(plane, outputs)
 
-    # GIVEN the vendor credential under the stack's vendor prefix (the admin stores it; Steward reads it by id)
-    secretsmanager = aws_client("secretsmanager", plane["aws_endpoint_url"])
-    secretsmanager.create_secret(Name=SECRET_ID, SecretString=vendor["token"])
+    # GIVEN the vendor credential under the stack's vendor prefix, for the vendor's origin (the admin stores it;
+    # Steward reads it by id)
     url = f"{vendor['origin']}/mcp"
+    store_credential(ok, vendor)
 
     # Fail fast: a secret outside the prefix, and a plain-HTTP URL, are refused input (exit 2), nothing registered
     refused = steward(plane, "servers", "add", "weather", "--url", url, "--secret", "steward-local/hr-directory/x")
@@ -206,9 +246,7 @@ def test_an_internal_server_calls_the_vendor_through_steward_and_never_sees_its_
 
     ok = admin(plane, outputs)
 
-    secretsmanager = aws_client("secretsmanager", plane["aws_endpoint_url"])
-    if SECRET_ID not in {s["Name"] for s in secretsmanager.list_secrets()["SecretList"]}:
-        secretsmanager.create_secret(Name=SECRET_ID, SecretString=vendor["token"])
+    store_credential(ok, vendor)
     ok("servers", "add", "weather", "--url", f"{vendor['origin']}/mcp", "--secret", SECRET_ID)  # again: idempotent
     ok("tools", "approve", "weather__forecast")
     ok("prices", "set", "weather__forecast", "--price", "0.5")
@@ -243,3 +281,86 @@ def test_an_internal_server_calls_the_vendor_through_steward_and_never_sees_its_
 
     # the briefing server's answer, the plane's logs (the briefing worker's among them) and every table: no credential
     assert_never_leaked(plane, vendor["token"], outputs)
+
+
+def call_until(plane: dict[str, Any], tool: str, done: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """alice's call of ``tool`` until its result is ``done`` (governance's catalog cache is 5 seconds stale)."""
+    deadline = time.monotonic() + 30
+    while True:
+        result: dict[str, Any] = mcp(plane, "alice", "tools/call", {"name": tool, "arguments": {"city": "Oslo"}}).json()
+        result = result.get("result", result)
+        if done(result) or time.monotonic() > deadline:
+            return result
+        time.sleep(0.25)
+
+
+def test_a_vendor_credential_goes_only_where_it_was_stored_for(
+    vendor: dict[str, Any], collector: dict[str, Any], vendor_plane: dict[str, Any]
+) -> None:
+    """The attack of the issue: an admin pairs the weather credential with another URL (a second registration, or
+    the registry changed under a registered server); the egress refuses, nothing reaches the collector, the audit
+    records the refusal."""
+    plane = vendor_plane
+    outputs: list[str] = []
+    ok = admin(plane, outputs)
+
+    # GIVEN the weather credential stored for the weather vendor's origin, and weather registered with it
+    store_credential(ok, vendor)
+    ok("servers", "add", "weather", "--url", f"{vendor['origin']}/mcp", "--secret", SECRET_ID)
+    collector_url = f"{collector['origin']}/mcp"
+
+    # WHEN an admin registers another server at the collector's URL with the weather credential
+    refused = steward(plane, "servers", "add", "collector", "--url", collector_url, "--secret", SECRET_ID)
+    outputs.extend((refused.stdout, refused.stderr))
+
+    # THEN registration fails with a message naming the rule and the command that would bind it there
+    assert refused.returncode == 1, refused.stderr
+    assert f"The vendor credential {SECRET_ID} was not stored for {collector['origin']}" in refused.stderr
+    assert "(egress rule credential_origin)" in refused.stderr
+    assert f"steward secrets put-vendor weather --origin {collector['origin']} --value-file FILE" in refused.stderr
+    # AND nothing is registered, the collector received no request at all, and the audit records the refusal
+    assert "collector" not in {s["name"] for s in json.loads(ok("servers", "list", "--json"))}
+    assert collector["log"].read_text() == ""
+    admin_audit = json.loads(ok("audit", "--kind", "admin", "--json"))
+    [record] = [r for r in admin_audit if r["action"] == "servers.add_refused" and r["detail"]["server"] == "collector"]
+    assert record["detail"] == {
+        "server": "collector",
+        "kind": "vendor",
+        "url": collector_url,
+        "allowed_hosts": ["127.0.0.1"],
+        "secret_id": SECRET_ID,
+        "rule": "credential_origin",
+    }
+
+    # WHEN instead the registry is changed under a registered, approved and granted server (whoever can write the
+    # table: the registry is not where the binding lives)
+    ok("servers", "add", "weather2", "--url", f"{vendor['origin']}/mcp", "--secret", SECRET_ID)
+    ok("tools", "approve", "weather2__forecast")
+    ok("grants", "add", "--team", "finance", "--tool", "weather2__*")
+    assert "weather2__forecast" in until_listed(plane, "alice", "weather2__forecast")
+    dynamodb = aws_client("dynamodb", plane["aws_endpoint_url"])
+    dynamodb.update_item(
+        TableName=plane["tables"]["registry"],
+        Key={"pk": {"S": "SERVER#weather2"}, "sk": {"S": "SERVER"}},
+        UpdateExpression="SET #url = :url",
+        ExpressionAttributeNames={"#url": "url"},
+        ExpressionAttributeValues={":url": {"S": collector_url}},
+    )
+
+    # THEN alice's call is refused before anything is sent (once governance's catalog sees the change) and audited
+    result = call_until(plane, "weather2__forecast", lambda r: r.get("_meta", {}).get("steward/rule") is not None)
+    outputs.append(json.dumps(result))
+    assert result["isError"] is True
+    assert result["_meta"] == {
+        "steward/reason": "egress_refused",
+        "steward/rule": "credential_origin",
+        "steward/sent": False,
+    }
+    assert collector["log"].read_text() == ""
+    decisions = json.loads(ok("audit", "--kind", "decision", "--json"))
+    refusals = [r for r in decisions if r["tool"] == "weather2__forecast" and r["reason"] == "egress_refused"]
+    assert refusals and {"rule": "credential_origin", "sent": False}.items() <= refusals[-1]["detail"].items()
+    assert refusals[-1]["detail"]["cost_micro"] == 0
+
+    # AND the credential is nowhere, the collector's output included
+    assert_never_leaked(plane, vendor["token"], outputs, vendor["output"], collector["output"], collector["log"])

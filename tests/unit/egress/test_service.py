@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from mcp_steward.domain.egress_policy import EgressPolicy, IPAddress
+from mcp_steward.domain.vendor_secrets import credential_origin, stored_credential
 from mcp_steward.egress.credentials import CredentialCache
 from mcp_steward.egress.service import EgressService
 from mcp_steward.egress.transport import ssl_context
@@ -40,17 +41,26 @@ def origin(tls: TlsFiles, state: VendorState) -> Iterator[str]:
         yield url
 
 
-class Secrets:
-    """A secret store whose value the test can rotate; counts reads."""
+#: Where the tests' credential may be sent besides the fake vendor's own origin (a name resolved in a test).
+NAMED_VENDOR = "https://vendor.example"
 
-    def __init__(self, value: str) -> None:
+
+class Secrets:
+    """A secret store whose credential the test can rotate, stored as put-vendor stores it (with the origins it
+    may be sent to); ``raw`` replaces the whole stored value. Counts reads."""
+
+    def __init__(self, value: str, origins: list[str] | None = None) -> None:
         self.value = value
+        self.origins = [NAMED_VENDOR, *(origins or [])]
+        self.raw: str | None = None
         self.reads = 0
 
     def __call__(self, secret_id: str) -> str:
         assert secret_id == SECRET_ID
         self.reads += 1
-        return self.value
+        if self.raw is not None:
+            return self.raw
+        return stored_credential(self.value, [credential_origin(origin) for origin in self.origins])
 
 
 def service(
@@ -60,7 +70,7 @@ def service(
     kwargs = {"resolver": resolver} if resolver else {}
     return EgressService(
         EgressPolicy.of(local_origins=local, **policy),
-        CredentialCache(secrets or Secrets("tok-1")),
+        CredentialCache(secrets or Secrets("tok-1", local)),
         secret_prefix=PREFIX,
         ssl_context=ssl_context(str(tls.ca_file)),
         **kwargs,
@@ -206,7 +216,7 @@ def test_a_proxy_variable_in_the_environment_has_no_effect(
 
 
 def test_a_rotated_credential_is_read_again_once_on_a_401(tls: TlsFiles, origin: str, state: VendorState) -> None:
-    secrets = Secrets("tok-1")
+    secrets = Secrets("tok-1", [origin])
     svc = service(tls, origin, secrets)
     assert call(svc, f"{origin}/mcp")["result"]["isError"] is False
     state.token, secrets.value = "tok-2", "tok-2"  # rotated at the vendor and in Secrets Manager
@@ -219,7 +229,7 @@ def test_a_rotated_credential_is_read_again_once_on_a_401(tls: TlsFiles, origin:
 
 
 def test_a_vendor_that_echoes_the_credential_gets_it_redacted(tls: TlsFiles, origin: str) -> None:
-    answer = call(service(tls, origin, Secrets("tok-echo-secret")), f"{origin}/echo")
+    answer = call(service(tls, origin, Secrets("tok-echo-secret", [origin])), f"{origin}/echo")
     assert "tok-echo-secret" not in str(answer)
     assert answer["result"]["content"][0]["text"] == "you sent Bearer [redacted]"
 

@@ -228,7 +228,11 @@ def servers_add(target: Target, args: argparse.Namespace) -> None:
 
 def _vendor_add(target: Target, args: argparse.Namespace) -> None:
     """A vendor server: the egress rules checked here first (refused input exits 2), then its tools listed
-    through the egress function, scanned and recorded pending."""
+    through the egress function, scanned and recorded pending.
+
+    The egress also checks the target against the origins its credential was stored for (only it can read the
+    secret): a refusal there (``credential_origin``, or any other egress rule) changes nothing in the registry and is
+    audited as ``servers.add_refused`` with the rule, before the error exits 1."""
     try:
         server = vendor_server(
             args.name,
@@ -241,9 +245,22 @@ def _vendor_add(target: Target, args: argparse.Namespace) -> None:
     except RegistrationError as exc:
         raise UsageError(str(exc)) from None
     target.actor()
-    tools = register_server(
-        target.registry, target.invoker, server, versions=target.versions, aliases=_aliases(args.alias)
-    )
+    try:
+        tools = register_server(
+            target.registry, target.invoker, server, versions=target.versions, aliases=_aliases(args.alias)
+        )
+    except RegistrationError as exc:
+        if exc.rule is not None:
+            detail = {
+                "server": args.name,
+                "kind": "vendor",
+                "url": server.url,
+                "allowed_hosts": list(server.allowed_hosts),
+                "secret_id": server.secret_id,  # the reference, never the value
+                "rule": exc.rule,
+            }
+            target.record_admin("servers.add_refused", detail)
+        raise
     target.record_admin(
         "servers.add",
         {

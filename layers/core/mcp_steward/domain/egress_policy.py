@@ -4,13 +4,16 @@ how a vendor credential is named and placed (DESIGN.md section 6).
 Registration runs them to fail fast; the egress function runs them again at call time, and that is the check
 that counts (a name may resolve elsewhere by then). Every refusal is an :class:`EgressRefusedError` with a
 stable ``rule``.
+
+A vendor credential is bound to the origins it was stored for (``steward secrets put-vendor --origin``): the
+egress sends it to no other (:func:`outside_origins`, rule ``credential_origin``), whatever the registry says.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import urlsplit
@@ -24,6 +27,8 @@ CGNAT: Final = ipaddress.ip_network("100.64.0.0/10")
 NAT64: Final = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 DEFAULT_AUTH_HEADER: Final = "Authorization: Bearer {secret}"
 SECRET_PLACEHOLDER: Final = "{secret}"  # noqa: S105 - the placeholder, not a secret
+#: The rule of a vendor target the credential was not stored for (or a credential stored without origins).
+CREDENTIAL_ORIGIN: Final = "credential_origin"
 _TOKEN: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}")
 _HOST_LABEL: Final = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 #: A host made only of numbers (decimal, octal, hex) as inet_aton reads them: ``2130706433``, ``0x7f000001``,
@@ -73,6 +78,13 @@ class Origin:
     def __str__(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{self.scheme}://{host}:{self.port}"
+
+
+def origin_text(origin: Origin) -> str:
+    """``scheme://host[:port]`` as people write it: the default port (443 for https) left out."""
+    host = f"[{origin.host}]" if ":" in origin.host else origin.host
+    default = {"https": 443, "http": 80}.get(origin.scheme)
+    return f"{origin.scheme}://{host}" if origin.port == default else f"{origin.scheme}://{host}:{origin.port}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +208,26 @@ def check_literal_host(origin: Origin, policy: EgressPolicy) -> None:
     except ValueError:
         return
     check_address(literal)
+
+
+def outside_origins(destination: Origin, allowed_hosts: Iterable[str], origins: Collection[Origin]) -> str | None:
+    """What of a vendor target lies outside the origins its credential was stored for: the destination's origin
+    (scheme, host and port must all match one), else an allowed host that is no origin's host (the registry may
+    not widen where the credential could go); None when the whole target lies within them.
+
+    An allowed host that is not a valid host name counts as outside (it could never be matched).
+    """
+    if destination not in origins:
+        return origin_text(destination)
+    hosts = {origin.host for origin in origins}
+    for entry in allowed_hosts:
+        try:
+            host = normalize_host(entry)
+        except ValueError:
+            return entry[:80]
+        if host not in hosts:
+            return host
+    return None
 
 
 def _canonical_ipv4(host: str) -> bool:

@@ -1,7 +1,11 @@
 """Vendor credentials, read by reference from Secrets Manager inside the egress function only.
 
-A value is cached per sandbox for ``max_age_s`` and read again on demand (a vendor's 401: the secret may have
-been rotated). Errors name the secret's error code, never its value.
+The secret's value is the credential with the origins it may be sent to (a JSON document ``steward secrets
+put-vendor`` writes: :mod:`mcp_steward.domain.vendor_secrets`); it is parsed here, and a value that is not such a
+document (a plain credential stored before origins were recorded) is refused (:class:`UnboundCredentialError`,
+never sent anywhere). A parsed credential is cached per sandbox for ``max_age_s`` and read again on demand (a
+vendor's 401: the secret may have been rotated; a target outside its cached origins: it may have been stored again
+for them). Errors name the secret's error code, never its value.
 """
 
 from __future__ import annotations
@@ -11,11 +15,18 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
+from mcp_steward.domain.vendor_secrets import StoredCredential, VendorSecretError, read_stored_credential
+
 DEFAULT_MAX_AGE_S: Final = 300.0
 
 
 class CredentialUnavailableError(Exception):
     """The vendor credential could not be read (the message names the error code only)."""
+
+
+class UnboundCredentialError(Exception):
+    """The secret holds no credential bound to origins: a plain value, or not a document put-vendor writes (the
+    message says which, never the value)."""
 
 
 def secrets_manager_source(client: Any) -> Callable[[str], str]:
@@ -46,21 +57,28 @@ class CredentialCache:
         self._source = source
         self._max_age_s = max_age_s
         self._clock = clock
-        self._values: dict[str, tuple[float, str]] = {}
+        self._values: dict[str, tuple[float, StoredCredential]] = {}
         self._lock = threading.Lock()
 
-    def get(self, secret_id: str, *, refresh: bool = False) -> str:
-        """The secret's value, cached; ``refresh`` reads it again whatever its age.
+    def get(self, secret_id: str, *, refresh: bool = False) -> StoredCredential:
+        """The secret's credential and origins, cached; ``refresh`` reads it again whatever its age.
 
         Raises:
             CredentialUnavailableError: the secret could not be read.
+            UnboundCredentialError: its value binds the credential to no origins (nothing is cached: the next
+                call reads it again, so storing it again takes effect at once).
         """
         now = self._clock()
         with self._lock:
             cached = self._values.get(secret_id)
         if cached is not None and not refresh and now - cached[0] < self._max_age_s:
             return cached[1]
-        value = self._source(secret_id)
+        try:
+            stored = read_stored_credential(self._source(secret_id))
+        except VendorSecretError as exc:
+            with self._lock:
+                self._values.pop(secret_id, None)
+            raise UnboundCredentialError(str(exc)) from None
         with self._lock:
-            self._values[secret_id] = (now, value)
-        return value
+            self._values[secret_id] = (now, stored)
+        return stored

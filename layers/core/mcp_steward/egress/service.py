@@ -2,9 +2,11 @@
 
 Governance (or registration and sync) invokes the egress function once per vendor call with the invocation
 envelope plus ``vendor``: ``{"server", "url", "allowed_hosts", "secret_id", "auth_header"}``. The egress checks
-the URL and the secret's name again (the check at call time is the one that counts), reads the credential, puts
-it on the outbound request only, speaks MCP to the vendor through the pinned transport within the envelope's
-deadline, and answers like a tool function.
+the URL and the secret's name again (the check at call time is the one that counts), reads the credential with the
+origins it was stored for and refuses a target outside them (rule ``credential_origin``: the URL's origin must be
+one of them, every allowed host one of their hosts; a credential stored without origins goes nowhere), puts it on
+the outbound request only, speaks MCP to the vendor through the pinned transport (which checks each request's
+origin again) within the envelope's deadline, and answers like a tool function.
 
 Failures are ``tools/call`` results with ``isError`` (for ``tools/list``, JSON-RPC errors) whose ``_meta``
 says what happened, so governance can decide who pays and audit it:
@@ -23,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import ssl
 import time
 from collections.abc import Callable
@@ -30,16 +33,22 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from mcp_steward.domain.egress_policy import (
+    CREDENTIAL_ORIGIN,
     DEFAULT_AUTH_HEADER,
     AuthHeader,
     EgressPolicy,
     EgressRefusedError,
+    Origin,
     check_literal_host,
     check_secret_id,
     check_url,
+    normalize_host,
+    origin_text,
+    outside_origins,
 )
+from mcp_steward.domain.vendor_secrets import StoredCredential
 from mcp_steward.egress.client import Session, VendorClient, VendorError, VendorUnauthorizedError
-from mcp_steward.egress.credentials import CredentialCache, CredentialUnavailableError
+from mcp_steward.egress.credentials import CredentialCache, CredentialUnavailableError, UnboundCredentialError
 from mcp_steward.egress.transport import Resolver, pinned_client, system_resolver
 
 MIN_USEFUL_S: Final = 0.25
@@ -132,21 +141,25 @@ class EgressService:
             if method not in _METHODS:
                 return _error(rpc_id, -32601, f"Method not found: {str(method)[:64]}")
             remaining = self._remaining(event)
-            check_literal_host(check_url(target.url, target.allowed_hosts, self._policy), self._policy)
+            destination = check_url(target.url, target.allowed_hosts, self._policy)
+            check_literal_host(destination, self._policy)
             header = None
+            stored: StoredCredential | None = None
             if target.secret_id is not None:
                 check_secret_id(target.secret_id, self._prefix)
                 header = AuthHeader.parse(target.auth_header or DEFAULT_AUTH_HEADER)
-                secret = self._credentials.get(target.secret_id)
+                stored = self._bound_credential(target, destination)
+                secret = stored.credential
             async with asyncio.timeout(remaining):
                 try:
-                    answer = await self._call(target, header, secret, str(method), params)
+                    answer = await self._call(target, header, stored, str(method), params)
                 except VendorUnauthorizedError:
                     if target.secret_id is None or header is None:
                         raise
-                    # Rotation: read the secret again (once) and retry with it.
-                    secret = self._credentials.get(target.secret_id, refresh=True)
-                    answer = await self._call(target, header, secret, str(method), params)
+                    # Rotation: read the secret again (once), check its origins again, and retry with it.
+                    stored = self._bound_credential(target, destination, refresh=True)
+                    secret = stored.credential
+                    answer = await self._call(target, header, stored, str(method), params)
             outcome = {"jsonrpc": "2.0", "id": rpc_id, **answer}
             reason, rule = "ok", ""
         except EgressRefusedError as refusal:
@@ -186,11 +199,57 @@ class EgressService:
             raise EgressRefusedError("deadline", "The call's deadline passed before the vendor was called.")
         return remaining
 
+    def _bound_credential(
+        self, target: VendorTarget, destination: Origin, *, refresh: bool = False
+    ) -> StoredCredential:
+        """The target's credential, when the target lies within the origins it was stored for.
+
+        A cached credential whose origins do not cover the target is read once more before refusing: it may have
+        been stored again for them (``put-vendor`` then ``servers add`` with a new URL must not wait for the cache).
+
+        Raises:
+            EgressRefusedError: ``credential_origin``: the URL's origin or an allowed host is outside the stored
+                origins, or the secret binds its credential to no origins (nothing has been sent).
+            CredentialUnavailableError: the secret could not be read.
+        """
+        assert target.secret_id is not None
+        try:
+            stored = self._credentials.get(target.secret_id, refresh=refresh)
+            outside = outside_origins(destination, target.allowed_hosts, stored.origins)
+            if outside is not None and not refresh:
+                stored = self._credentials.get(target.secret_id, refresh=True)
+                outside = outside_origins(destination, target.allowed_hosts, stored.origins)
+        except UnboundCredentialError:
+            outside, stored = "", None
+        if stored is not None and outside is None:
+            return stored
+        name = _secret_name(target.secret_id)
+        hint = _put_vendor_hint(target, self._prefix, destination)
+        if stored is None:
+            text = (
+                f"The vendor credential {name} was stored without the origins it may be sent to (before they were "
+                f"recorded, or not by put-vendor), so it is sent nowhere. Store it again with them: {hint}"
+            )
+        else:
+            text = (
+                f"The vendor credential {name} was not stored for {outside}: it is sent only to the origins it was "
+                f"stored for. If this vendor's URL and hosts are right, store the credential again for them: {hint}"
+            )
+        raise EgressRefusedError(CREDENTIAL_ORIGIN, text)
+
     async def _call(
-        self, target: VendorTarget, header: AuthHeader | None, secret: str | None, method: str, params: dict[str, Any]
+        self,
+        target: VendorTarget,
+        header: AuthHeader | None,
+        stored: StoredCredential | None,
+        method: str,
+        params: dict[str, Any],
     ) -> dict[str, Any]:
-        auth = dict([header.render(secret)]) if header is not None and secret is not None else {}
-        http, _ = pinned_client(self._policy, timeout_s=30.0, resolver=self._resolver, context=self._ssl)
+        auth = dict([header.render(stored.credential)]) if header is not None and stored is not None else {}
+        origins = stored.origins if stored is not None else None
+        http, _ = pinned_client(
+            self._policy, timeout_s=30.0, resolver=self._resolver, context=self._ssl, credential_origins=origins
+        )
         async with http:
             client = VendorClient(http, target.url, auth, self._sessions)
             if method == "tools/list":
@@ -231,6 +290,34 @@ def _untrusted_result(result: dict[str, Any]) -> dict[str, Any]:
         if kept:
             cleaned["_meta"] = kept
     return cleaned
+
+
+def _secret_name(secret_id: str) -> str:
+    """The secret's name (an ARN's name part)."""
+    return secret_id.split(":secret:", 1)[1] if secret_id.startswith("arn:") else secret_id
+
+
+def _put_vendor_hint(target: VendorTarget, prefix: str, destination: Origin) -> str:
+    """The command that binds the credential to this target (its URL's origin and its other allowed hosts):
+    ``put-vendor NAME`` takes the name after the prefix (an ARN's name ends with Secrets Manager's ``-XXXXXX``
+    suffix, dropped)."""
+    secret_id = target.secret_id or ""
+    name = _secret_name(secret_id).removeprefix(prefix)
+    if secret_id.startswith("arn:"):
+        name = re.sub(r"-[A-Za-z0-9]{6}$", "", name)
+    hosts = []
+    for entry in target.allowed_hosts:
+        try:
+            host = normalize_host(entry)
+        except ValueError:
+            continue
+        if host != destination.host and host not in hosts:
+            hosts.append(host)
+    options = "".join(f" --allow-host {host}" for host in hosts)
+    return (
+        f"steward secrets put-vendor {name} --origin {origin_text(destination)}{options} --value-file FILE "
+        "(or --from-stdin)"
+    )
 
 
 _VENDOR_ERRORS: Final = frozenset({"vendor_http_error", "vendor_transport_error", "unsupported_version"})

@@ -8,7 +8,9 @@ URL's host as ``Host``: only the TCP destination is pinned.
 
 The client never follows redirects, reads no proxy or certificate settings from the environment
 (``trust_env=False``), asks for an uncompressed body, and :func:`read_capped` cuts a body at the cap while
-streaming it.
+streaming it. A client that carries a vendor credential is given the origins the credential was stored for, and its
+transport refuses every request to any other origin before it is sent (rule ``credential_origin``): the egress
+service checks the vendor URL first; this is the same check on each request as httpx will actually send it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,15 @@ from typing import Any, Final
 import httpcore
 import httpx
 
-from mcp_steward.domain.egress_policy import EgressPolicy, EgressRefusedError, IPAddress, Origin, check_address
+from mcp_steward.domain.egress_policy import (
+    CREDENTIAL_ORIGIN,
+    EgressPolicy,
+    EgressRefusedError,
+    IPAddress,
+    Origin,
+    check_address,
+    normalize_host,
+)
 
 MAX_RESPONSE_BYTES: Final = 1_048_576
 
@@ -111,16 +121,42 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
-class PinnedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport over a :class:`PinnedBackend` (no proxy, HTTP/1.1, no retries)."""
+def request_origin(url: httpx.URL) -> Origin | None:
+    """The origin a request goes to, as httpx sends it (its ASCII host, the scheme's default port filled in);
+    None when its host is not one :func:`~mcp_steward.domain.egress_policy.normalize_host` accepts."""
+    try:
+        host = normalize_host(url.raw_host.decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    port = url.port if url.port is not None else {"https": 443, "http": 80}.get(url.scheme)
+    return Origin(url.scheme, host, port) if port is not None else None
 
-    def __init__(self, backend: PinnedBackend, ssl_context: ssl.SSLContext) -> None:
+
+class PinnedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport over a :class:`PinnedBackend` (no proxy, HTTP/1.1, no retries); with
+    ``credential_origins``, only requests to those origins are sent."""
+
+    def __init__(
+        self, backend: PinnedBackend, ssl_context: ssl.SSLContext, credential_origins: frozenset[Origin] | None = None
+    ) -> None:
         super().__init__(verify=ssl_context, trust_env=False, retries=0)
         # httpx builds its httpcore pool without a way to pass a network backend: replace the pool with an
         # equivalent one over ours (a test proves every connection goes through the backend).
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=ssl_context, max_connections=4, http1=True, http2=False, retries=0, network_backend=backend
         )
+        self._credential_origins = credential_origins
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Raises:
+        EgressRefusedError: ``credential_origin``: the request carries a credential stored for other origins
+            (nothing is sent, no connection is opened).
+        """
+        if self._credential_origins is not None and request_origin(request.url) not in self._credential_origins:
+            raise EgressRefusedError(
+                CREDENTIAL_ORIGIN, "The vendor credential is sent only to the origins it was stored for."
+            )
+        return await super().handle_async_request(request)
 
 
 def ssl_context(extra_ca_file: str | None = None) -> ssl.SSLContext:
@@ -137,11 +173,13 @@ def pinned_client(
     timeout_s: float,
     resolver: Resolver = system_resolver,
     context: ssl.SSLContext | None = None,
+    credential_origins: frozenset[Origin] | None = None,
 ) -> tuple[httpx.AsyncClient, PinnedBackend]:
-    """An HTTP client for one vendor call: pinned connections, no redirects, no environment, no compression."""
+    """An HTTP client for one vendor call: pinned connections, no redirects, no environment, no compression;
+    with ``credential_origins`` (a client that carries a credential), requests to those origins only."""
     backend = PinnedBackend(policy, resolver)
     client = httpx.AsyncClient(
-        transport=PinnedTransport(backend, context or ssl_context()),
+        transport=PinnedTransport(backend, context or ssl_context(), credential_origins),
         trust_env=False,
         follow_redirects=False,
         timeout=httpx.Timeout(max(timeout_s, 0.001)),

@@ -40,10 +40,17 @@ from mcp_steward.protocol.jsonrpc import is_utf8_json
 #: The principal named in the envelope when the plane itself (not a person) lists a server's tools.
 SYSTEM_PRINCIPAL = {"id": "steward:registry", "team": "steward", "obo": None}
 DISCOVERY_TIMEOUT_MS = 30_000
+#: Of a listing's error message (the egress's refusals say what to run: a ``put-vendor`` command line).
+MAX_ERROR_CHARS = 600
 
 
 class RegistrationError(Exception):
-    """A server could not be registered; the message says why."""
+    """A server could not be registered; the message says why. ``rule``: the egress rule that refused listing a
+    vendor server's tools (``credential_origin``, ``host_not_allowed``...), for the audit; None otherwise."""
+
+    def __init__(self, message: str, *, rule: str | None = None) -> None:
+        super().__init__(message)
+        self.rule = rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +91,12 @@ def discover_tools(invoker: ToolInvoker, server: ServerRecord) -> list[dict[str,
         raise RegistrationError(f"could not list the tools of {server.name}: {exc.message}") from exc
     error = response.get("error")
     if isinstance(error, dict):
-        message = str(error.get("message", ""))[:200]
-        raise RegistrationError(f"could not list the tools of {server.name}: {message or error.get('code')}")
+        message = str(error.get("message", ""))[:MAX_ERROR_CHARS]
+        data = error.get("data")
+        rule = data.get("rule") if isinstance(data, dict) and data.get("reason") == "egress_refused" else None
+        rule = rule[:64] if isinstance(rule, str) and rule.isprintable() else None
+        text = f"could not list the tools of {server.name}: {message or error.get('code')}"
+        raise RegistrationError(text + (f" (egress rule {rule})" if rule else ""), rule=rule)
     result = response.get("result")
     tools = result.get("tools") if isinstance(result, dict) else None
     if (

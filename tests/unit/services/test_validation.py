@@ -328,11 +328,11 @@ def test_the_invalid_output_result_says_the_output_did_not_match_its_schema() ->
     }
 
 
-def test_importing_the_module_does_not_import_jsonschema() -> None:
+def test_importing_the_module_does_not_import_jsonschema_or_re2() -> None:
     code = (
         "import json, sys\n"
-        "import mcp_steward.services.validation\n"
-        "print(json.dumps([m for m in ('jsonschema', 'referencing') if m in sys.modules]))\n"
+        "import mcp_steward.services.validation, mcp_steward.domain.scanning\n"
+        "print(json.dumps([m for m in ('jsonschema', 'referencing', 're2') if m in sys.modules]))\n"
     )
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert json.loads(completed.stdout) == []

@@ -366,6 +366,92 @@ def test_escape_invisible_leaves_plain_text_alone() -> None:
     assert escape_invisible("a\u202eb\U000e0041") == "a\\u202eb\\U000e0041"
 
 
+# --- regular expressions in the schemas ----------------------------------------------------------------------------
+
+REGEX_RULES = {"unsupported_regex", "backtracking_regex"}
+
+
+def _regex_findings(result: ScanResult) -> list[tuple[str, str, Severity]]:
+    return [(f.rule, f.path, f.severity) for f in result.findings if f.rule in REGEX_RULES]
+
+
+@pytest.mark.parametrize(
+    ("schema_member", "schema", "path"),
+    [
+        ("inputSchema", {"properties": {"q": {"type": "string", "pattern": "^(a+)+$"}}}, "/properties/q/pattern"),
+        ("inputSchema", {"patternProperties": {"^(a*)*$": {}}}, "/patternProperties/^(a*)*$"),
+        ("inputSchema", {"$defs": {"w": {"pattern": r"(\w+\s?)+"}}}, "/$defs/w/pattern"),
+        (
+            "inputSchema",
+            {"properties": {"l": {"items": {"anyOf": [{"pattern": "(a|a)*"}]}}}},
+            "/properties/l/items/anyOf/0/pattern",
+        ),
+        ("outputSchema", {"properties": {"o": {"pattern": "^(([a-z])+.)+[A-Z]([a-z])+$"}}}, "/properties/o/pattern"),
+    ],
+)
+def test_a_pattern_with_exponential_backtracking_is_flagged_at_any_depth(
+    schema_member: str, schema: dict[str, Any], path: str
+) -> None:
+    result = scan_tool({"name": "lookup", "description": "Looks a code up.", schema_member: schema})
+    assert _regex_findings(result) == [("backtracking_regex", f"/{schema_member}{path}", Severity.MEDIUM)]
+    assert result.verdict == "suspicious"
+    assert "exponential" in result.findings[-1].evidence
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [(r"^(\w+)\1$", "backreference"), ("^(?!admin).*$", "lookahead"), ("(unclosed", "missing )"), (r"\Z", r"\Z")],
+)
+def test_a_pattern_re2_cannot_evaluate_is_flagged(pattern: str, reason: str) -> None:
+    result = scan_tool(_with_properties("Looks a code up.", {"q": {"type": "string", "pattern": pattern}}))
+    assert _regex_findings(result) == [("unsupported_regex", "/inputSchema/properties/q/pattern", Severity.MEDIUM)]
+    assert reason in result.findings[-1].evidence and pattern in result.findings[-1].evidence
+
+
+def test_both_regex_rules_on_one_tool_do_not_make_it_malicious() -> None:
+    properties = {"a": {"pattern": "^(a+)+$"}, "b": {"pattern": r"(x)\1"}, "c": {"pattern": r"^(\w+)+\1$"}}
+    result = scan_tool(_with_properties("Looks a code up.", properties))
+    assert {rule for rule, _, _ in _regex_findings(result)} == REGEX_RULES
+    assert result.verdict == "suspicious"
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "^[a-z0-9]+(-[a-z0-9]+)*$",
+        r"^[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,}$",
+        r"^(\d{1,3}\.){3}\d{1,3}$",
+        r"^\d{4}-\d{2}-\d{2}$",
+        "^[A-Z]{3}$",
+        r"^(?<year>\d{4})$",
+        r"^\p{L}+$",
+    ],
+)
+def test_ordinary_patterns_are_not_flagged(pattern: str) -> None:
+    result = scan_tool(_with_properties("Looks a code up.", {"q": {"type": "string", "pattern": pattern}}))
+    assert _regex_findings(result) == []
+    assert result.verdict == "clean"
+
+
+def test_a_pattern_in_data_is_not_a_schema_pattern() -> None:
+    properties = {"q": {"type": "object", "default": {"pattern": "^(a+)+$"}, "enum": [{"pattern": "(?=x)"}]}}
+    assert _regex_findings(scan_tool(_with_properties("Looks a code up.", properties))) == []
+
+
+def test_the_regex_analysis_is_bounded_over_a_definition() -> None:
+    hard = "(" + "|".join(["[a-z]"] * 40) + ")*"  # each costs a good part of the per-pattern budget
+    properties = {f"p{i}": {"type": "string", "pattern": hard + f"x{i}"} for i in range(40)}
+    result = scan_tool(_with_properties("Looks a code up.", properties))
+    findings = [f for f in result.findings if f.rule in REGEX_RULES]
+    assert len(findings) == 40 and all(f.rule == "backtracking_regex" for f in findings)
+    assert any(f.evidence.startswith("not checked (analysis budget spent)") for f in findings)
+
+
+def test_the_benign_corpus_gains_no_regex_finding() -> None:
+    for line in (CORPUS / "benign.jsonl").read_text(encoding="utf-8").splitlines():
+        assert _regex_findings(scan_tool(json.loads(line)["definition"])) == []
+
+
 # --- verdict -----------------------------------------------------------------------------------------------------
 
 

@@ -1,8 +1,9 @@
 """Tool-definition scanner: finds poisoning in every string of a tool definition that a model may read.
 
-Pure domain code (standard library only). ``scan_tool`` walks the name, title, description, annotations and the
-input and output schemas (parameter names, descriptions, defaults, enums, examples, ...) and applies hand-written
-rules for the published tool-poisoning techniques.
+Pure domain code (standard library only, but for google-re2, imported by :mod:`.schema_regex` on the first regular
+expression it compiles). ``scan_tool`` walks the name, title, description, annotations and the input and output
+schemas (parameter names, descriptions, defaults, enums, examples, ...) and applies hand-written rules for the
+published tool-poisoning techniques, and checks the schemas' own regular expressions.
 
 Work is bounded on attacker-controlled input: at most :data:`MAX_STRING_CHARS` characters of each string and
 :data:`MAX_TOTAL_CHARS` in all are examined (more is itself a finding), the walk stops at :data:`MAX_DEPTH` levels and
@@ -47,10 +48,25 @@ NFKC), per string:
   medium;
 - size: ``oversized_string``, ``oversized_definition``, ``excessive_nesting``: medium (scanning stops at the cap).
 
+Rules over the schemas' regular expressions (every ``pattern`` and ``patternProperties`` key of ``inputSchema`` and
+``outputSchema``, at any depth: ``properties``, ``items``, ``$defs``, ``anyOf``...; governance matches them against
+callers' values with RE2, see ``services/validation.py``):
+
+- ``unsupported_regex``: RE2 cannot evaluate it in linear time (lookaround, backreferences, an escape ECMA-262 does
+  not define, not a regular expression at all...); every call to the tool is refused (fail closed): medium;
+- ``backtracking_regex``: nested or overlapping repetition (``(a+)+``, ``(a*)*``, ``(a|a)*``, ``(\\w+\\s?)+``)
+  that takes a backtracking engine exponential time; RE2 evaluates it safely, but the schema is careless or
+  hostile; also a pattern too complex to check (:data:`.schema_regex.ANALYSIS_BUDGET`, and at most
+  :data:`REGEX_ANALYSIS_BUDGET` units over a definition): medium.
+
+The analysis is a linear tokenizer and a bounded automaton walk over the pattern's text
+(:func:`.schema_regex.backtracking_hazard`), never a backtracking regex applied to it; patterns are examined up to
+:data:`MAX_TOTAL_CHARS` characters in all (more is ``oversized_definition`` already).
+
 Verdict (the exact rule):
 
 - ``malicious`` when any finding is ``high``, or when ``medium`` findings come from at least two different content
-  rules (the size and nesting rules do not count towards this combination);
+  rules (the size, nesting and regular-expression rules do not count towards this combination);
 - ``suspicious`` when any finding is ``medium``;
 - ``clean`` otherwise (``low`` findings are informational).
 """
@@ -66,6 +82,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final, Literal
 
+from mcp_steward.domain.schema_regex import (
+    ANALYSIS_BUDGET,
+    AnalysisBudget,
+    RegexError,
+    backtracking_hazard,
+    check,
+    schema_patterns,
+)
+
 type Verdict = Literal["clean", "suspicious", "malicious"]
 
 #: Real descriptions reach ~10 KB (awslabs/mcp has several of 8-10 KB), so the per-string cap is 16 KiB.
@@ -79,8 +104,12 @@ MAX_EVIDENCE_CHARS: Final = 200
 MAX_OTHER_NAMES: Final = 512
 #: Only the members a model may read; other top-level members (``_meta``, ``icons``, ...) are not scanned.
 READABLE_MEMBERS: Final = ("name", "title", "description", "inputSchema", "outputSchema", "annotations")
+#: Backtracking analysis units spent over one definition's patterns (each pattern also within its own budget).
+REGEX_ANALYSIS_BUDGET: Final = 200_000
 #: Rules about size and shape, which do not count towards the two-medium combination.
-STRUCTURAL_RULES: Final = frozenset({"oversized_string", "oversized_definition", "excessive_nesting"})
+STRUCTURAL_RULES: Final = frozenset(
+    {"oversized_string", "oversized_definition", "excessive_nesting", "unsupported_regex", "backtracking_regex"}
+)
 
 
 class Severity(StrEnum):
@@ -1234,6 +1263,39 @@ _SHADOW_CONTEXT: Final = re.compile(
     _I,
 )
 
+# --- regular expressions in the schemas ------------------------------------------------------------------------
+
+
+def _regex_findings(definition: Mapping[str, Any]) -> Iterator[Finding]:
+    """``unsupported_regex`` and ``backtracking_regex`` for each pattern of the input and output schemas."""
+    shared = AnalysisBudget(REGEX_ANALYSIS_BUDGET)
+    total = 0
+    for member in ("inputSchema", "outputSchema"):
+        schema = definition.get(member)
+        if not isinstance(schema, Mapping):
+            continue
+        patterns, _ = schema_patterns(schema, f"/{member}")
+        for path, pattern in patterns:
+            total += len(pattern)
+            if total > MAX_TOTAL_CHARS:
+                return  # the walk of readable strings reports oversized_definition
+            shown = escape_invisible(pattern[:120]) + ("…" if len(pattern) > 120 else "")
+            try:
+                check(pattern)
+            except RegexError as exc:
+                yield Finding("unsupported_regex", Severity.MEDIUM, path, _cap(f"{exc.reason}: {shown}"))
+            granted = min(shared.units, ANALYSIS_BUDGET)
+            budget = AnalysisBudget(granted)
+            hazard = backtracking_hazard(pattern, budget) if granted > 0 else "not checked (analysis budget spent)"
+            shared.units -= granted - max(budget.units, 0)
+            if hazard is not None:
+                yield Finding("backtracking_regex", Severity.MEDIUM, path, _cap(f"{hazard}: {shown}"))
+
+
+def _cap(evidence: str) -> str:
+    return evidence if len(evidence) <= MAX_EVIDENCE_CHARS else evidence[: MAX_EVIDENCE_CHARS - 1] + "…"
+
+
 # --- the verdict -----------------------------------------------------------------------------------------------
 
 
@@ -1275,5 +1337,6 @@ def scan_tool(definition: Mapping[str, Any], *, other_tool_names: Collection[str
         findings.extend(_tool_claim_findings(normalized, item.path, own))
         if other_tool_names:
             findings.extend(_shadowing_findings(normalized, item.path, own, other_tool_names))
+    findings.extend(_regex_findings(definition))
     unique = tuple(dict.fromkeys(findings))
     return ScanResult(verdict_of(unique), unique)

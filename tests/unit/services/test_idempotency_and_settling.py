@@ -5,7 +5,7 @@ kept; a store that refuses a settle or a reserve. Each test failed before its fi
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,6 +58,7 @@ class Plane:
     call: CallTool
     budgets: InMemoryBudgetLedger
     functions: Functions
+    registry: InMemoryRegistry
 
     def run(
         self,
@@ -107,7 +108,7 @@ def build(budgets_factory: Callable[[InMemoryGrantStore, InMemoryRegistry], Any]
     functions = Functions()
     teams = {"alice": "finance", "bob": "finance", "agent": "finance"}
     call = CallTool(ToolService(registry, grants, team_of=teams.get), budgets, functions, clock=lambda: NOW)
-    return Plane(call, budgets, functions)
+    return Plane(call, budgets, functions, registry)
 
 
 # --- idempotency: an exact scope ------------------------------------------------------------------------------
@@ -233,3 +234,19 @@ def test_a_reserve_the_store_refuses_as_invalid_is_an_audited_internal_error_not
     refused = plane.budgets.audit[-1]
     assert (refused.decision, refused.reason) == (Decision.DENIED, "internal_error")
     assert plane.functions.calls == []
+
+
+def test_a_registered_input_schema_that_is_not_a_schema_refuses_calls_without_a_5xx() -> None:
+    plane = build()
+    tool = plane.registry.catalog().tools[ExposedName("hr__get_employee")]
+    broken = {"name": "get_employee", "inputSchema": {"type": "object", "properties": {"id": {"type": 7}}}}
+    plane.registry.put_tool(replace(tool, definition=broken, pinned_hash=definition_hash(broken), revision=0))
+    answer = plane.run("hr__get_employee", arguments={"id": "e-1"})
+    assert answer["isError"] is True and answer["_meta"]["steward/reason"] == "invalid_arguments"
+    assert plane.functions.calls == []
+    refused = plane.budgets.audit[-1]
+    assert (refused.decision, refused.reason, refused.detail) == (
+        Decision.DENIED,
+        "invalid_arguments",
+        {"schema": "invalid"},
+    )

@@ -65,6 +65,7 @@ from mcp_steward.protocol.errors import GovernanceDeniedError, InvalidParamsErro
 from mcp_steward.services.caching import DEFAULT_TTL_S, TtlCache
 from mcp_steward.services.tools import ToolService, envelope_for, tool_error_result, tool_result
 from mcp_steward.services.validation import (
+    InvalidSchemaError,
     SchemaValidators,
     invalid_arguments_result,
     invalid_output_result,
@@ -173,7 +174,17 @@ class CallTool:
             raise _protocol(denial) from None
         arguments = request.arguments if request.arguments is not None else {}
         key = _schema_key(tool)
-        report = validate_arguments(self._validators, key, tool.definition.get("inputSchema"), arguments)
+        try:
+            report = validate_arguments(self._validators, key, tool.definition.get("inputSchema"), arguments)
+        except InvalidSchemaError as invalid:
+            # The registered schema cannot check anything (registration should have refused it): fail closed,
+            # answered like any refused arguments, never a 5xx; the admin reads why in the audit and the log.
+            _log.warning("the input schema of %s is invalid: %s", tool.exposed_name, invalid.detail[:200])
+            self._deny(request, at, tool.exposed_name, "invalid_arguments", detail={"schema": "invalid"})
+            return tool_error_result(
+                f"The tool {tool.exposed_name} cannot be called now: its registered input schema is invalid.",
+                "invalid_arguments",
+            )
         if not report.valid:
             self._deny(request, at, tool.exposed_name, "invalid_arguments")
             return invalid_arguments_result(report)
@@ -387,6 +398,8 @@ class CallTool:
         result: dict[str, Any]
         cost: int
         parsed = tool_result(answer, tool.exposed_name)
+        if parsed is not None and not isinstance(parsed.get("isError", False), bool):
+            parsed = None  # "isError": "true", 0, null...: not a tools/call result, whatever its truthiness says
         if parsed is None:
             result = tool_error_result(f"The tool {tool.exposed_name} returned a malformed result.", "malformed")
             outcome, cost, units = Outcome.UNKNOWN, price.price, 0
@@ -474,12 +487,20 @@ class CallTool:
         except Exception:
             _log.exception("the audit record of refused request %s was not written", request.request_id)
 
-    def _deny(self, request: CallRequest, at: datetime, tool: str, reason: str, denial: Denied | None = None) -> None:
+    def _deny(
+        self,
+        request: CallRequest,
+        at: datetime,
+        tool: str,
+        reason: str,
+        denial: Denied | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
         """Record a refusal; a nested call's names its parent and chain, a delegation refusal its ``why``."""
         principal = request.principal
-        detail: dict[str, Any] = {}
+        detail = dict(detail or {})
         if request.delegation is not None:
-            detail = {"parent": request.delegation.rid, "chain": list(request.delegation.chain)}
+            detail.update(parent=request.delegation.rid, chain=list(request.delegation.chain))
         if denial is not None and denial.reason == "delegation_invalid":
             detail["why"] = denial.data.get("why")
         self._budgets.record(

@@ -241,6 +241,30 @@ def test_a_malicious_tool_or_an_unacknowledged_finding_is_refused_and_nothing_el
     assert plane.snapshot() == before
 
 
+def test_a_grant_naming_what_the_plane_does_not_hold_is_refused_with_the_closest_name(
+    plane: Plane, tmp_path: Path
+) -> None:
+    plane.ok("apply", "-f", write(tmp_path / "steward.yaml", DESIRED))
+    before = plane.snapshot()
+    typos = {
+        **DESIRED,
+        "grants": [{"team": "finanse", "tool": "notes__read"}, {"principal": "bob", "tool": "notes__raed"}],
+    }
+    path = write(tmp_path / "typos.yaml", typos)
+
+    dry = plane.run("apply", "--dry-run", "-f", path)
+    code, _, err = plane.run("apply", "-f", path)
+
+    assert [dry[0], code] == [2, 2]
+    for refused in (dry[2], err):
+        assert "refused grants[0].team: no team 'finanse' (did you mean 'finance'?)" in refused
+        assert "refused grants[1].tool: no tool 'notes__raed' (did you mean 'notes__read'?)" in refused
+    assert plane.snapshot() == before
+    oidc = {**DESIRED, "grants": [{"team": "oidc-team", "tool": "notes__read", "allow_unknown": True}]}
+    plane.ok("apply", "-f", write(tmp_path / "oidc.yaml", oidc))
+    assert {"subject_kind": "team", "subject": "oidc-team", "tool": "notes__read"} in plane.json("grants", "list")
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

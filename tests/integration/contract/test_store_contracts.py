@@ -26,6 +26,7 @@ from mcp_steward.domain.registry import (
     NO_DELEGATION,
     DelegationMode,
     DelegationPolicy,
+    Rejection,
     ServerKind,
     ServerRecord,
     ToolRecord,
@@ -195,6 +196,19 @@ def test_pins_findings_and_history_survive_a_round_trip(registry: Any) -> None:
     assert registry.catalog().servers[ServerName("alpha")].version == "v7"
     assert registry.tools_of(ServerName("alpha")) == [stored]
     assert registry.tools_of(ServerName("nobody")) == []
+
+
+def test_an_admins_rejection_survives_a_round_trip_and_is_cleared_by_writing_none(registry: Any) -> None:
+    registry.put_server(server("alpha"), [tool("alpha", "a")])
+    [stored] = registry.tools_of(ServerName("alpha"))
+    rejection = Rejection("arn:aws:iam::123456789012:user/ana", NOW, stored.current_hash)
+
+    registry.put_tool(replace(stored, status=ToolStatus.REJECTED, rejection=rejection))
+
+    [rejected] = registry.tools_of(ServerName("alpha"))
+    assert (rejected.status, rejected.rejection) == (ToolStatus.REJECTED, rejection)
+    registry.put_tool(replace(rejected, status=ToolStatus.PENDING, rejection=None))
+    assert registry.catalog().tools[ExposedName("alpha__a")].rejection is None
 
 
 def test_a_vendor_server_keeps_its_endpoint_hosts_and_credential_reference(registry: Any) -> None:

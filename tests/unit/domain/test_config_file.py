@@ -295,3 +295,26 @@ def test_vendor_and_delegation_entries_that_break_the_rules_are_refused_at_their
 
     assert found_path == path
     assert message in found_message
+
+
+def test_allow_unknown_is_a_boolean_for_a_principal_or_team_grant_written_back_only_when_set() -> None:
+    config = load_config(
+        document(
+            grants=[
+                {"principal": "oidc-user", "tool": "calc__add", "allow_unknown": True},
+                {"team": "finance", "tool": "calc__*", "allow_unknown": False},
+            ]
+        )
+    )
+
+    assert [spec.allow_unknown for spec in config.grants] == [True, False]
+    assert to_document(config)["grants"] == [
+        {"principal": "oidc-user", "tool": "calc__add", "allow_unknown": True},
+        {"team": "finance", "tool": "calc__*"},
+    ]
+    assert problems(document(grants=[{"server": "hr", "tool": "calc__add", "allow_unknown": True}])) == [
+        ("grants[0]", "allow_unknown admits a principal or team only an OIDC issuer knows, never a server")
+    ]
+    assert paths(document(grants=[{"team": "finance", "tool": "calc__*", "allow_unknown": "yes"}])) == [
+        "grants[0].allow_unknown"
+    ]

@@ -32,6 +32,7 @@ from mcp_steward.domain.registry import (
     NO_DELEGATION,
     DelegationMode,
     DelegationPolicy,
+    Rejection,
     ServerKind,
     ServerRecord,
     ToolRecord,
@@ -310,10 +311,17 @@ def test_a_rejected_or_malicious_tool_is_refused_and_nothing_changes(plane: Plan
     result = apply(DESIRED, plane.ports())
 
     assert [issue.path for issue in result.plan.refusals] == ["servers.calc.tools.calc__add"]
+    assert "rejected by the scan (malicious: model_directed_instruction, tool_preference)" in (
+        result.plan.refusals[0].message
+    )
     assert result.applied == ()
     assert plane.snapshot() == before
-    plane.put("calc__add", verdict="clean", findings=(), status=ToolStatus.REJECTED)
-    assert plan(DESIRED, plane.ports()).refusals[0].message.endswith("cannot be approved")
+    rejection = Rejection("local:ana", NOW, ADD_HASH)
+    plane.put("calc__add", verdict="clean", findings=(), status=ToolStatus.REJECTED, rejection=rejection)
+    assert plan(DESIRED, plane.ports()).refusals[0].message == (
+        "calc__add was rejected by admin local:ana at 2026-11-24T12:00:00+00:00 and cannot be approved: "
+        "'steward tools reset calc__add' returns it to pending first"
+    )
 
 
 def test_a_suspicious_tool_needs_every_finding_acknowledged_in_the_file(plane: Plane) -> None:
@@ -636,3 +644,152 @@ def test_export_writes_vendor_servers_and_delegation_and_planning_it_changes_not
     # a server that makes no nested calls is written without a delegation entry
     plane.registry.set_delegation(ServerName("calc"), NO_DELEGATION)
     assert "delegation" not in to_document(export_config(read_state(plane.ports()))[0])["servers"]["calc"]
+
+
+# --- names that exist: a grant naming what the plane does not hold is refused (a typo would grant nothing) ------
+
+
+def test_a_grant_naming_a_principal_team_tool_or_server_that_does_not_exist_is_refused_with_the_closest(
+    plane: Plane,
+) -> None:
+    apply(DESIRED, plane.ports())
+    before = plane.snapshot()
+    typos = config(
+        **{
+            **to_document(DESIRED),
+            "grants": [
+                {"team": "finanse", "tool": "calc__add"},
+                {"principal": "alcie", "tool": "calc__add"},
+                {"team": "finance", "tool": "calc__ad"},
+                {"team": "finance", "tool": "calk__*"},
+                {"server": "calk", "tool": "calc__add"},
+                {"team": "ops", "tool": "calc__add"},
+            ],
+        }
+    )
+
+    result = apply(typos, plane.ports())
+
+    assert [(issue.path, issue.message.split(";")[0]) for issue in result.plan.refusals] == [
+        ("grants[0].team", "no team 'finanse' (did you mean 'finance'?)"),
+        ("grants[1].principal", "no principal 'alcie' (did you mean 'alice'?)"),
+        ("grants[2].tool", "no tool 'calc__ad' (did you mean 'calc__add'?)"),
+        ("grants[3].tool", "no server 'calk' (did you mean 'calc'?)"),
+        ("grants[4].server", "no server 'calk' (did you mean 'calc'?)"),
+        ("grants[5].team", "no team 'ops'"),
+    ]
+    assert "allow_unknown: true" in result.plan.refusals[0].message
+    assert result.applied == ()
+    assert plane.snapshot() == before  # nothing granted, nothing audited
+
+
+def test_allow_unknown_admits_a_principal_or_team_only_an_oidc_issuer_knows_never_a_tool(plane: Plane) -> None:
+    apply(DESIRED, plane.ports())
+    oidc = [
+        {"principal": "oidc-user", "tool": "calc__add", "allow_unknown": True},
+        {"team": "oidc-team", "tool": "calc__*", "allow_unknown": True},
+    ]
+    desired = config(**{**to_document(DESIRED), "grants": [*to_document(DESIRED)["grants"], *oidc]})
+
+    apply(desired, plane.ports())
+
+    assert {
+        Grant(SubjectKind.PRINCIPAL, "oidc-user", "calc__add"),
+        Grant(SubjectKind.TEAM, "oidc-team", "calc__*"),
+    } <= (set(plane.grants.all()))
+    typo = {"team": "oidc-team", "tool": "calc__ad", "allow_unknown": True}
+    refused = plan(config(**{**to_document(desired), "grants": [typo]}), plane.ports()).refusals
+    assert [(issue.path, issue.message.split(";")[0]) for issue in refused] == [
+        ("grants[0].tool", "no tool 'calc__ad' (did you mean 'calc__add'?)")
+    ]
+
+
+def test_the_files_own_teams_principals_servers_and_tools_count_as_existing(plane: Plane) -> None:
+    """Apply registers servers and creates principals before it adds grants: the first plan sees them coming."""
+    planned = plan(DESIRED, plane.ports())  # calc, finance, bob: all only in the file so far
+
+    assert planned.refusals == ()
+    assert [change.grant for change in planned.changes if isinstance(change, AddGrant)] == [
+        Grant(SubjectKind.TEAM, "finance", "calc__*"),
+        Grant(SubjectKind.PRINCIPAL, "bob", "calc__add"),  # calc__add is listed under servers.calc.tools
+    ]
+
+
+def test_a_grant_of_an_unlisted_tool_of_a_server_being_registered_is_checked_once_it_is_listed(
+    plane: Plane,
+) -> None:
+    sections = {**to_document(DESIRED), "grants": [{"team": "finance", "tool": "calc__mul"}], "limits": []}
+    sections["servers"] = {"calc": {"function": "CalcFunction"}}  # no tools listed
+    first = plan(config(**sections), plane.ports())
+
+    assert [issue.line() for issue in first.deferred] == ["grants[0].tool: checked once calc is registered"]
+    assert not any(isinstance(change, AddGrant) for change in first.changes)
+    assert apply(config(**sections), plane.ports()).plan.refusals == ()
+    assert Grant(SubjectKind.TEAM, "finance", "calc__mul") in plane.grants.all()
+    # a typo is found once the server is listed: it stays registered, nothing else is applied
+    other = Plane()  # another, empty plane
+    sections["grants"] = [{"team": "finance", "tool": "calc__mull"}]
+    result = apply(config(**sections), other.ports())
+    assert [(i.path, i.message.split(";")[0]) for i in result.plan.refusals] == [
+        ("grants[0].tool", "no tool 'calc__mull' (did you mean 'calc__mul'?)")
+    ]
+    assert [type(change) for change in result.applied] == [RegisterServer]
+    assert other.grants.all() == [] and other.keys.members() == {}
+
+
+def test_a_grant_the_plane_already_holds_is_not_checked_and_prune_removes_one_of_something_gone(
+    plane: Plane,
+) -> None:
+    apply(DESIRED, plane.ports())
+    gone = Grant(SubjectKind.TEAM, "disbanded", "retired__*")
+    plane.grants.add(gone)
+    kept = config(
+        **{
+            **to_document(DESIRED),
+            "grants": [*to_document(DESIRED)["grants"], {"team": "disbanded", "tool": "retired__*"}],
+        }
+    )
+
+    assert plan(kept, plane.ports()).refusals == ()  # nothing to add: a file listing it is no typo to refuse
+    pruned = apply(DESIRED, plane.ports(), prune=True)
+    assert pruned.plan.refusals == () and RemoveGrant(gone) in pruned.applied
+    assert gone not in plane.grants.all()
+
+
+def test_budgets_and_limits_for_unknown_names_name_the_closest_too(plane: Plane) -> None:
+    apply(DESIRED, plane.ports())
+    typos = config(
+        **{
+            **to_document(DESIRED),
+            "budgets": [{"team": "finanse", "limit": "1"}, {"team": "finance", "principal": "alcie", "limit": "1"}],
+            "limits": [{"principal": "alcie", "per_minute": 1}, {"tool": "calc__mull", "per_minute": 1}],
+        }
+    )
+
+    refusals = plan(typos, plane.ports()).refusals
+
+    assert [(issue.path, "did you mean" in issue.message) for issue in refusals] == [
+        ("budgets[0].team", True),
+        ("budgets[1].principal", True),
+        ("limits[0].principal", True),
+        ("limits[1].tool", True),
+    ]
+    assert "(did you mean 'calc__mul'?)" in refusals[3].message
+
+
+def test_export_marks_grants_to_principals_and_teams_no_entity_names_and_round_trips(plane: Plane) -> None:
+    apply(DESIRED, plane.ports())
+    plane.grants.add(Grant(SubjectKind.PRINCIPAL, "oidc-user", "calc__add"))
+    plane.grants.add(Grant(SubjectKind.TEAM, "oidc-team", "calc__*"))
+
+    exported, _ = export_config(read_state(plane.ports()))
+
+    written = to_document(exported)["grants"]
+    assert {"principal": "oidc-user", "tool": "calc__add", "allow_unknown": True} in written
+    assert {"team": "oidc-team", "tool": "calc__*", "allow_unknown": True} in written
+    assert {"team": "finance", "tool": "calc__*"} in written  # known: no flag
+    assert load_config(to_document(exported)) == exported
+    # another plane that does not know them either accepts the file
+    other = Plane()  # another, empty plane
+    assert apply(exported, other.ports()).plan.refusals == ()
+    assert Grant(SubjectKind.TEAM, "oidc-team", "calc__*") in other.grants.all()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from mcp_steward.adapters.dynamodb_common import (
@@ -28,6 +29,7 @@ from mcp_steward.domain.registry import (
     Catalog,
     DelegationMode,
     DelegationPolicy,
+    Rejection,
     ServerKind,
     ServerRecord,
     ToolRecord,
@@ -121,6 +123,10 @@ def _tool_item(tool: ToolRecord) -> Item:
         item["pinned_version"] = s(tool.pinned_version)
     if tool.previous_definition is not None:
         item["previous_definition"] = s(_json(tool.previous_definition))
+    if tool.rejection is not None:
+        item["rejected_by"] = s(tool.rejection.by)
+        item["rejected_at"] = s(tool.rejection.at.isoformat())
+        item["rejected_hash"] = s(tool.rejection.hash)
     return item
 
 
@@ -130,6 +136,12 @@ def _tool_of(item: Item) -> ToolRecord:
         return None if value is None else str(value)
 
     previous = optional("previous_definition")
+    rejected_by, rejected_at = optional("rejected_by"), optional("rejected_at")
+    rejection = (
+        Rejection(rejected_by, datetime.fromisoformat(rejected_at), optional("rejected_hash") or "")
+        if rejected_by is not None and rejected_at is not None
+        else None
+    )
     return ToolRecord(
         exposed_name=ExposedName(item["sk"]["S"].removeprefix("TOOL#")),
         upstream_name=item["upstream_name"]["S"],
@@ -144,6 +156,7 @@ def _tool_of(item: Item) -> ToolRecord:
         verdict=optional("verdict") or "clean",
         missing_syncs=int(item.get("missing_syncs", {}).get("N", "0")),
         previous_definition=json.loads(previous) if previous is not None else None,
+        rejection=rejection,
         revision=int(item.get("revision", {}).get("N", "0")),
     )
 

@@ -5,21 +5,32 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from mcp_steward.cli.target import Target
-from mcp_steward.domain.approval import approval_refusal, finding_rules
+from mcp_steward.domain.approval import (
+    approval_refusal,
+    finding_rules,
+    rejected_by,
+    rejected_by_scan,
+    rejection_refusal,
+)
 from mcp_steward.domain.grants import Grant, SubjectKind
 from mcp_steward.domain.identity import PrincipalId, TeamName, valid_entity_name
 from mcp_steward.domain.keys import KeyRecord, new_key_id, new_token, token_digest
+from mcp_steward.domain.known import UnknownName, closest, unknown, unknown_pattern
 from mcp_steward.domain.money import format_credits, money_fields, parse_credits
 from mcp_steward.domain.names import EXPOSED_NAME, SEPARATOR, SERVER_NAME, ExposedName, ServerName
 from mcp_steward.domain.ports import ConcurrentChangeError
 from mcp_steward.domain.registry import (
     MAX_NESTED_CALLS,
+    Catalog,
     DelegationMode,
     DelegationPolicy,
+    Rejection,
     ServerKind,
     ToolRecord,
     ToolStatus,
@@ -71,10 +82,34 @@ def _expiry(value: str | None) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
+#: What a refusal of an unknown name adds: where the names are listed, and what admits an OIDC-only one.
+_LISTED_IN = {
+    SubjectKind.PRINCIPAL: "see 'steward teams list'; --allow-unknown admits a principal only an OIDC issuer knows",
+    SubjectKind.TEAM: "see 'steward teams list'; --allow-unknown admits a team only an OIDC issuer knows",
+    SubjectKind.SERVER: "see 'steward servers list'",
+    "tool": "see 'steward tools list'",
+}
+
+
+def _refuse_unknown(missing: UnknownName, what: str = "") -> UsageError:
+    """The refusal of a name the plane does not hold, with the closest name it does and where to look."""
+    prefix = f"{what}: " if what else ""
+    return UsageError(f"{prefix}{missing.message()}; {_LISTED_IN[missing.kind]}")
+
+
+def _teams(target: Target) -> set[str]:
+    """Every team: a team item, or the team of a principal (one scan of the keys table)."""
+    return {team for team, _ in target.keys.teams()}
+
+
 def keys_create(target: Target, args: argparse.Namespace) -> None:
     principal = _entity(args.principal, "principal")
     team = _entity(args.team, "team")
     obo = _entity(args.on_behalf_of, "--on-behalf-of") if args.on_behalf_of else None
+    if obo is not None and not args.allow_unknown:
+        missing = unknown(SubjectKind.PRINCIPAL, obo, target.keys.members())
+        if missing is not None:  # an agent acting for nobody the plane knows would be granted nothing
+            raise _refuse_unknown(missing, "--on-behalf-of")
     token = new_token()
     record = KeyRecord(
         key_id=new_key_id(),
@@ -87,9 +122,13 @@ def keys_create(target: Target, args: argparse.Namespace) -> None:
         expires_at=_expiry(args.expires),
     )
     target.actor()  # before any change: who acts is recorded
+    teams = _teams(target)
     existing = target.keys.ensure_principal(principal, team)
     if existing != team:
         raise UsageError(f"principal {principal} belongs to team {existing}; a principal has exactly one team")
+    similar = closest(team, teams) if team not in teams else None
+    if similar is not None:  # a new team is legitimate here, but so close to another it may be a typo
+        print(f"steward: note: team {team!r} is new (did you mean {similar!r}?)", file=sys.stderr)
     target.keys.put(record)
     target.record_admin(
         "keys.create",
@@ -156,21 +195,61 @@ def _record_grant(target: Target, action: str, grant: Grant) -> None:
     )
 
 
+def _subjects(target: Target, kind: SubjectKind, catalog: Catalog | None = None) -> set[str]:
+    """The principals, teams or servers the plane holds (servers from ``catalog`` when given)."""
+    if kind is SubjectKind.PRINCIPAL:
+        return set(target.keys.members())
+    if kind is SubjectKind.TEAM:
+        return _teams(target)
+    return set((catalog or target.registry.catalog()).servers)
+
+
+def _status_note(tool: ToolRecord | None) -> str:
+    """What a grant of a tool that is not approved means for now."""
+    if tool is None or tool.status is ToolStatus.APPROVED:
+        return ""
+    if tool.status is ToolStatus.REJECTED:
+        return f" (the tool is rejected by {rejected_by(tool)}: calls are refused)"
+    return f" (the tool is {tool.status.value}: calls are refused until it is approved)"
+
+
 def grants_add(target: Target, args: argparse.Namespace) -> None:
+    """Grant a tool; the subject and the tool (or ``SERVER__*``'s server) must exist: a typo would grant nothing.
+    ``--allow-unknown`` admits a principal or team that only an OIDC issuer knows."""
     grant = _grant(args)
+    catalog = target.registry.catalog()
+    if not (args.allow_unknown and grant.subject_kind is not SubjectKind.SERVER):
+        missing = unknown(grant.subject_kind, grant.subject, _subjects(target, grant.subject_kind, catalog))
+        if missing is not None:
+            raise _refuse_unknown(missing)
+    missing = unknown_pattern(grant.pattern, catalog.tools, catalog.servers)
+    if missing is not None:
+        raise _refuse_unknown(missing, "--tool")
     target.actor()
     target.grants.add(grant)
     _record_grant(target, "grants.add", grant)
-    print(f"granted {grant.pattern} to {grant.subject_kind} {grant.subject}")
+    note = _status_note(catalog.tools.get(ExposedName(grant.pattern)))
+    print(f"granted {grant.pattern} to {grant.subject_kind} {grant.subject}{note}")
 
 
 def grants_remove(target: Target, args: argparse.Namespace) -> None:
+    """Remove a grant. A grant whose subject or tool no longer exists is removed all the same (cleanup); when
+    nothing matched, the refusal names the closest subject or grant there is."""
     grant = _grant(args)
     target.actor()
-    if not target.grants.remove(grant):
-        raise UsageError(f"{grant.subject_kind} {grant.subject} has no grant {grant.pattern}")
-    _record_grant(target, "grants.remove", grant)
-    print(f"removed {grant.pattern} from {grant.subject_kind} {grant.subject}")
+    if target.grants.remove(grant):
+        _record_grant(target, "grants.remove", grant)
+        print(f"removed {grant.pattern} from {grant.subject_kind} {grant.subject}")
+        return
+    granted = [g for g in target.grants.all() if g.subject_kind is grant.subject_kind]
+    subjects = _subjects(target, grant.subject_kind) | {g.subject for g in granted}
+    missing = unknown(grant.subject_kind, grant.subject, subjects)
+    if missing is not None:
+        raise UsageError(f"{missing.message()}: no grant to remove")
+    patterns = [g.pattern for g in granted if g.subject == grant.subject]
+    similar = closest(grant.pattern, patterns)
+    hint = f" (did you mean {similar!r}?)" if similar else f" (it has {len(patterns)} grants)" if patterns else ""
+    raise UsageError(f"{grant.subject_kind} {grant.subject} has no grant {grant.pattern}{hint}")
 
 
 def grants_list(target: Target, args: argparse.Namespace) -> None:
@@ -372,7 +451,7 @@ def tools_approve(target: Target, args: argparse.Namespace) -> None:
     tool = _tool(target, args.name)
     refusal = approval_refusal(tool, args.acknowledge or [])
     if refusal is not None and refusal.rejected:
-        raise UsageError(f"{args.name} was rejected by the scan and cannot be approved (see 'steward tools show')")
+        raise UsageError(f"{rejection_refusal(tool)} (see 'steward tools show {args.name}')")
     if refusal is not None:
         raise UsageError(
             f"{args.name} has scan findings ({tool.verdict}): approve with --acknowledge for each finding's rule: "
@@ -409,8 +488,61 @@ def _set_status(target: Target, args: argparse.Namespace, status: ToolStatus, ac
     print(f"{status.value} {args.name}")
 
 
+def _put_tool(target: Target, tool: ToolRecord, doing: str) -> None:
+    """Write a tool read just before, only if it is still that record (the registry's revision)."""
+    try:
+        target.registry.put_tool(tool)
+    except ConcurrentChangeError:
+        raise RegistrationError(
+            f"{tool.exposed_name} changed while it was being {doing} (a sync ran?): nothing changed; "
+            f"review 'steward tools show {tool.exposed_name}' and try again"
+        ) from None
+
+
 def tools_reject(target: Target, args: argparse.Namespace) -> None:
-    _set_status(target, args, ToolStatus.REJECTED, "tools.reject")
+    """Reject a tool, recording who did (``steward tools reset`` returns it to pending)."""
+    tool = _tool(target, args.name)
+    if tool.status is ToolStatus.REJECTED:
+        print(f"{args.name} is already rejected by {rejected_by(tool)}")
+        return
+    actor = target.actor()
+    rejection = Rejection(by=actor, at=datetime.now(UTC), hash=tool.current_hash)
+    _put_tool(target, replace(tool, status=ToolStatus.REJECTED, rejection=rejection), "rejected")
+    target.record_admin("tools.reject", {"previous_status": tool.status.value}, tool=tool.exposed_name)
+    print(f"rejected {args.name} ('steward tools reset {args.name}' returns it to pending)")
+
+
+#: Why ``tools reset`` leaves a tool of this status alone.
+_NOT_RESET = {
+    ToolStatus.PENDING: "it is already pending",
+    ToolStatus.APPROVED: "'steward tools disable' or 'steward tools reject' withdraws an approved tool",
+    ToolStatus.QUARANTINED: "review 'steward tools show', then approve or reject it",
+}
+
+
+def tools_reset(target: Target, args: argparse.Namespace) -> None:
+    """Return a rejected or disabled tool to pending (unpinned, to be reviewed and approved again). A tool the
+    scan finds malicious stays rejected: only a changed definition (``steward servers sync``) can free it."""
+    tool = _tool(target, args.name)
+    if rejected_by_scan(tool):
+        raise UsageError(
+            f"{args.name} was rejected by {rejected_by(tool)}: it stays rejected while its definition is malicious"
+        )
+    if tool.status not in (ToolStatus.REJECTED, ToolStatus.DISABLED):
+        raise UsageError(
+            f"{args.name} is {tool.status.value}: only a rejected or disabled tool is reset; {_NOT_RESET[tool.status]}"
+        )
+    who = rejected_by(tool)
+    target.actor()
+    pending = replace(
+        tool, status=ToolStatus.PENDING, rejection=None, pinned_hash=None, pinned_version=None, previous_definition=None
+    )
+    _put_tool(target, pending, "reset")
+    target.record_admin(
+        "tools.reset", {"previous_status": tool.status.value, "rejected_by": who}, tool=tool.exposed_name
+    )
+    was = f"rejected by {who}" if who is not None else tool.status.value
+    print(f"reset {args.name} to pending (it was {was}); 'steward tools approve {args.name}' approves it")
 
 
 def tools_disable(target: Target, args: argparse.Namespace) -> None:
@@ -446,6 +578,7 @@ def tools_show(target: Target, args: argparse.Namespace) -> None:
         "pinned_version": tool.pinned_version,
         "server_version": server.version if server else None,
         "missing_syncs": tool.missing_syncs,
+        "rejected_by": rejected_by(tool),
         "definition": tool.definition,
         "previous_definition": tool.previous_definition,
         "diff": definition_diff(tool.previous_definition, tool.definition),
@@ -456,6 +589,8 @@ def tools_show(target: Target, args: argparse.Namespace) -> None:
     for key in ("name", "server", "upstream_name", "status", "verdict", "current_hash", "pinned_hash"):
         print(f"{key}: {shown[key] or '-'}")
     print(f"pinned_version: {tool.pinned_version or '-'} (server: {shown['server_version'] or '-'})")
+    if shown["rejected_by"] is not None:
+        print(f"rejected_by: {shown['rejected_by']}")
     for finding in tool.findings:
         print(f"finding: {finding['rule']} ({finding['severity']}) at {finding['path']}: {finding['evidence']}")
     print("definition:")

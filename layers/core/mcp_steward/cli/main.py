@@ -73,7 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--principal", required=True)
     create.add_argument("--team", required=True)
     create.add_argument("--role", action="append", choices=["admin"])
-    create.add_argument("--on-behalf-of", metavar="USER")
+    create.add_argument("--on-behalf-of", metavar="USER", help="a principal the plane knows")
+    create.add_argument(
+        "--allow-unknown", action="store_true", help="admit an --on-behalf-of user only an OIDC issuer knows"
+    )
     create.add_argument("--expires", metavar="ISO8601")
     sub(keys, "list", admin.keys_list, "list keys").add_argument("--json", action="store_true")
     sub(keys, "revoke", admin.keys_revoke, "revoke a key").add_argument("key_id")
@@ -86,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
         who.add_argument("--team")
         who.add_argument("--server")
         grant.add_argument("--tool", required=True, metavar="NAME|SERVER__*")
+        if action == "add":
+            grant.add_argument(
+                "--allow-unknown",
+                action="store_true",
+                help="admit a principal or team only an OIDC issuer knows (never a tool or server)",
+            )
     sub(grants, "list", admin.grants_list, "list grants").add_argument("--json", action="store_true")
 
     servers = commands.add_parser("servers", help="registered MCP servers").add_subparsers(dest="action", required=True)
@@ -125,7 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     approve = sub(tools, "approve", admin.tools_approve, "approve a tool: pin its definition and code version")
     approve.add_argument("name")
     approve.add_argument("--acknowledge", action="append", metavar="RULE", help="a suspicious finding's rule")
-    sub(tools, "reject", admin.tools_reject, "reject a tool").add_argument("name")
+    sub(tools, "reject", admin.tools_reject, "reject a tool (recording who did)").add_argument("name")
+    sub(tools, "reset", admin.tools_reset, "return a rejected or disabled tool to pending").add_argument("name")
     sub(tools, "disable", admin.tools_disable, "disable a tool").add_argument("name")
     show = sub(tools, "show", admin.tools_show, "a tool's definition, status, findings, pins and changes")
     show.add_argument("name")

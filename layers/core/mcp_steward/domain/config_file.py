@@ -12,8 +12,9 @@ never rounded. What the file can say is what the plane can store:
   the other hosts egress may use), upstream-name aliases, and per exposed tool the pinned definition ``hash``
   (optionally the code ``version``) that approval requires, the rules of a suspicious tool's findings the
   reviewer accepts (``acknowledge``), and its price;
-- ``grants``, ``budgets`` (a team's monthly limit or a principal's monthly cap) and ``limits`` (calls a
-  minute per principal or per tool).
+- ``grants`` (of tools that exist to principals, teams and servers that exist: ``allow_unknown`` admits a
+  principal or team only an OIDC issuer knows), ``budgets`` (a team's monthly limit or a principal's
+  monthly cap) and ``limits`` (calls a minute per principal or per tool).
 """
 
 from __future__ import annotations
@@ -196,17 +197,22 @@ class ServerSpec(_Strict):
 
 
 class GrantSpec(_Strict):
-    """``tool`` (an exposed name or ``SERVER__*``) granted to exactly one of a principal, a team or a server."""
+    """``tool`` (an exposed name or ``SERVER__*``) granted to exactly one of a principal, a team or a server.
+    Each must exist on the plane (or in the file) unless ``allow_unknown`` admits a principal or team that only
+    an OIDC issuer knows; a tool or server never."""
 
     principal: EntityName | None = None
     team: EntityName | None = None
     server: ServerNameText | None = None
     tool: GrantPattern
+    allow_unknown: Annotated[bool, Field(strict=True)] = False
 
     @model_validator(mode="after")
     def _one_subject(self) -> GrantSpec:
         if sum(subject is not None for subject in (self.principal, self.team, self.server)) != 1:
             raise ValueError("a grant names exactly one of principal, team or server")
+        if self.allow_unknown and self.server is not None:
+            raise ValueError("allow_unknown admits a principal or team only an OIDC issuer knows, never a server")
         return self
 
     def grant(self) -> Grant:
@@ -411,7 +417,7 @@ def to_document(config: StewardFile) -> dict[str, Any]:
         entry["tools"] = tools
         servers[name] = entry
     document["servers"] = servers
-    document["grants"] = [spec.model_dump(exclude_none=True) for spec in config.grants]
+    document["grants"] = [spec.model_dump(exclude_none=True, exclude_defaults=True) for spec in config.grants]
     document["budgets"] = [
         {**spec.model_dump(exclude_none=True, exclude={"limit"}), "limit": credits_text(spec.limit)}
         for spec in config.budgets

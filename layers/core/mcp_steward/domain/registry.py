@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -80,6 +81,17 @@ class ServerRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Rejection:
+    """An admin's rejection of a tool (``steward tools reject``): who (the identity the audit records), when
+    (UTC), and the definition hash rejected. It speaks for the tool only while the tool is rejected at that
+    hash: a later rejection by the scan (a changed, malicious definition) is the scan's."""
+
+    by: str
+    at: datetime
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
 class ToolRecord:
     """A tool as registered: the upstream definition with its exposed name and its review status."""
 
@@ -103,6 +115,8 @@ class ToolRecord:
     missing_syncs: int = 0
     #: The approved definition, kept while a change holds the tool in quarantine (for the diff).
     previous_definition: dict[str, Any] | None = None
+    #: Who rejected the tool, when an admin did (``steward tools reset`` clears it).
+    rejection: Rejection | None = None
     #: How many times the stored record was written (0: not read from the store). Writing a record read
     #: from the store succeeds only while the stored revision is still this one, so a sync and an approval
     #: that overlap cannot silently undo each other (:class:`~mcp_steward.domain.ports.ConcurrentChangeError`).

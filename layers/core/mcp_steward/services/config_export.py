@@ -7,6 +7,7 @@ from typing import Any
 from mcp_steward.domain.approval import finding_rules
 from mcp_steward.domain.budgets import OwnerKind
 from mcp_steward.domain.config_file import API_VERSION, ConfigFileError, StewardFile, credits_text, load_config
+from mcp_steward.domain.grants import Grant, SubjectKind
 from mcp_steward.domain.registry import ServerKind, ServerRecord, ToolRecord, ToolStatus
 from mcp_steward.services.config_changes import PlaneState, vendor_endpoint
 from mcp_steward.services.config_plan import aliases_of
@@ -45,7 +46,7 @@ def export_config(state: PlaneState, *, versions: bool = True) -> tuple[StewardF
         "teams": {team: {"principals": principals} for team, principals in teams.items()},
         "servers": servers,
         "grants": [
-            {grant.subject_kind.value: grant.subject, "tool": grant.pattern}
+            {grant.subject_kind.value: grant.subject, "tool": grant.pattern} | _unknown_subject(grant, state)
             for grant in sorted(state.grants, key=lambda g: (g.subject_kind, g.subject, g.pattern))
         ],
         "budgets": [
@@ -64,6 +65,14 @@ def export_config(state: PlaneState, *, versions: bool = True) -> tuple[StewardF
         return load_config(document), notes
     except ConfigFileError as exc:
         raise ConfigFileError([(path, f"cannot be exported: {message}") for path, message in exc.problems]) from None
+
+
+def _unknown_subject(grant: Grant, state: PlaneState) -> dict[str, Any]:
+    """``allow_unknown: true`` for a grant to a principal or team the plane holds no entity of (one only an OIDC
+    issuer knows), so that the file applies to another plane that does not know it either."""
+    known = {SubjectKind.PRINCIPAL: state.members, SubjectKind.TEAM: state.teams | set(state.members.values())}
+    names = known.get(grant.subject_kind)
+    return {"allow_unknown": True} if names is not None and grant.subject not in names else {}
 
 
 def _server_entry(server: ServerRecord) -> dict[str, Any] | None:

@@ -18,10 +18,12 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from mcp_steward.domain.approval import approval_refusal, finding_rules
+from mcp_steward.domain.approval import approval_refusal, finding_rules, rejection_refusal
 from mcp_steward.domain.budgets import RateScope
 from mcp_steward.domain.config_file import ServerSpec, StewardFile
 from mcp_steward.domain.egress_policy import DEFAULT_AUTH_HEADER, EgressRefusedError, check_secret_id, normalize_host
+from mcp_steward.domain.grants import SubjectKind
+from mcp_steward.domain.known import closest, unknown, unknown_pattern
 from mcp_steward.domain.money import Micros, format_credits
 from mcp_steward.domain.names import SEPARATOR, ExposedName, ServerName, server_of
 from mcp_steward.domain.registry import NO_DELEGATION, ServerKind, ServerRecord, ToolRecord, ToolStatus
@@ -94,7 +96,7 @@ def compute_plan(desired: StewardFile, state: PlaneState, *, prune: bool = False
                 )
         elif name not in refused:
             _tools(name, desired, state, build)
-    _grants(desired, state, build, prune)
+    _grants(desired, state, build, prune, registering)
     _budgets(desired, state, build, prune)
     _rate_limits(desired, state, build, prune, registering)
     return build.plan()
@@ -253,7 +255,7 @@ def _approval(
         return
     refusal = approval_refusal(tool, acknowledged)
     if refusal is not None and refusal.rejected:
-        build.refuse(path, f"{tool.exposed_name} was rejected by the scan and cannot be approved")
+        build.refuse(path, rejection_refusal(tool))  # by the scan, or by an admin until 'steward tools reset'
         return
     if refusal is not None:
         build.refuse(
@@ -270,14 +272,71 @@ def _approval(
     build.tools.append(ApproveTool(tool, server, tuple(finding_rules(tool))))
 
 
-def _grants(desired: StewardFile, state: PlaneState, build: _Builder, prune: bool) -> None:
+def _grants(desired: StewardFile, state: PlaneState, build: _Builder, prune: bool, registering: set[str]) -> None:
+    """Add the file's grants the plane lacks (each naming what exists: a typo would grant nothing); remove the
+    others only with ``prune`` (a grant of something gone is removed all the same)."""
+    known = _Known.of(desired, state)
     wanted = [spec.grant() for spec in desired.grants]
-    build.grants += [AddGrant(grant) for grant in wanted if grant not in state.grants]
+    for index, spec in enumerate(desired.grants):
+        grant = wanted[index]
+        if grant in state.grants:
+            continue
+        path = f"grants[{index}]"
+        kind = grant.subject_kind
+        missing = None if spec.allow_unknown else unknown(kind, grant.subject, known.subjects[kind])
+        if missing is not None:
+            build.refuse(f"{path}.{kind.value}", f"{missing.message()}; {_UNKNOWN_HINT[kind]}")
+            continue
+        missing = unknown_pattern(grant.pattern, known.tools, known.servers)
+        if missing is not None and server_of(grant.pattern) in registering:
+            build.deferred.append(Issue(f"{path}.tool", f"checked once {server_of(grant.pattern)} is registered"))
+            continue
+        if missing is not None:
+            build.refuse(f"{path}.tool", f"{missing.message()}; {_UNKNOWN_HINT[missing.kind]}")
+            continue
+        build.grants.append(AddGrant(grant))
     extra = sorted(state.grants - set(wanted), key=lambda g: (g.subject_kind, g.subject, g.pattern))
     if prune:
         build.grants += [RemoveGrant(grant) for grant in extra]
     elif extra:
         build.unmanaged.append(f"{len(extra)} grants not in the file are kept (--prune removes them)")
+
+
+def _like(name: str, known: Collection[str]) -> str:
+    """`` (did you mean 'finance'?)`` when a known name is close to ``name``."""
+    similar = closest(name, known)
+    return f" (did you mean {similar!r}?)" if similar is not None else ""
+
+
+#: Where a refusal of an unknown name points.
+_UNKNOWN_HINT = {
+    SubjectKind.PRINCIPAL: "list it under teams, or allow_unknown: true for a principal only an OIDC issuer knows",
+    SubjectKind.TEAM: "list it under teams, or allow_unknown: true for a team only an OIDC issuer knows",
+    SubjectKind.SERVER: "list it under servers (see 'steward servers list')",
+    "tool": "see 'steward tools list'",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """What exists once the file is applied: the plane's principals, teams, servers and tools, and the file's
+    own (apply registers servers and creates principals before it adds grants)."""
+
+    subjects: dict[SubjectKind, frozenset[str]]
+    tools: frozenset[str]
+    servers: frozenset[str]
+
+    @classmethod
+    def of(cls, desired: StewardFile, state: PlaneState) -> _Known:
+        servers = frozenset(state.catalog.servers) | frozenset(desired.servers)
+        principals = frozenset(state.members) | frozenset(desired.team_of())
+        teams = state.teams | frozenset(state.members.values()) | frozenset(desired.teams)
+        listed = frozenset(tool for spec in desired.servers.values() for tool in spec.tools)
+        return cls(
+            subjects={SubjectKind.PRINCIPAL: principals, SubjectKind.TEAM: teams, SubjectKind.SERVER: servers},
+            tools=frozenset(state.catalog.tools) | listed,
+            servers=servers,
+        )
 
 
 def _budgets(desired: StewardFile, state: PlaneState, build: _Builder, prune: bool) -> None:
@@ -291,12 +350,14 @@ def _budgets(desired: StewardFile, state: PlaneState, build: _Builder, prune: bo
         path = f"budgets[{index}]"
         held = state.held.get(owner, Micros(0))
         if spec.team not in teams:
-            build.refuse(f"{path}.team", f"no team {spec.team} (list it under teams)")
+            build.refuse(f"{path}.team", f"no team {spec.team}{_like(spec.team, teams)} (list it under teams)")
         elif spec.principal is not None and members.get(spec.principal) != spec.team:
             where = members.get(spec.principal)
             build.refuse(
                 f"{path}.principal",
-                f"{spec.principal} belongs to team {where}" if where else f"no principal {spec.principal}",
+                f"{spec.principal} belongs to team {where}"
+                if where
+                else f"no principal {spec.principal}{_like(spec.principal, members)}",
             )
         elif spec.limit < held:
             build.refuse(
@@ -323,13 +384,15 @@ def _rate_limits(desired: StewardFile, state: PlaneState, build: _Builder, prune
             continue
         path = f"limits[{index}]"
         if scope is RateScope.PRINCIPAL and subject not in members:
-            build.refuse(f"{path}.principal", f"no principal {subject} (list it under teams)")
+            build.refuse(f"{path}.principal", f"no principal {subject}{_like(subject, members)} (list it under teams)")
             continue
         if scope is RateScope.TOOL and ExposedName(subject) not in state.catalog.tools:
             if server_of(subject) in registering:
                 build.deferred.append(Issue(f"{path}.tool", f"set once {server_of(subject)} is registered"))
             else:
-                build.refuse(f"{path}.tool", f"no tool {subject} (see 'steward tools list')")
+                build.refuse(
+                    f"{path}.tool", f"no tool {subject}{_like(subject, state.catalog.tools)} (see 'steward tools list')"
+                )
             continue
         build.limits.append(SetRateLimit(scope, subject, spec.per_minute, current, members.get(subject)))
     listed = {spec.key for spec in desired.limits}

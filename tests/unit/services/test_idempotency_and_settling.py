@@ -168,12 +168,13 @@ def test_a_repeat_of_the_same_call_replays_uncharged_and_is_audited_pointing_at_
 def test_metered_units_are_clamped_before_anything_is_stored(units: int) -> None:
     plane = build()
     plane.functions.answer = lambda _: {"content": [{"type": "text", "text": "ok"}], "_meta": {"steward/units": units}}
-    plane.run("currency__convert")
+    answer = plane.run("currency__convert")
     entry = plane.budgets.ledger[-1]
     expected_units = 5 if units > 0 else 0
     assert entry.units == expected_units
     assert entry.cost_micros == 1_000_000 + 100_000 * expected_units
     assert plane.budgets.audit[-1].detail == {"cost_micro": entry.cost_micros, "units": expected_units}
+    assert answer["_meta"]["steward/units"] == expected_units  # what the caller reads is what was charged
 
 
 def test_an_answer_that_cannot_be_kept_still_settles_and_a_repeat_says_why() -> None:

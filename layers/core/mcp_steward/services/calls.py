@@ -417,6 +417,10 @@ class CallTool:
         else:
             units = _units(parsed, price.max_units)
             cost = price.actual(units)
+            meta = parsed.get("_meta")
+            if isinstance(meta, dict) and "steward/units" in meta and meta["steward/units"] != units:
+                # the caller (and a replay) sees the units charged, not a number no client can read
+                parsed = {**parsed, "_meta": {**meta, "steward/units": units}}
             result, outcome = parsed, Outcome.OK
             output_schema = tool.definition.get("outputSchema")
             if output_schema is not None:

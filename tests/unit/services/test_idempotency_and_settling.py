@@ -23,7 +23,7 @@ from mcp_steward.domain.ports import StoreRejectedError
 from mcp_steward.domain.pricing import Price
 from mcp_steward.domain.records import Decision, Outcome
 from mcp_steward.domain.registry import ServerKind, ServerRecord, ToolRecord, ToolStatus
-from mcp_steward.protocol.errors import GovernanceDeniedError, StewardError
+from mcp_steward.protocol.errors import GovernanceDeniedError, InvalidParamsError, StewardError
 from mcp_steward.services.calls import CallRequest, CallTool
 from mcp_steward.services.tools import ToolService
 
@@ -31,6 +31,7 @@ NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 BOB = Principal(PrincipalId("bob"), TeamName("finance"))
 FOR_ALICE = Principal(PrincipalId("agent"), TeamName("finance"), obo=PrincipalId("alice"))
 FOR_BOB = Principal(PrincipalId("agent"), TeamName("finance"), obo=PrincipalId("bob"))
+IDEM = "steward/idempotencyKey"
 METERED = Price(price=Micros(1_000_000), unit_price=Micros(100_000), max_units=5)  # at most 1.5 credits
 
 
@@ -251,3 +252,17 @@ def test_a_registered_input_schema_that_is_not_a_schema_refuses_calls_without_a_
         "invalid_arguments",
         {"schema": "invalid"},
     )
+
+
+@pytest.mark.parametrize("key", ["", "k" * 257, 7])
+def test_a_malformed_idempotency_key_is_refused_and_recorded(key: object) -> None:
+    plane = build()
+    with pytest.raises(InvalidParamsError):
+        plane.call(CallRequest(BOB, "bad-key", 1, "hr__get_employee", {}, 4_102_444_800_000, meta={IDEM: key}))
+    refused = plane.budgets.audit[-1]
+    assert (refused.request_id, refused.decision, refused.reason) == (
+        "bad-key",
+        Decision.DENIED,
+        "invalid_idempotency_key",
+    )
+    assert plane.functions.calls == []

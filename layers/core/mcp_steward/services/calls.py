@@ -189,7 +189,11 @@ class CallTool:
             self._deny(request, at, tool.exposed_name, "invalid_arguments")
             return invalid_arguments_result(report)
         assert isinstance(arguments, dict)  # validate_arguments refuses anything else
-        idempotency_key = _scoped_key(request, tool.exposed_name, arguments)
+        try:
+            idempotency_key = _scoped_key(request, tool.exposed_name, arguments)
+        except InvalidParamsError:
+            self._deny(request, at, tool.exposed_name, "invalid_idempotency_key")
+            raise
         config = self._configs.get(
             (principal.team, principal.id, tool.exposed_name),
             lambda: self._budgets.call_config(principal.team, principal.id, tool.exposed_name),

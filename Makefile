@@ -16,7 +16,7 @@ $(STAMP): requirements/dev.lock pyproject.toml
 	@UV_PYTHON_DOWNLOADS=never $(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@rm -f $(VENV)/.installed-*; touch $(STAMP)
 
-dev: $(STAMP)  ## run the local plane (DESIGN.md section 7)
+dev: $(STAMP)  ## run the local plane (docs/design.md section 7)
 	$(BIN)/steward dev $(ARGS)
 
 test: $(STAMP) conformance-tools  ## the whole suite: unit, contract, integration, end to end, infra, conformance

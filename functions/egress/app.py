@@ -1,4 +1,4 @@
-"""Egress function: the only function that calls vendor MCP servers (DESIGN.md section 6). Wiring only; the
+"""Egress function: the only function that calls vendor MCP servers (docs/design.md section 6). Wiring only; the
 behaviour lives in mcp_steward.egress.
 
 One event loop per sandbox, created at init and reused by every invocation (a sandbox runs one at a time).

@@ -1,4 +1,4 @@
-"""Nested-governance function: the one way a tool server calls another tool (DESIGN.md section 5).
+"""Nested-governance function: the one way a tool server calls another tool (docs/design.md section 5).
 
 Invoked by tool functions (``ctx.call_tool``) with a delegation token, never through the API; wiring only.
 """

@@ -1,4 +1,4 @@
-"""Delegation end to end on the local plane (DESIGN.md section 5): a person calls the briefing server, whose
+"""Delegation end to end on the local plane (docs/design.md section 5): a person calls the briefing server, whose
 tool asks another tool through the nested-governance function with its invocation's delegation token. The
 nested call is authorized for the briefing server, charged to the person's team, and recorded with the chain;
 the allowance bounds it; and nested calls complete while 50 outer calls are in flight."""

@@ -1,4 +1,4 @@
-"""Template tests for the egress network (DESIGN.md section 6): the egress function, and no other, runs in private
+"""Template tests for the egress network (docs/design.md section 6): the egress function, and no other, runs in private
 subnets behind a NAT gateway whose Elastic IP is an output; its security group lets out HTTPS only; with existing
 subnets the stack creates no network. Conditions are evaluated with the parameters a deployer would pass, by the
 local plane's own template resolver.

@@ -1,5 +1,5 @@
 """Template tests for operating a stack (issue 6): timeouts that nest, secrets only where they belong, tables and
-log groups as DESIGN.md section 4 states, failed scheduled runs kept, and a dashboard and alarms that name only
+log groups as docs/design.md section 4 states, failed scheduled runs kept, and a dashboard and alarms that name only
 metrics the code emits."""
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def test_governance_reads_no_secret_but_the_delegation_key(template: dict[str, A
             ref = resource.get("Ref") if isinstance(resource, dict) else None
             rendered = secrets.get(str(ref)) if ref is not None else _render(resource)
             assert rendered is not None and "delegation" in rendered, (
-                f"governance may read {resource}: only the delegation key (DESIGN.md section 9)"
+                f"governance may read {resource}: only the delegation key (docs/design.md section 9)"
             )
 
 

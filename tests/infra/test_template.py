@@ -1,4 +1,4 @@
-"""Template tests: the invariants of infra/template.yaml that DESIGN.md sections 2, 4, 8 and 9 state.
+"""Template tests: the invariants of infra/template.yaml that docs/design.md sections 2, 4, 8 and 9 state.
 
 `make validate` runs the real `sam validate --lint` (SAM CLI lives in its own venv); the cfn-lint test below is
 its in-suite equivalent and needs no SAM CLI.
@@ -25,7 +25,7 @@ TABLE_TYPES = frozenset({"AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable",
 STACK_PREFIX = "${AWS::StackName}-"
 TOOL_PREFIX = "${AWS::StackName}-tool-"
 API_GATEWAY_INTEGRATION_TIMEOUT_S = 29
-INVOKE_MARGIN_S = 2  # governance's read timeout = the tool's timeout + this margin (DESIGN.md section 3, step 8)
+INVOKE_MARGIN_S = 2  # governance's read timeout = the tool's timeout + this margin (docs/design.md section 3, step 8)
 HR_SECRET = "HrDirectorySecret"
 HR_FUNCTION = "HrDirectoryFunction"
 # Values substituted for pseudo parameters when a wildcard ARN is matched against a concrete one.
@@ -208,7 +208,7 @@ def _covers_hr_secret(resource: Any) -> bool:
 
 def test_governance_function_keeps_its_logical_id_handler_and_code_dir(template: dict[str, Any]) -> None:
     governance = _functions(template).get("GovernanceFunction")
-    assert governance is not None, "GovernanceFunction is a stable interface (DESIGN.md section 10)"
+    assert governance is not None, "GovernanceFunction is a stable interface (docs/design.md section 10)"
     assert _prop(template, governance, "Handler") == "app.handler"
     assert _code_dir(governance).is_dir(), f"CodeUri {_code_dir(governance)} does not exist"
 
@@ -313,7 +313,7 @@ def test_no_invoke_permission_names_a_function_resource(template: dict[str, Any]
         if not statement.grants("lambda:InvokeFunction"):
             continue
         named = _referenced_ids(list(statement.resources)) & functions
-        assert not named, f"{statement.owner} may invoke {named} by !Ref/!GetAtt: a cycle (DESIGN.md section 2)"
+        assert not named, f"{statement.owner} may invoke {named} by !Ref/!GetAtt: a cycle (docs/design.md section 2)"
 
 
 def test_only_the_hr_directory_function_reads_the_hr_secret(template: dict[str, Any]) -> None:

@@ -48,7 +48,7 @@ EGRESS_REFUSED: Final = "EgressRefused"
 
 
 class MetricsObserver:
-    """The pipeline's EMF metrics (DESIGN.md section 3, step 11): calls and latency on the function's metric
+    """The pipeline's EMF metrics (docs/design.md section 3, step 11): calls and latency on the function's metric
     set (flushed by ``log_metrics`` after each invocation); cost by team and tool, and denials by reason, each
     as a single metric with its own dimensions; conflict retries."""
 

@@ -1,4 +1,4 @@
-"""``steward scan``: input formats, order, exit codes and malformed input (DESIGN.md section 10)."""
+"""``steward scan``: input formats, order, exit codes and malformed input (docs/design.md section 10)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Vendor credentials: their names under the vendor prefix, the values accepted, the origins they are bound to
-and the document that stores both, and the resource policy that leaves the egress role the only reader (DESIGN.md
+and the document that stores both, and the resource policy that leaves the egress role the only reader (docs/design.md
 section 6)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The tools/call pipeline as a decision table, with in-memory fakes: each case's answer, charge, ledger and
-audit record (DESIGN.md section 3)."""
+audit record (docs/design.md section 3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Nested calls through the pipeline (DESIGN.md section 5), with in-memory fakes: governance hands a server a
+"""Nested calls through the pipeline (docs/design.md section 5), with in-memory fakes: governance hands a server a
 delegation token bound to the invocation; a nested call made with it is authorized for that server (and the
 person, in ``intersect`` mode), charged to the person's team, bounded by the parent's allowance, and recorded
 with the chain; cycles, depth, spent allowances and servers that may not delegate are refused."""

@@ -1,4 +1,4 @@
-"""Reservations against period budgets in DynamoDB: the reserve and settle transactions of DESIGN.md section 4.
+"""Reservations against period budgets in DynamoDB: the reserve and settle transactions of docs/design.md section 4.
 
 Reserve is one ``TransactWriteItems``: condition checks on the chosen grant items and the tool's status, the
 rate-limit counters, ``available -= max, reserved += max`` on the team's period item (and the principal's cap)

@@ -97,7 +97,7 @@ MAX_LATENCY_MS: Final = 86_400_000
 @dataclass(frozen=True, slots=True)
 class NestedAllowance:
     """What the nested calls a tool server makes during one invocation may spend, together: at most ``calls``
-    calls and ``credit`` micro-credits of their reservations (DESIGN.md section 5). Each nested reserve takes
+    calls and ``credit`` micro-credits of their reservations (docs/design.md section 5). Each nested reserve takes
     its share from the parent reservation in the same transaction, so a replayed token cannot spend more."""
 
     calls: int = 0

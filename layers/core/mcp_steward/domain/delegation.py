@@ -1,4 +1,4 @@
-"""Delegation tokens (DESIGN.md section 5): how a tool server calls another tool on a person's behalf.
+"""Delegation tokens (docs/design.md section 5): how a tool server calls another tool on a person's behalf.
 
 Governance mints one token per invocation of an internal server and puts it in the envelope's
 ``delegation`` field. The server may hand it to the nested-governance function (the SDK's
@@ -34,7 +34,7 @@ CALLER_PREFIX: Final = "server:"
 
 class DelegationError(Exception):
     """A token or a nested call that is refused. ``reason`` is the ``why`` of a ``delegation_invalid`` denial
-    (DESIGN.md section 3): ``forged`` (a bad signature, an unknown key, or not a token at all), ``target``
+    (docs/design.md section 3): ``forged`` (a bad signature, an unknown key, or not a token at all), ``target``
     (addressed elsewhere), ``expired``, ``depth`` or ``cycle``. The message never quotes the token."""
 
     def __init__(self, reason: str, message: str) -> None:

@@ -1,5 +1,5 @@
 """The egress rules, pure (standard library only): which vendor URLs, hosts and addresses may be reached, and
-how a vendor credential is named and placed (DESIGN.md section 6).
+how a vendor credential is named and placed (docs/design.md section 6).
 
 Registration runs them to fail fast; the egress function runs them again at call time, and that is the check
 that counts (a name may resolve elsewhere by then). Every refusal is an :class:`EgressRefusedError` with a

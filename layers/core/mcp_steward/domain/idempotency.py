@@ -1,4 +1,4 @@
-"""Idempotency keys in their exact scope (DESIGN.md section 4).
+"""Idempotency keys in their exact scope (docs/design.md section 4).
 
 A caller's ``_meta["steward/idempotencyKey"]`` belongs to the paying principal, the person an agent acts for,
 and the delegation chain of a nested call (its parent reservation namespaces every key a tool server sends):

@@ -15,7 +15,7 @@ NAME_PATTERN: Final = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
 
 def valid_entity_name(value: str) -> bool:
-    """Team and principal names: ``^[a-z0-9][a-z0-9._-]{0,63}$`` (DESIGN.md section 10)."""
+    """Team and principal names: ``^[a-z0-9][a-z0-9._-]{0,63}$`` (docs/design.md section 10)."""
     return NAME_PATTERN.fullmatch(value) is not None
 
 

@@ -1,4 +1,4 @@
-"""Naming rules for servers and exposed tools (DESIGN.md section 10)."""
+"""Naming rules for servers and exposed tools (docs/design.md section 10)."""
 
 from __future__ import annotations
 

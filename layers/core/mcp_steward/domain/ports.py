@@ -159,7 +159,7 @@ class CallConfig:
 
 
 class BudgetLedger(Protocol):
-    """Reservations against period budgets, each transition in one transaction (DESIGN.md section 4)."""
+    """Reservations against period budgets, each transition in one transaction (docs/design.md section 4)."""
 
     def call_config(self, team: str, principal: str, tool: str) -> CallConfig:
         """Standing limit, cap and rate limits for a call (callers cache it)."""

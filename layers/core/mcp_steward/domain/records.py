@@ -12,7 +12,7 @@ from typing import Any
 
 
 class Outcome(StrEnum):
-    """How a call ended, as the ledger records it (DESIGN.md section 3, who pays when things go wrong)."""
+    """How a call ended, as the ledger records it (docs/design.md section 3, who pays when things go wrong)."""
 
     OK = "ok"
     TOOL_ERROR = "tool_error"  # the tool ran and answered isError: fixed price

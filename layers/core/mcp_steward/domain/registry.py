@@ -36,7 +36,7 @@ class DelegationMode(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class DelegationPolicy:
-    """What one invocation of an internal server may spend on nested calls (DESIGN.md section 5): at most
+    """What one invocation of an internal server may spend on nested calls (docs/design.md section 5): at most
     ``calls`` calls and ``credit`` micro-credits of their reservations. ``calls == 0``: it may make none, and
     governance gives it no delegation token."""
 

@@ -1,4 +1,4 @@
-"""Vendor credentials as an admin stores them (DESIGN.md section 6): a name under the stack's ``<stack>/vendor/``
+"""Vendor credentials as an admin stores them (docs/design.md section 6): a name under the stack's ``<stack>/vendor/``
 prefix, a value Secrets Manager and the egress accept, the origins the credential may be sent to, and the resource
 policy that leaves the egress role the only principal able to read it.
 

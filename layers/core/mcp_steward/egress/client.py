@@ -1,4 +1,4 @@
-"""An MCP client for vendor servers over Streamable HTTP, both protocol eras (MCP-PROTOCOL.md).
+"""An MCP client for vendor servers over Streamable HTTP, both protocol eras (docs/design.md section 11).
 
 One request is sent the modern way first (2026-07-28: no ``initialize``, ``MCP-Protocol-Version``, ``Mcp-Method``
 and ``Mcp-Name`` headers, the per-request ``_meta``). A vendor that refuses it as a protocol error is spoken to

@@ -1,4 +1,4 @@
-"""One egress invocation: the envelope and its vendor target in, a JSON-RPC response out (DESIGN.md section 6).
+"""One egress invocation: the envelope and its vendor target in, a JSON-RPC response out (docs/design.md section 6).
 
 Governance (or registration and sync) invokes the egress function once per vendor call with the invocation
 envelope plus ``vendor``: ``{"server", "url", "allowed_hosts", "secret_id", "auth_header"}``. The egress checks

@@ -1,4 +1,5 @@
-"""HTTP checks run before anything else, in DESIGN.md's order: method, Host and Origin, media types, size."""
+"""HTTP checks run before anything else, in the order of docs/design.md section 3 (step 0): method, Host and
+Origin, media types, size."""
 
 from __future__ import annotations
 

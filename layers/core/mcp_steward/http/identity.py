@@ -42,7 +42,7 @@ class AuthorizerIdentity:
     """``IDENTITY_MODE=authorizer``: the flat context API Gateway's REQUEST authorizer produced.
 
     ``{principalId, team, roles, obo, keyId, tokenKind}``, all strings; roles comma-separated; obo and keyId
-    empty when absent (DESIGN.md section 2).
+    empty when absent (docs/design.md section 2).
     """
 
     def __call__(self, scope: Mapping[str, Any], authorization: str | None) -> Principal:

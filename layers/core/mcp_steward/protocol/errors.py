@@ -21,7 +21,7 @@ HEADER_MISMATCH: Final = -32020
 UNSUPPORTED_PROTOCOL_VERSION: Final = -32022
 GOVERNANCE_DENIED: Final = -31000
 
-#: The closed list of ``data.reason`` values for ``-31000`` (DESIGN.md section 3). Adding one is a design change.
+#: The closed list of ``data.reason`` values for ``-31000`` (docs/design.md section 3). Adding one is a design change.
 DENIAL_REASONS: Final = frozenset(
     {
         "budget_exceeded",

@@ -1,4 +1,4 @@
-"""Per-request era detection and the modern envelope checks, in the order MCP-PROTOCOL.md gives."""
+"""Per-request era detection and the modern envelope checks, in the order docs/design.md section 11 gives."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ class Headers:
 
 
 def detect_era(headers: Headers, decoded_params: Any) -> tuple[Era, str]:
-    """Decide the era and the protocol version of one request (MCP-PROTOCOL.md, "A dual-era server").
+    """Decide the era and the protocol version of one request (docs/design.md section 11, "Eras").
 
     Raises:
         HeaderMismatchError: a modern request without the version header, or with it repeated.

@@ -1,4 +1,4 @@
-"""Protocol revisions Steward serves, and which era each belongs to (MCP-PROTOCOL.md)."""
+"""Protocol revisions Steward serves, and which era each belongs to (docs/design.md section 11)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The invocation envelope governance sends a tool function (DESIGN.md section 5), as typed models.
+"""The invocation envelope governance sends a tool function (docs/design.md section 5), as typed models.
 
 The contract is fixed at ``v: 1``; later issues extend it and never break it, so unknown keys are ignored.
 """

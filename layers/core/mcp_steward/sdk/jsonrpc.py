@@ -1,4 +1,4 @@
-"""JSON-RPC codes and answer builders used by tool functions (the internal dialect, DESIGN.md section 5)."""
+"""JSON-RPC codes and answer builders used by tool functions (the internal dialect, docs/design.md section 5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Nested calls from a tool: ``ctx.call_tool(name, arguments)`` (DESIGN.md section 5).
+"""Nested calls from a tool: ``ctx.call_tool(name, arguments)`` (docs/design.md section 5).
 
 The call goes to the nested-governance function (its name in ``STEWARD_NESTED_FUNCTION``) with the
 delegation token governance gave this invocation; Steward authorizes it for this server, charges the

@@ -1,4 +1,4 @@
-"""``ToolServer``: register typed tool functions and answer the invocation envelope (DESIGN.md section 5).
+"""``ToolServer``: register typed tool functions and answer the invocation envelope (docs/design.md section 5).
 
 The internal dialect is MCP 2025-11-25 without ``initialize``: ``tools/list`` (every tool, no pagination)
 and ``tools/call``. The handler never raises for bad input; it always answers JSON-RPC:

@@ -40,7 +40,7 @@ def stage_arn(method_arn: str) -> str:
 
 
 def context_of(principal: Principal) -> dict[str, str]:
-    """The flat authorizer context of DESIGN.md section 2: all strings."""
+    """The flat authorizer context of docs/design.md section 2: all strings."""
     return {
         "principalId": principal.id,
         "team": principal.team,

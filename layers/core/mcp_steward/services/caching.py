@@ -1,4 +1,4 @@
-"""Per-sandbox caches with a stated staleness (DESIGN.md section 4: at most 5 seconds)."""
+"""Per-sandbox caches with a stated staleness (docs/design.md section 4: at most 5 seconds)."""
 
 from __future__ import annotations
 

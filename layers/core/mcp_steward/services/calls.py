@@ -1,4 +1,4 @@
-"""``tools/call``: the pipeline of DESIGN.md section 3, steps 3 to 10, and every decision recorded.
+"""``tools/call``: the pipeline of docs/design.md section 3, steps 3 to 10, and every decision recorded.
 
 resolve (cached registry) → authorize (cached grants; unknown and not granted answer alike) → integrity
 (approved, else ``quarantined`` for a grant holder) → validate arguments (not charged, not invoked) →

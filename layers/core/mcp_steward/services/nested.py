@@ -1,4 +1,4 @@
-"""Nested governance (DESIGN.md section 5): the one way a tool server calls another tool.
+"""Nested governance (docs/design.md section 5): the one way a tool server calls another tool.
 
 A tool function's ``ctx.call_tool(name, arguments)`` invokes the nested-governance function with the
 delegation token governance put in its envelope. This accepts nothing else: no bearer token, no identity

@@ -1,4 +1,4 @@
-"""Sync: list a registered server again and apply what changed (DESIGN.md section 4, issue 4).
+"""Sync: list a registered server again and apply what changed (docs/design.md section 4, issue 4).
 
 Each sync first learns the function's current published version (publishing one when the code changed) and
 lists that version's tools, so the definitions reviewed are those of the code that would run. A changed

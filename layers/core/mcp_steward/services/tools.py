@@ -104,7 +104,7 @@ class ToolService:
         rejected tools answer alike; a granted tool that is pending or quarantined is a governance denial.
 
         A nested call (``acting_server``: the server calling on the principal's behalf) needs that server's
-        grant, and with ``intersect`` the principal's too (DESIGN.md section 5).
+        grant, and with ``intersect`` the principal's too (docs/design.md section 5).
 
         Raises:
             UnknownToolError: no such tool for this principal.
@@ -164,7 +164,7 @@ def envelope_for(
     arguments: dict[str, Any],
     delegation: str | None = None,
 ) -> dict[str, Any]:
-    """The invocation envelope of DESIGN.md section 5 (``delegation``: the token minted for this invocation)."""
+    """The invocation envelope of docs/design.md section 5 (``delegation``: the token minted for this invocation)."""
     return {
         "steward": {
             "v": ENVELOPE_VERSION,

@@ -1,4 +1,4 @@
-"""Arguments and outputs checked against a tool's registered JSON Schemas (DESIGN.md section 3, steps 6 and 9).
+"""Arguments and outputs checked against a tool's registered JSON Schemas (docs/design.md section 3, steps 6 and 9).
 
 Invalid arguments become an ``isError`` result the model can correct itself from (not charged, not invoked);
 a ``structuredContent`` that violates the ``outputSchema`` becomes an ``isError`` result with reason

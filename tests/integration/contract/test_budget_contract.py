@@ -209,7 +209,9 @@ def request(
     )
 
 
-def settlement(reservation: Reservation, cost: int, result: dict[str, Any] | None = None) -> Settlement:
+def settlement(
+    reservation: Reservation, cost: int, result: dict[str, Any] | None = None, outcome: Outcome = Outcome.OK
+) -> Settlement:
     entry = LedgerEntry(
         reservation.request_id,
         NOW,
@@ -220,7 +222,7 @@ def settlement(reservation: Reservation, cost: int, result: dict[str, Any] | Non
         reservation.server,
         cost,
         0,
-        Outcome.OK,
+        outcome,
         12,
     )
     audit = AuditRecord(
@@ -612,3 +614,13 @@ def test_every_attempt_of_a_transaction_has_its_own_client_request_token(
     assert ledger.settle(settlement(reservation, 2_000_000))
     assert len(tokens) == 4 and len(set(tokens)) == 4  # set_limit, two reserves, one settle
     assert all(1 <= len(token) <= 36 for token in tokens)
+
+
+def test_a_call_whose_tool_never_ran_frees_its_key(plane: Plane) -> None:
+    funded(plane)
+    first = held(plane, request("r1", key="k"))
+    refusal = {"content": [{"type": "text", "text": "throttled"}], "isError": True}
+    assert plane.ledger.settle(settlement(first, 0, refusal, outcome=Outcome.NOT_INVOKED))
+    retry = held(plane, request("r2", key="k"))  # runs again: the refusal is not replayed
+    assert retry.request_id == "r2"
+    assert balance(plane) == (10_000_000, 7_000_000, 3_000_000, 0)

@@ -266,3 +266,23 @@ def test_a_malformed_idempotency_key_is_refused_and_recorded(key: object) -> Non
         "invalid_idempotency_key",
     )
     assert plane.functions.calls == []
+
+
+def test_a_call_whose_tool_never_ran_frees_its_key_so_a_retry_runs() -> None:
+    from mcp_steward.domain.ports import InvocationError
+
+    plane = build()
+    throttled = [True]
+
+    def answer(envelope: dict[str, Any]) -> Any:
+        if throttled[0]:
+            throttled[0] = False
+            raise InvocationError("throttled", "The tool is busy: try again.")
+        return {"content": [{"type": "text", "text": "converted"}]}
+
+    plane.functions.answer = answer
+    first = plane.run("currency__convert", key="K", arguments={"amount": 5})
+    assert first["isError"] is True and first["_meta"]["steward/reason"] == "throttled"
+    retry = plane.run("currency__convert", key="K", arguments={"amount": 5})
+    assert plane.text(retry) == "converted"  # ran, not a replay of the refusal
+    assert len(plane.functions.calls) == 2 and plane.team()[3] == 1_000_000  # charged once, for the call that ran

@@ -39,7 +39,7 @@ from mcp_steward.domain.names import ExposedName, ServerName
 from mcp_steward.domain.pinning import definition_hash
 from mcp_steward.domain.ports import InvocationError, StoreUnavailableError
 from mcp_steward.domain.pricing import Price
-from mcp_steward.domain.records import Decision
+from mcp_steward.domain.records import Decision, Outcome
 from mcp_steward.domain.registry import ServerKind, ServerRecord, ToolRecord, ToolStatus
 from mcp_steward.protocol.errors import (
     DENIAL_REASONS,
@@ -593,7 +593,8 @@ class PipelineMachine(RuleBasedStateMachine):
                 assert marker == expected_marker, (marker, expected_marker)
             if step.behaviour.kind == "normal" and record.reason == "ok":
                 assert expected_marker in markers_of(answer)  # a normal answer is returned as the tool gave it
-        if scope_key is not None and answer is not None and record.reason != "idempotent_replay":
+        never_ran = bool(new_ledger) and new_ledger[0].outcome is Outcome.NOT_INVOKED  # its key is freed
+        if scope_key is not None and answer is not None and record.reason != "idempotent_replay" and not never_ran:
             assert isinstance(step.name, str) and isinstance(step.arguments, dict)
             self.records[scope_key] = Kept(
                 request_id,

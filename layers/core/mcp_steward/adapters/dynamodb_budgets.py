@@ -651,9 +651,22 @@ def _below_usage(current: PeriodBudget, limit: int) -> str:
 
 
 def _close_idempotency(settlement: Settlement, now: datetime, table: str) -> dict[str, Any]:
-    """The settle's update of its idempotency record: closed, with the result kept or why not. Conditioned on
-    the record still being this call's, so a later call that reused an expired key keeps its own."""
+    """The settle's change to its idempotency record: closed with the result kept (or why not), or deleted when
+    the tool never ran. Conditioned on the record still being this call's, so a later call that reused an expired
+    key keeps its own."""
     reservation = settlement.reservation
+    assert reservation.idempotency_record is not None
+    key = {"pk": s(_idempotency_pk(reservation.idempotency_record)), "sk": s("IDEM")}
+    if settlement.releases_key:
+        # the tool never ran: the key is freed, so a retry with it runs instead of replaying the refusal
+        return {
+            "Delete": {
+                "TableName": table,
+                "Key": key,
+                "ConditionExpression": "request_id = :rid",
+                "ExpressionAttributeValues": {":rid": s(reservation.request_id)},
+            }
+        }
     kept, result = kept_result(settlement.replay, settlement.completed)
     values: Item = {
         ":settled": s(ReservationStatus.SETTLED),
@@ -668,11 +681,10 @@ def _close_idempotency(settlement: Settlement, now: datetime, table: str) -> dic
         values[":result"] = s(result)
         names["#result"] = "result"
         expression += ", #result = :result"
-    assert reservation.idempotency_record is not None
     return {
         "Update": {
             "TableName": table,
-            "Key": {"pk": s(_idempotency_pk(reservation.idempotency_record)), "sk": s("IDEM")},
+            "Key": key,
             "UpdateExpression": expression,
             "ConditionExpression": "request_id = :rid",
             "ExpressionAttributeNames": names,

@@ -158,6 +158,9 @@ class InMemoryBudgetLedger:
             record_id = reservation.idempotency_record
             found = self.idempotency.get(record_id) if record_id is not None else None
             if record_id is not None and found is not None and found[0].request_id == reservation.request_id:
+                if settlement.releases_key:
+                    del self.idempotency[record_id]
+                    return True
                 kept, result = kept_result(settlement.replay, settlement.completed)
                 closed = replace(found[0], open=False, kept=kept, result=result)
                 self.idempotency[record_id] = (closed, settlement.ledger.at + IDEMPOTENCY_TTL)

@@ -209,6 +209,13 @@ class Settlement:
     #: False when the call never finished (the sweeper's settle): an idempotent repeat is told so.
     completed: bool = True
 
+    @property
+    def releases_key(self) -> bool:
+        """Whether the call's idempotency key is freed rather than closed: its tool never ran (throttled, not
+        found, past its deadline, refused by the egress before sending), so a retry with the same key must run
+        rather than replay the refusal."""
+        return self.completed and self.ledger.outcome is Outcome.NOT_INVOKED
+
 
 def nested_allowance_spent() -> Denied:
     """A nested call refused: the calling tool's nested allowance is spent, or its own call has ended."""

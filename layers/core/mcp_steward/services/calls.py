@@ -247,22 +247,7 @@ class CallTool:
 
     def _record_replay(self, request: CallRequest, at: datetime, tool: str, replay: Replay) -> None:
         """Audit an idempotent repeat as its own decision (not charged), pointing at the call it repeats."""
-        principal = request.principal
-        detail: dict[str, Any] = {"original": replay.original}
-        if request.delegation is not None:
-            detail.update(parent=request.delegation.rid, chain=list(request.delegation.chain))
-        record = AuditRecord(
-            kind="decision",
-            at=at,
-            request_id=request.request_id,
-            principal=principal.id,
-            obo=principal.obo,
-            team=principal.team,
-            tool=tool,
-            decision=Decision.ALLOWED,
-            reason="idempotent_replay",
-            detail=detail,
-        )
+        record = _decision(request, at, tool, Decision.ALLOWED, "idempotent_replay", {"original": replay.original})
         try:
             self._budgets.record(record)
         except (StoreUnavailableError, StoreRejectedError):
@@ -505,27 +490,32 @@ class CallTool:
         detail: dict[str, Any] | None = None,
     ) -> None:
         """Record a refusal; a nested call's names its parent and chain, a delegation refusal its ``why``."""
-        principal = request.principal
         detail = dict(detail or {})
-        if request.delegation is not None:
-            detail.update(parent=request.delegation.rid, chain=list(request.delegation.chain))
         if denial is not None and denial.reason == "delegation_invalid":
             detail["why"] = denial.data.get("why")
-        self._budgets.record(
-            AuditRecord(
-                kind="decision",
-                at=at,
-                request_id=request.request_id,
-                principal=principal.id,
-                obo=principal.obo,
-                team=principal.team,
-                tool=tool,
-                decision=Decision.DENIED,
-                reason=reason,
-                detail=detail,
-            )
-        )
+        self._budgets.record(_decision(request, at, tool, Decision.DENIED, reason, detail))
         self._observer.denied(reason)
+
+
+def _decision(
+    request: CallRequest, at: datetime, tool: str, decision: Decision, reason: str, detail: dict[str, Any]
+) -> AuditRecord:
+    """A decision's audit record; a nested call's names its parent and chain."""
+    principal = request.principal
+    if request.delegation is not None:
+        detail = {**detail, "parent": request.delegation.rid, "chain": list(request.delegation.chain)}
+    return AuditRecord(
+        kind="decision",
+        at=at,
+        request_id=request.request_id,
+        principal=principal.id,
+        obo=principal.obo,
+        team=principal.team,
+        tool=tool,
+        decision=decision,
+        reason=reason,
+        detail=detail,
+    )
 
 
 def _allowance(server: ServerRecord) -> NestedAllowance:

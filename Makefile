@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements/dev.lock pyproject.toml | sha256sum | cut -c1-16)
 PYTEST_ARGS ?=
+BENCH ?=
 
 .PHONY: dev test test-fast lint bench build validate deploy lock conformance-tools clean
 
@@ -30,8 +31,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: $(STAMP)
-	$(BIN)/python -m bench
+bench: $(STAMP)  ## every benchmark; BENCH=name (or BENCH="a b") runs only those, e.g. make bench BENCH=cli_startup
+	$(BIN)/python -m bench $(BENCH)
 
 conformance-tools:  ## Node 22 and the MCP conformance suite from the npm registry, cached in .tools/
 	@scripts/install-conformance.sh

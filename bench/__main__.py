@@ -8,9 +8,9 @@ import platform
 import sys
 import time
 
-from bench import cold_start, egress_hop, pipeline, plane_cpu, scanner_quality, warm_call
+from bench import cli_startup, cold_start, egress_hop, pipeline, plane_cpu, scanner_quality, warm_call
 
-BENCHMARKS = (cold_start, warm_call, pipeline, plane_cpu, egress_hop, scanner_quality)
+BENCHMARKS = (cold_start, cli_startup, warm_call, pipeline, plane_cpu, egress_hop, scanner_quality)
 
 
 def main(argv: list[str] | None = None) -> None:

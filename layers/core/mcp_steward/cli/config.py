@@ -160,17 +160,3 @@ def export_command(target: Target, args: argparse.Namespace) -> None:
     partial.write_text(text)
     partial.replace(output)
     print(f"wrote {output}", file=sys.stderr)
-
-
-def add_arguments(apply_parser: argparse.ArgumentParser, export_parser: argparse.ArgumentParser) -> None:
-    apply_parser.add_argument("-f", "--file", required=True, metavar="FILE", help="the configuration (- for stdin)")
-    apply_parser.add_argument("--dry-run", action="store_true", help="print the changes; change nothing")
-    apply_parser.add_argument(
-        "--prune", action="store_true", help="also remove grants, budgets and rate limits the file does not list"
-    )
-    export_parser.add_argument("-o", "--output", metavar="FILE", help="default: standard output")
-    export_parser.add_argument(
-        "--no-versions",
-        action="store_true",
-        help="leave pinned code versions out (a file for several planes: approvals then pin definitions only)",
-    )

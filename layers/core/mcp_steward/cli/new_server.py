@@ -54,19 +54,6 @@ class Scaffold:
     template_after: str
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser(
-        "new-server",
-        help="scaffold an internal tool server: function, unit test, events and template resources",
-        description="Scaffold functions/NAME (a handler built with the SDK), its unit test and events, and add the "
-        "function and its log group to infra/template.yaml. Nothing is written if anything is refused.",
-    )
-    parser.add_argument("name", metavar="NAME", help="the server name, ^[a-z][a-z0-9-]{0,15}$")
-    parser.add_argument("--description", metavar="TEXT", help="one line of printable ASCII")
-    parser.add_argument("--root", type=Path, metavar="DIR", help="the repository root (default: the current directory)")
-    parser.set_defaults(func=None, new_server=True)
-
-
 def names(name: str) -> tuple[str, str]:
     """``(module, logical ID prefix)`` of a server name: ``my-tool`` → ``("my_tool", "MyTool")``.
 

@@ -23,19 +23,6 @@ class ScanInputError(ValueError):
     """Input that is not a list of tool definitions; the message names the offending entry."""
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    scan = commands.add_parser(
-        "scan",
-        help="scan tool definitions for poisoning (no plane needed)",
-        description='Scan tool definitions (a JSON array, {"tools": [...]}, or JSON Lines) and print the verdicts.',
-    )
-    scan.add_argument("source", metavar="PATH|-", help="a file, or - for standard input")
-    scan.add_argument(
-        "--fail-on", choices=["suspicious", "malicious"], help="exit 1 when any tool's verdict is this or worse"
-    )
-    scan.set_defaults(func=None, scan=True)
-
-
 def parse_tools(text: str) -> list[Mapping[str, Any]]:
     """The tool definitions in ``text``, in order.
 

@@ -11,27 +11,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config
-
-from mcp_steward.adapters.dynamodb_budgets import DynamoDbBudgetLedger
-from mcp_steward.adapters.dynamodb_grants import DynamoDbGrantStore
-from mcp_steward.adapters.dynamodb_keys import DynamoDbKeyStore
-from mcp_steward.adapters.dynamodb_records import DynamoDbRecords
-from mcp_steward.adapters.dynamodb_registry import DynamoDbRegistry
-from mcp_steward.adapters.dynamodb_usage import DynamoDbAggregates, DynamoDbPeriods
-from mcp_steward.adapters.egress_invoker import EgressInvoker, RoutingInvoker
-from mcp_steward.adapters.lambda_invoker import LambdaInvoker
-from mcp_steward.adapters.lambda_versions import published_versions
-from mcp_steward.adapters.secrets_manager_vendor import SecretsManagerVendorSecrets
-from mcp_steward.domain.ports import VersionResolver
+from mcp_steward.cli import DEFAULT_STATE_FILE as DEFAULT_STATE_FILE  # re-exported
 from mcp_steward.domain.records import AuditRecord
-from mcp_steward.local.template import LOCAL_ACCOUNT_ID
 
+# boto3 and the adapters are imported where a target is built: building the parser and printing help (every
+# `steward ... --help`) must not pay for them.
 if TYPE_CHECKING:
+    from botocore.config import Config
     from mypy_boto3_lambda import LambdaClient
 
-DEFAULT_STATE_FILE = Path(".steward/local.json")
+    from mcp_steward.adapters.dynamodb_budgets import DynamoDbBudgetLedger
+    from mcp_steward.adapters.dynamodb_grants import DynamoDbGrantStore
+    from mcp_steward.adapters.dynamodb_keys import DynamoDbKeyStore
+    from mcp_steward.adapters.dynamodb_records import DynamoDbRecords
+    from mcp_steward.adapters.dynamodb_registry import DynamoDbRegistry
+    from mcp_steward.adapters.dynamodb_usage import DynamoDbAggregates, DynamoDbPeriods
+    from mcp_steward.adapters.egress_invoker import RoutingInvoker
+    from mcp_steward.adapters.secrets_manager_vendor import SecretsManagerVendorSecrets
+    from mcp_steward.domain.ports import VersionResolver
+
 #: Logical IDs in infra/template.yaml that admin commands need.
 TABLE_IDS = {
     "keys": "KeysTable",
@@ -158,6 +156,19 @@ def _adapters(
     caller: Callable[[], str] = local_actor,
     **endpoints: str,
 ) -> Target:
+    from botocore.config import Config
+
+    from mcp_steward.adapters.dynamodb_budgets import DynamoDbBudgetLedger
+    from mcp_steward.adapters.dynamodb_grants import DynamoDbGrantStore
+    from mcp_steward.adapters.dynamodb_keys import DynamoDbKeyStore
+    from mcp_steward.adapters.dynamodb_records import DynamoDbRecords
+    from mcp_steward.adapters.dynamodb_registry import DynamoDbRegistry
+    from mcp_steward.adapters.dynamodb_usage import DynamoDbAggregates, DynamoDbPeriods
+    from mcp_steward.adapters.egress_invoker import EgressInvoker, RoutingInvoker
+    from mcp_steward.adapters.lambda_invoker import LambdaInvoker
+    from mcp_steward.adapters.lambda_versions import published_versions
+    from mcp_steward.adapters.secrets_manager_vendor import SecretsManagerVendorSecrets
+
     dynamodb = session.client("dynamodb", endpoint_url=endpoints.get("dynamodb"))
     lambda_url = endpoints.get("lambda")
 
@@ -197,6 +208,8 @@ def _adapters(
 
 def local_egress_role_arn(stack_name: str) -> str:
     """The local plane's stand-in for the egress role (it has no IAM; moto stores the policy without enforcing it)."""
+    from mcp_steward.local.template import LOCAL_ACCOUNT_ID
+
     return f"arn:aws:iam::{LOCAL_ACCOUNT_ID}:role/{stack_name}-{EGRESS_ID}Role"
 
 
@@ -224,6 +237,8 @@ def local_target(state_file: Path) -> Target:
         raise TargetError(f"no local plane: {state_file} does not exist (start one with 'make dev')") from None
     except ValueError as exc:
         raise TargetError(f"{state_file} is not valid JSON") from exc
+    import boto3
+
     session = boto3.session.Session(
         region_name=state["region"],
         aws_access_key_id="local",
@@ -247,6 +262,8 @@ def local_target(state_file: Path) -> Target:
 
 def stack_target(stack_name: str, region: str | None = None) -> Target:
     """A deployed stack: physical names from CloudFormation, timeouts from Lambda (standard credentials)."""
+    import boto3
+
     session = boto3.session.Session(region_name=region)
     cloudformation = session.client("cloudformation")
     try:

@@ -41,27 +41,6 @@ from mcp_steward.domain.vendor_secrets import (
 _READ_LIMIT = MAX_VALUE_BYTES + 3
 
 
-def add_arguments(put: argparse.ArgumentParser) -> None:
-    put.add_argument("name", metavar="NAME", help="the secret is <stack>/vendor/NAME (^[a-z0-9][a-z0-9-]{0,63}$)")
-    source = put.add_mutually_exclusive_group(required=True)
-    source.add_argument("--value-file", type=Path, metavar="FILE", help="read the credential from FILE")
-    source.add_argument(
-        "--from-stdin", action="store_true", help="read it from standard input (a terminal does not echo it)"
-    )
-    put.add_argument(
-        "--origin",
-        action="append",
-        metavar="URL",
-        help="an https origin the credential may be sent to, e.g. the vendor server's URL (its path is dropped)",
-    )
-    put.add_argument(
-        "--allow-host", action="append", metavar="HOST", help="https://HOST too (as servers add --allow-host)"
-    )
-    put.add_argument(
-        "--for-server", metavar="SERVER", help="a registered vendor server: its URL's origin and its allowed hosts"
-    )
-
-
 def _read(args: argparse.Namespace) -> bytes:
     if args.from_stdin:
         if sys.stdin.isatty():

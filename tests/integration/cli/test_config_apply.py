@@ -6,6 +6,7 @@ round-trips them; a bad file exits 2 naming the entry and changes nothing."""
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
 from collections.abc import Iterator
@@ -188,7 +189,8 @@ def test_an_edited_file_converges_and_a_second_apply_is_a_no_op(plane: Plane, tm
     assert "~ price notes__read: 0.25 a call -> 0.5 a call" in dry
     assert "- grant notes__read from principal bob" in dry
     assert "- budget principal alice's cap: 12.5 a month" in dry
-    plane.ok("apply", "--prune", "-f", path)
+    done = plane.ok("apply", "--prune", "--yes", "-f", path)
+    assert "--prune would delete 5 entries the file does not list:" in done  # listed, not asked: --yes
 
     assert exported(plane, tmp_path / "after.yaml") == load_config(edited)
     records = len(plane.admin_records())
@@ -211,8 +213,17 @@ def test_without_prune_what_the_file_drops_is_kept_and_reported(plane: Plane, tm
 def test_a_hash_that_is_not_the_tools_holds_its_approval_and_applies_the_rest(plane: Plane, tmp_path: Path) -> None:
     stale = json.loads(json.dumps(DESIRED))
     stale["servers"]["notes"]["tools"]["notes__read"]["hash"] = "0" * 64
+    plane.ok("servers", "add", "notes", "--function", "NotesFunction")  # so that the dry run can see the hash
+    before = plane.snapshot()
 
-    code, out, err = plane.run("apply", "-f", write(tmp_path / "stale.yaml", stale))
+    code, out, err = plane.run("apply", "--dry-run", "-f", write(tmp_path / "stale.yaml", stale))
+
+    assert code == 1  # as the apply itself exits below
+    assert f"! held servers.notes.tools.notes__read.hash: the definition's hash is {definition_hash(READ)}" in out
+    assert "approvals held: 1; applying" in err
+    assert plane.snapshot() == before
+
+    code, out, err = plane.run("apply", "-f", str(tmp_path / "stale.yaml"))
 
     assert code == 1
     assert f"! held servers.notes.tools.notes__read.hash: the definition's hash is {definition_hash(READ)}" in out
@@ -220,6 +231,63 @@ def test_a_hash_that_is_not_the_tools_holds_its_approval_and_applies_the_rest(pl
     assert tool(plane, "notes__read").status is ToolStatus.PENDING
     assert tool(plane, "notes__read").price.price == 250_000
     assert tool(plane, "notes__write").status is ToolStatus.APPROVED
+
+
+class _Terminal(io.StringIO):
+    """Standard input from a person at a terminal, who types ``answer``."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def _pruning(plane: Plane, tmp_path: Path) -> str:
+    """A plane holding DESIRED, and a file without its grants: ``--prune`` would delete two grants."""
+    plane.ok("apply", "-f", write(tmp_path / "steward.yaml", DESIRED))
+    return write(tmp_path / "smaller.yaml", {**DESIRED, "grants": []})
+
+
+def test_prune_without_a_terminal_or_yes_lists_the_deletions_and_refuses(
+    plane: Plane, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _pruning(plane, tmp_path)
+    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))  # a pipe, not a person: never read as an answer
+    before = plane.snapshot()
+
+    code, out, err = plane.run("apply", "--prune", "-f", path)
+
+    assert code == 2
+    assert out.splitlines() == [
+        "--prune would delete 2 entries the file does not list:",
+        "  - grant notes__read from principal bob",
+        "  - grant notes__* from team finance",
+    ]
+    assert "no terminal to confirm on: nothing changed (run it on a terminal, or pass --yes)" in err
+    assert plane.snapshot() == before
+
+
+@pytest.mark.parametrize(("answer", "code", "grants"), [("n\n", 2, 2), ("\n", 2, 2), ("y\n", 0, 0)])
+def test_prune_on_a_terminal_asks_and_deletes_only_when_told_yes(
+    plane: Plane, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: str, code: int, grants: int
+) -> None:
+    path = _pruning(plane, tmp_path)
+    monkeypatch.setattr("sys.stdin", _Terminal(answer))
+
+    exit_code, out, err = plane.run("apply", "--prune", "-f", path)
+
+    assert exit_code == code
+    assert "  - grant notes__* from team finance" in out
+    assert f"delete them and apply {path}? [y/N] " in err
+    assert len(plane.json("grants", "list")) == grants
+    if code:
+        assert "not confirmed: nothing changed" in err
+
+
+def test_prune_with_nothing_to_delete_asks_nothing(plane: Plane, tmp_path: Path) -> None:
+    path = write(tmp_path / "steward.yaml", DESIRED)
+
+    out = plane.ok("apply", "--prune", "-f", path)  # no terminal and no --yes: nothing to delete, nothing asked
+
+    assert "Applied 14 changes." in out and "--prune would delete" not in out
 
 
 def test_a_malicious_tool_or_an_unacknowledged_finding_is_refused_and_nothing_else_changes(

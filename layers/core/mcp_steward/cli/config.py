@@ -1,9 +1,13 @@
 """``steward apply -f steward.yaml [--dry-run] [--prune]`` and ``steward export [-o FILE]``: a plane managed from
 a declarative file kept in Git (the format: :mod:`mcp_steward.domain.config_file`).
 
-Exit codes: 0 the plane matches the file (or, with ``--dry-run``, the plan was shown); 2 the file is invalid or
-asks what this plane cannot do (nothing changed); 1 a failure, or approvals held because a tool's definition or
-code is not the one the file pins (everything else was applied).
+Exit codes: 0 the plane matches the file; 2 the file is invalid or asks what this plane cannot do, or ``--prune``
+would delete something and was not confirmed (nothing changed); 1 a failure, or approvals held because a tool's
+definition or code is not the one the file pins (everything else was applied). ``--dry-run`` changes nothing and
+exits as the apply would: 2 refused, 1 approvals held, else 0.
+
+``--prune`` lists what it would delete and asks on a terminal before changing anything; ``--yes`` skips the
+question, and without a terminal (a script, CI) and without ``--yes`` it refuses rather than delete unasked.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from mcp_steward.cli.admin import UsageError
 from mcp_steward.cli.target import Target
 from mcp_steward.domain.config_file import ConfigFileError, StewardFile, load_config, to_document
 from mcp_steward.services.config_apply import ConfigConflictError, ConfigPorts, apply, plan, read_state
-from mcp_steward.services.config_changes import Plan, RegisterServer
+from mcp_steward.services.config_changes import Change, Plan, RegisterServer, RemoveBudget, RemoveGrant, SetRateLimit
 from mcp_steward.services.config_export import export_config
 
 HEADER = "# MCP Steward configuration: steward apply -f FILE [--dry-run] [--prune]; written by steward export\n"
@@ -112,6 +116,39 @@ def show_plan(shown: Plan) -> None:
         print(f"refused {issue.line()}", file=sys.stderr)
 
 
+def deletes(change: Change) -> bool:
+    """Whether ``change`` removes something the plane holds (what only ``--prune`` plans)."""
+    if isinstance(change, SetRateLimit):
+        return change.per_minute == 0 and change.previous is not None
+    return isinstance(change, RemoveGrant | RemoveBudget)
+
+
+def confirm_deletions(planned: Plan, args: argparse.Namespace) -> None:
+    """Lists what ``--prune`` would delete and asks on a terminal, unless ``--yes``.
+
+    Raises:
+        UsageError: not confirmed, or no terminal to ask on and no ``--yes`` (nothing changed).
+    """
+    deletions = [change for change in planned.changes if deletes(change)]
+    if not deletions or planned.refusals:  # nothing to delete, or the apply refuses and changes nothing anyway
+        return
+    what = f"{len(deletions)} {'entry' if len(deletions) == 1 else 'entries'}"
+    print(f"--prune would delete {what} the file does not list:")
+    for change in deletions:
+        print(f"  {change.line()}")
+    if args.yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"--prune would delete {what} and there is no terminal to confirm on: nothing changed "
+            "(run it on a terminal, or pass --yes)"
+        )
+    sys.stderr.write(f"delete {'it' if len(deletions) == 1 else 'them'} and apply {args.file}? [y/N] ")
+    sys.stderr.flush()
+    if sys.stdin.readline().strip().lower() not in {"y", "yes"}:
+        raise UsageError("not confirmed: nothing changed")
+
+
 def apply_command(target: Target, args: argparse.Namespace) -> None:
     desired, digest = read_config(args.file)
     if args.dry_run:
@@ -121,7 +158,13 @@ def apply_command(target: Target, args: argparse.Namespace) -> None:
         print(f"{len(planned.changes)} changes" if planned.changes else "No changes.")
         if planned.refusals:
             raise UsageError(f"{args.file} cannot be applied to {target.description} as it stands")
+        if planned.held:  # the apply would exit 1 for these: so does the dry run
+            raise ApplyIncompleteError(
+                f"approvals held: {len(planned.held)}; applying {args.file} would not make the plane match it yet"
+            )
         return
+    if args.prune:
+        confirm_deletions(plan(desired, _ports(target), prune=True), args)
     target.actor()  # before any change: who acts is recorded
     try:
         result = apply(desired, _ports(target), prune=args.prune, file_digest=digest)

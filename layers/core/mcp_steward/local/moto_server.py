@@ -11,25 +11,59 @@ Run it as its own process::
 
 Once listening it writes ``{"url": ..., "pid": ...}`` to the ready file (atomically) and serves until
 SIGTERM or SIGINT.
+
+With ``--snapshot PATH`` it keeps the store on disk (:mod:`mcp_steward.local.store`): ``POST /_steward/snapshot``
+writes a snapshot now and from then on one every ``--snapshot-interval`` seconds when a request other than a
+read has been served since the last one, and a last one on SIGTERM or SIGINT. Nothing is written before that
+first POST, so a plane still restoring its store cannot overwrite the snapshot it restores from. Each snapshot
+is taken while the request lock is held, so it is one point in time across every table and secret.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-__all__ = ["SerializedApp", "main", "make_moto_server", "serve_in_thread", "write_ready_file"]
+__all__ = ["SerializedApp", "Snapshotter", "main", "make_moto_server", "serve_in_thread", "write_ready_file"]
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+SNAPSHOT_PATH = "/_steward/snapshot"
+DEFAULT_SNAPSHOT_INTERVAL_S = 2.0
+#: A snapshot holds the request lock (about 1 ms per item on moto 5.2), so the next one waits at least this
+#: many times as long as the last one took: snapshots never hold the store for more than ~10% of the time.
+SNAPSHOT_BACKOFF = 10.0
+#: Operations that change nothing; every other request counts as a change (unknown ones included).
+_READS = frozenset(
+    {
+        "DynamoDB_20120810.GetItem",
+        "DynamoDB_20120810.BatchGetItem",
+        "DynamoDB_20120810.Query",
+        "DynamoDB_20120810.Scan",
+        "DynamoDB_20120810.TransactGetItems",
+        "DynamoDB_20120810.DescribeTable",
+        "DynamoDB_20120810.DescribeTimeToLive",
+        "DynamoDB_20120810.ListTables",
+        "DynamoDB_20120810.DescribeEndpoints",
+        "secretsmanager.GetSecretValue",
+        "secretsmanager.BatchGetSecretValue",
+        "secretsmanager.DescribeSecret",
+        "secretsmanager.ListSecrets",
+        "secretsmanager.ListSecretVersionIds",
+        "secretsmanager.GetResourcePolicy",
+    }
+)
 
 
 class SerializedApp:
@@ -41,9 +75,24 @@ class SerializedApp:
     def __init__(self, app: WsgiApp, lock: threading.Lock | None = None) -> None:
         self._app = app
         self._lock = lock or threading.Lock()
+        #: Requests other than reads served so far (a snapshot is due when it moved).
+        self.changes = 0
+        self.snapshotter: Snapshotter | None = None
+
+    @property
+    def app(self) -> WsgiApp:
+        return self._app
+
+    @property
+    def lock(self) -> threading.Lock:
+        return self._lock
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == SNAPSHOT_PATH and self.snapshotter is not None:
+            return self.snapshotter.serve(environ, start_response)
         with self._lock:
+            if environ.get("HTTP_X_AMZ_TARGET") not in _READS:
+                self.changes += 1
             result = self._app(environ, start_response)
             try:
                 body = b"".join(result)
@@ -52,6 +101,114 @@ class SerializedApp:
                 if close is not None:
                     close()
         return [body]
+
+
+class _Raw(io.BytesIO):
+    """What botocore's ``AWSResponse`` reads a body from."""
+
+    def stream(self, **kwargs: Any) -> Iterator[bytes]:
+        yield self.getvalue()
+
+
+def in_process_client(app: WsgiApp, service: str, endpoint_url: str) -> Any:
+    """A boto3 client whose requests call ``app`` directly (no socket, no lock): for a caller that already
+    holds the serialized app's lock."""
+    import boto3
+    from botocore.awsrequest import AWSResponse, HTTPHeaders
+    from botocore.config import Config
+    from werkzeug.test import Client
+
+    session: Any = boto3.session.Session(
+        region_name="us-east-1", aws_access_key_id="local", aws_secret_access_key="local"
+    )
+    client = session.client(service, endpoint_url=endpoint_url, config=Config(retries={"max_attempts": 1}))
+    wsgi = Client(app)
+
+    def send(request: Any, **kwargs: Any) -> Any:
+        parts = urlsplit(request.url)
+        headers = {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
+        body = request.body or b""
+        response = wsgi.open(
+            parts.path or "/",
+            base_url=f"{parts.scheme}://{parts.netloc}",
+            query_string=parts.query,
+            method=request.method,
+            headers=headers,
+            data=body.encode() if isinstance(body, str) else body,
+        )
+        answer_headers = HTTPHeaders.from_dict(dict(response.headers))
+        return AWSResponse(request.url, response.status_code, answer_headers, _Raw(response.get_data()))
+
+    client.meta.events.register("before-send", send)
+    return client
+
+
+class Snapshotter:
+    """Writes the serialized app's store to ``path``: on request, then periodically when it changed."""
+
+    def __init__(self, app: SerializedApp, path: Path, interval_s: float, endpoint_url: str) -> None:
+        self._app = app
+        self._path = path
+        self._interval_s = interval_s
+        self._dynamodb = in_process_client(app.app, "dynamodb", endpoint_url)
+        self._secretsmanager = in_process_client(app.app, "secretsmanager", endpoint_url)
+        self._enabled = threading.Event()
+        self._stopped = threading.Event()
+        self._saved_at_change = -1
+        self._last_duration_s = 0.0
+        self._write_lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="moto-snapshots", daemon=True)
+        app.snapshotter = self
+
+    def save(self, *, force: bool = False) -> bool:
+        """Write a snapshot now (only when something changed since the last one unless ``force``); True if
+        written. Raises whatever reading or writing raised (the previous snapshot stays)."""
+        from mcp_steward.local import store
+
+        with self._write_lock, self._app.lock:
+            changes = self._app.changes
+            if not force and changes == self._saved_at_change:
+                return False
+            started = time.monotonic()
+            document = store.take(self._dynamodb, self._secretsmanager)
+            store.write_json_atomically(self._path, document)
+            self._saved_at_change = changes
+            self._last_duration_s = time.monotonic() - started
+            return True
+
+    def enable(self) -> None:
+        if not self._enabled.is_set():
+            self._enabled.set()
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(max(self._interval_s, SNAPSHOT_BACKOFF * self._last_duration_s)):
+            try:
+                self.save()
+            except Exception as exc:  # report, keep the previous snapshot, retry next tick
+                print(f"moto server: snapshot to {self._path} failed: {type(exc).__name__}: {exc}", flush=True)
+
+    def close(self) -> None:
+        """Stop the periodic snapshots; write a last one when snapshots were enabled."""
+        self._stopped.set()
+        if self._enabled.is_set():
+            self._thread.join()
+            self.save()
+
+    def serve(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """``POST /_steward/snapshot``: write one now and enable the periodic ones; 200 once it is on disk."""
+        if environ.get("REQUEST_METHOD") != "POST":
+            start_response("405 Method Not Allowed", [("Content-Type", "application/json"), ("Allow", "POST")])
+            return [b'{"error": "POST only"}']
+        try:
+            self.save(force=True)
+        except Exception as exc:  # the caller learns why; the previous snapshot stays
+            body = json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode()
+            start_response("500 Internal Server Error", [("Content-Type", "application/json")])
+            return [body]
+        self.enable()
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps({"path": str(self._path)}).encode()]
 
 
 def make_moto_server(host: str = "127.0.0.1", port: int = 0) -> BaseWSGIServer:
@@ -106,9 +263,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--ready-file", type=Path, help='written as {"url", "pid"} once listening')
+    parser.add_argument("--snapshot", type=Path, help=f"keep the store in this file (enabled by POST {SNAPSHOT_PATH})")
+    parser.add_argument("--snapshot-interval", type=float, default=DEFAULT_SNAPSHOT_INTERVAL_S, metavar="SECONDS")
     args = parser.parse_args(argv)
 
     server = make_moto_server(args.host, args.port)
+    snapshotter = None
+    if args.snapshot is not None:
+        assert isinstance(server.app, SerializedApp)
+        snapshotter = Snapshotter(server.app, args.snapshot, max(0.1, args.snapshot_interval), _url(server))
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
@@ -123,10 +286,18 @@ def main(argv: list[str] | None = None) -> int:
         write_ready_file(args.ready_file, {"url": url, "pid": os.getpid()})
     print(f"moto server (serialized) listening on {url}", flush=True)
     stop.wait()
-    server.shutdown()
-    server.server_close()
-    thread.join()
-    return 0
+    status = 0
+    try:
+        if snapshotter is not None:
+            snapshotter.close()  # a last snapshot while the server still holds the store
+    except Exception as exc:  # the previous snapshot stays; say so, fail the exit
+        print(f"moto server: last snapshot to {args.snapshot} failed: {type(exc).__name__}: {exc}", flush=True)
+        status = 1
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    return status
 
 
 if __name__ == "__main__":

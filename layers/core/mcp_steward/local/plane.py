@@ -4,11 +4,17 @@ Three OS processes: a serialized moto server (DynamoDB, Secrets Manager), the lo
 (Lambda's Invoke API over the template's functions) and the governance app under uvicorn, which is the
 process listening on ``mcp_url``. boto3 reaches moto and the runner through service-specific endpoint
 variables, never the global ``AWS_ENDPOINT_URL`` (moto's own Lambda would echo any payload back).
-The plane starts from an empty store and seeds a demo afresh on every start.
+The store survives restarts (:mod:`mcp_steward.local.store`): moto snapshots its tables and secrets to
+``.steward/store/snapshot.json`` (next to the state file) every few seconds when something changed and on a
+clean stop, and a start restores them; the demo seed runs only on an empty store (the first start, or
+``--fresh``, which deletes the stored state first). A plane killed with SIGKILL loses what the last snapshot
+did not hold.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 import secrets
@@ -20,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,7 +54,8 @@ from mcp_steward.domain.names import ExposedName
 from mcp_steward.domain.pricing import Price
 from mcp_steward.domain.registry import ToolStatus
 from mcp_steward.egress.settings import CA_FILE_VARIABLE, LOCAL_ORIGINS_VARIABLE
-from mcp_steward.local import demo_data
+from mcp_steward.local import demo_data, store
+from mcp_steward.local.store import StoreError, StoreLayout
 from mcp_steward.local.template import LocalTemplate, TemplateError
 from mcp_steward.services.registration import RegistrationError, register_internal_server
 
@@ -70,6 +78,10 @@ METERING_ROLES = ("budgets", "grants", "registry", "ledger", "audit")
 #: The directory lookups are priced (the currency tools stay free); each team has a monthly budget.
 DEMO_PRICES = {"hr__find_employee": "0.01", "hr__get_employee": "0.005"}
 DEMO_BUDGETS = {"finance": "100", "support": "25", "platform": "10"}
+#: ``STEWARD_SNAPSHOT_INTERVAL_S`` overrides it (tests set it high to control when snapshots happen).
+SNAPSHOT_INTERVAL_S = 2.0
+#: moto writes its last snapshot on SIGTERM; a large store takes a while (about 1 ms per item).
+MOTO_STOP_TIMEOUT_S = 120.0
 _LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": ""}
 
 
@@ -81,6 +93,61 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def port_in_use(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on (as uvicorn will, with SO_REUSEADDR), None when it can."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return (
+                    f"port {port} is in use (another steward dev or another server listens on {host}:{port}; "
+                    "stop it or pass --port)"
+                )
+            return f"cannot listen on {host}:{port} ({exc.strerror or exc})"
+    return None
+
+
+def snapshot_interval(text: str | None) -> float:
+    """Seconds between snapshots: ``STEWARD_SNAPSHOT_INTERVAL_S`` when it is a number, clamped to 0.1 s - 1 day."""
+    try:
+        value = float(text) if text else SNAPSHOT_INTERVAL_S
+    except ValueError:
+        value = SNAPSHOT_INTERVAL_S
+    return min(max(value, 0.1), 86_400.0) if value == value else SNAPSHOT_INTERVAL_S
+
+
+def lock_store(layout: StoreLayout) -> int:
+    """Take the store's lock (an open file descriptor holding ``flock``), so two planes never share a store.
+
+    The moto server inherits the descriptor: a store stays locked while its moto server runs, even when the
+    plane that started it was killed.
+
+    Raises:
+        StoreError: another process holds the lock.
+    """
+    layout.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(layout.lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise StoreError(
+            f"the stored state in {layout.root} is in use by another steward dev (or the moto server of one that"
+            " was killed); stop it first, or pass another --state-file"
+        ) from None
+    return fd
+
+
+def delete_stored_state(layout: StoreLayout) -> None:
+    """``--fresh``: remove the snapshot, the demo tokens and the published versions (the lock is held)."""
+    for path in (layout.snapshot, layout.principals):
+        path.unlink(missing_ok=True)
+    shutil.rmtree(layout.versions, ignore_errors=True)
 
 
 def write_atomically(path: Path, data: dict[str, Any]) -> None:
@@ -110,6 +177,11 @@ class LocalPlane:
     vendor_origins: tuple[str, ...] = ()
     #: A CA file the egress function trusts besides the system's (the local vendors' TLS; never unverified).
     vendor_ca_file: Path | None = None
+    #: The store's snapshot to restore (None: an empty store, seeded with the demo).
+    snapshot: dict[str, Any] | None = None
+    #: The descriptor holding the store's lock (the moto server inherits it).
+    store_lock_fd: int | None = None
+    snapshot_interval_s: float = SNAPSHOT_INTERVAL_S
     _children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _workdir: Path | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list)
@@ -119,8 +191,14 @@ class LocalPlane:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}/mcp"
 
-    def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen([sys.executable, "-m", *args], env=env)
+    @property
+    def store(self) -> StoreLayout:
+        return StoreLayout.beside(self.state_file)
+
+    def _spawn(
+        self, name: str, args: list[str], env: dict[str, str], pass_fds: tuple[int, ...] = ()
+    ) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen([sys.executable, "-m", *args], env=env, pass_fds=pass_fds)
         self._children[name] = process
         return process
 
@@ -154,11 +232,11 @@ class LocalPlane:
         base_env = child_environment()
 
         moto_ready = self._workdir / "moto.json"
-        self._spawn(
-            "moto",
-            ["mcp_steward.local.moto_server", "--host", "127.0.0.1", "--port", "0", "--ready-file", str(moto_ready)],
-            base_env,
-        )
+        moto_args = ["mcp_steward.local.moto_server", "--host", "127.0.0.1", "--port", "0"]
+        moto_args += ["--ready-file", str(moto_ready), "--snapshot", str(self.store.snapshot.resolve())]
+        moto_args += ["--snapshot-interval", str(self.snapshot_interval_s)]
+        lock = () if self.store_lock_fd is None else (self.store_lock_fd,)
+        self._spawn("moto", moto_args, base_env, pass_fds=lock)
         moto_url = str(self._await_ready_file("moto", moto_ready)["url"])
 
         session = boto3.session.Session(
@@ -171,8 +249,16 @@ class LocalPlane:
         tables = template.tables()
         for table in tables.values():
             dynamodb.create_table(**table.create_table_kwargs)
+        restored: set[str] = set()
+        if self.snapshot is not None:
+            table_names = {str(t.create_table_kwargs["TableName"]) for t in tables.values()}
+            for warning in store.restore(dynamodb, secretsmanager, self.snapshot, table_names):
+                print(f"steward dev: warning: {warning}", file=sys.stderr)
+            restored = set(self.snapshot["secrets"])
         for secret in template.secrets().values():
-            secretsmanager.create_secret(Name=secret.name, SecretString=json.dumps({"value": secrets.token_hex(16)}))
+            if secret.name not in restored:
+                value = json.dumps({"value": secrets.token_hex(16)})
+                secretsmanager.create_secret(Name=secret.name, SecretString=value)
 
         runner_port = free_port()
         lambda_url = f"http://127.0.0.1:{runner_port}"
@@ -182,6 +268,7 @@ class LocalPlane:
             "AWS_ENDPOINT_URL_LAMBDA": lambda_url,
         }
         runner_ready = self._workdir / "runner.json"
+        runner_env = {**base_env, store.VERSIONS_DIR_VARIABLE: str(self.store.versions.resolve())}
         runner_args = ["mcp_steward.local.runner", "--template", str(self.template_path), "--port", str(runner_port)]
         runner_args += ["--ready-file", str(runner_ready), "--stack-name", STACK_NAME, "--region", REGION]
         for key, value in {
@@ -192,12 +279,18 @@ class LocalPlane:
         }.items():
             if value:
                 runner_args += ["--env", f"{key}={value}"]
-        self._spawn("runner", runner_args, base_env)
+        self._spawn("runner", runner_args, runner_env)
         self._await_ready_file("runner", runner_ready)
 
         functions = template.functions()
         governance = functions[GOVERNANCE_ID]
-        principals = self._seed(template, session, moto_url, lambda_url)
+        if self.snapshot is None:
+            principals = self._seed(template, session, moto_url, lambda_url)
+            # The tokens first: a snapshot on disk always has its principals' tokens beside it.
+            store.write_json_atomically(self.store.principals, {"principals": principals})
+        else:
+            principals = store.load_principals(self.store.principals)
+        self._enable_snapshots(moto_url)
 
         # The function's own environment as the template resolves it, with the local plane's identity mode.
         overrides = {"IDENTITY_MODE": "bearer", "STEWARD_LOCAL_PLANE": "1"}
@@ -227,6 +320,15 @@ class LocalPlane:
         }
         write_atomically(self.state_file, state)
         return state
+
+    def _enable_snapshots(self, moto_url: str) -> None:
+        """Have moto write the first snapshot now (the restored or seeded store) and keep it from then on."""
+        request = urllib.request.Request(f"{moto_url}/_steward/snapshot", method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=STARTUP_TIMEOUT_S) as response:
+                response.read()
+        except OSError as exc:
+            raise PlaneError(f"moto could not write the snapshot {self.store.snapshot}: {exc}") from None
 
     def _egress_env(self, template: LocalTemplate) -> dict[str, str]:
         """The egress function's local-plane settings: the listed loopback vendors, the extra CA, and the
@@ -311,16 +413,20 @@ class LocalPlane:
         return None
 
     def stop(self) -> None:
-        for process in self._children.values():
-            if process.poll() is None:
-                process.terminate()
-        deadline = time.monotonic() + 5
-        for process in self._children.values():
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        # Everything that writes to the store first, then moto, which writes its last snapshot on SIGTERM.
+        writers = [p for name, p in self._children.items() if name != "moto"]
+        moto = [p for name, p in self._children.items() if name == "moto"]
+        for processes, timeout_s in ((writers, 5.0), (moto, MOTO_STOP_TIMEOUT_S)):
+            for process in processes:
+                if process.poll() is None:
+                    process.terminate()
+            deadline = time.monotonic() + timeout_s
+            for process in processes:
+                try:
+                    process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
         self._children.clear()
         for close in self._closers:
             close()
@@ -334,12 +440,14 @@ class LocalPlane:
             pass
 
 
-def banner(state: dict[str, Any]) -> str:
+def banner(state: dict[str, Any], *, restored: bool = False, store_dir: Path | None = None) -> str:
     url = state["mcp_url"]
     alice = state["principals"]["alice"]["token"]
+    kept = "restored from" if restored else "new (demo seeded), kept in"
     lines = [
         "",
         "MCP Steward local plane is running.",
+        *([f"  store          {kept} {store_dir} (steward dev --fresh starts empty)"] if store_dir else []),
         f"  MCP endpoint   {url}",
         f"  moto           {state['aws_endpoint_url']}",
         f"  functions      {state['lambda_endpoint_url']}",
@@ -373,7 +481,12 @@ def run_dev(
     template: Path,
     vendor_origins: tuple[str, ...] = (),
     vendor_ca_file: Path | None = None,
+    fresh: bool = False,
 ) -> int:
+    busy = port_in_use(host, port)
+    if busy is not None:
+        print(f"steward dev: error: {busy}", file=sys.stderr)
+        return 1
     if not template.exists():
         print(f"steward dev: error: no template at {template} (run from the repository root)", file=sys.stderr)
         return 2
@@ -385,14 +498,42 @@ def run_dev(
     if vendor_ca_file is not None and not vendor_ca_file.is_file():
         print(f"steward dev: error: --vendor-ca-file {vendor_ca_file} does not exist", file=sys.stderr)
         return 2
-    plane = LocalPlane(
-        template_path=template.resolve(),
-        host=host,
-        port=port,
-        state_file=state_file,
-        vendor_origins=vendor_origins,
-        vendor_ca_file=vendor_ca_file,
-    )
+    layout = StoreLayout.beside(state_file)
+    try:
+        lock_fd = lock_store(layout)
+    except StoreError as exc:
+        print(f"steward dev: error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        return _run_locked(
+            LocalPlane(
+                template_path=template.resolve(),
+                host=host,
+                port=port,
+                state_file=state_file,
+                vendor_origins=vendor_origins,
+                vendor_ca_file=vendor_ca_file,
+                store_lock_fd=lock_fd,
+                snapshot_interval_s=snapshot_interval(os.environ.get("STEWARD_SNAPSHOT_INTERVAL_S")),
+            ),
+            fresh=fresh,
+        )
+    finally:
+        os.close(lock_fd)
+
+
+def _run_locked(plane: LocalPlane, *, fresh: bool) -> int:
+    layout = plane.store
+    if fresh:
+        delete_stored_state(layout)
+        print(f"steward dev: --fresh: deleted the stored state in {layout.root}; starting empty", flush=True)
+    try:
+        plane.snapshot = store.load(layout.snapshot)
+        if plane.snapshot is not None:
+            store.load_principals(layout.principals)  # refuse now, before anything starts
+    except StoreError as exc:
+        print(f"steward dev: error: {exc}", file=sys.stderr)
+        return 1
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -402,14 +543,14 @@ def run_dev(
     signal.signal(signal.SIGTERM, on_signal)
     try:
         state = plane.start()
-        print(banner(state), flush=True)
+        print(banner(state, restored=plane.snapshot is not None, store_dir=layout.root), flush=True)
         while not stop.wait(0.5):
             failure = plane.failed_child()
             if failure:
                 print(f"steward dev: {failure}; stopping", file=sys.stderr)
                 return 1
         return 0
-    except (PlaneError, TemplateError, RegistrationError) as exc:
+    except (PlaneError, TemplateError, RegistrationError, StoreError) as exc:
         print(f"steward dev: error: {exc}", file=sys.stderr)
         return 1
     finally:

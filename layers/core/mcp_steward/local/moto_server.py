@@ -160,6 +160,10 @@ class Snapshotter:
         self._thread = threading.Thread(target=self._run, name="moto-snapshots", daemon=True)
         app.snapshotter = self
 
+    @property
+    def path(self) -> Path:
+        return self._path
+
     def save(self, *, force: bool = False) -> bool:
         """Write a snapshot now (only when something changed since the last one unless ``force``); True if
         written. Raises whatever reading or writing raised (the previous snapshot stays)."""

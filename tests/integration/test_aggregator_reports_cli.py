@@ -29,7 +29,9 @@ CREDIT = 1_000_000
 PERIOD = "2026-10"
 AT = datetime(2026, 10, 14, 9, 0, tzinfo=UTC)
 USAGE_KEYS = {"team", "period", "source", "calls", "cost_micro", "cost", "tools", "budget"}
-AUDIT_KEYS = {"at", "kind", "request_id", "principal", "obo", "team", "tool", "decision", "reason", "actor", "action"}
+AUDIT_KEYS = {
+    "at", "kind", "request_id", "principal", "obo", "team", "tool", "decision", "reason", "actor", "action", "subject"
+}  # fmt: skip
 
 
 @dataclass
@@ -152,7 +154,11 @@ def test_usage_reads_the_aggregates_when_they_exist_and_draws_each_teams_burn(
     assert code == 0
     assert "Usage 2026-10 (aggregates)" in out
     assert "finance  currency__convert  7" in out
-    assert "finance  ████████░░░░░░░░  52%  52.10 / 100.00 credits  (reserved 1.00, available 46.90)" in out
+    assert "finance  currency__convert  7      7      0       7.000000" in out
+    assert (
+        "finance  ████████░░░░░░░░  52%  52.100000 / 100.000000 credits  (reserved 1.000000, available 46.900000)"
+        in out
+    )
     assert "support" not in out
 
 
@@ -188,6 +194,87 @@ def test_audit_lists_records_as_json_with_stable_keys_and_filters_by_kind_and_ti
     assert code == 0 and "r2" in out and "bob" in out and "allowed" in out
 
 
+def test_usage_by_principal_reads_the_ledger_even_where_aggregates_exist(
+    plane: Plane, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed_usage(plane)
+    day = date(2026, 10, 14)
+    rows = [DailyUsage(day, "finance", "currency__convert", 7, 7 * CREDIT, 7, 0, AT)]
+    DynamoDbAggregates(plane.dynamodb, plane.tables["ledger"]).replace_day(day, ["finance"], rows)
+
+    code, out = run(plane, capsys, "usage", "--period", PERIOD, "--by", "principal", "--json")
+
+    assert code == 0
+    [alice] = json.loads(out)
+    assert (alice["team"], alice["principal"], alice["calls"], alice["cost"]) == ("finance", "alice", 3, "2.500000")
+    assert [(t["tool"], t["calls"], t["errors"], t["cost"]) for t in alice["tools"]] == [
+        ("currency__convert", 2, 0, "2.000000"),
+        ("hr__find_employee", 1, 1, "0.500000"),
+    ]
+    code, out = run(plane, capsys, "usage", "--period", PERIOD, "--by", "principal", "--team", "support")
+    assert code == 0 and out.splitlines() == ["Usage 2026-10 by principal (from the ledger)", "(no calls)"]
+    code, out = run(plane, capsys, "usage", "--period", PERIOD, "--by", "principal")
+    assert out.splitlines()[2].split() == ["finance", "alice", "currency__convert", "2", "2", "0", "2.000000"]
+
+
+ADMIN_CHANGES = [
+    AuditRecord(
+        "admin", AT, "g1", actor="root", action="grants.add", principal="alice",
+        detail={"subject_kind": "principal", "subject": "alice", "tool": "calc__*"},
+    ),
+    AuditRecord(
+        "admin", AT, "b1", actor="root", action="budgets.set", team="finance",
+        detail={"owner_kind": "principal", "owner": "alice", "limit_micro": CREDIT, "period": PERIOD},
+    ),
+    AuditRecord(
+        "admin", AT, "l1", actor="root", action="limits.set", tool="hr__find",
+        detail={"scope": "tool", "subject": "hr__find", "per_minute": 3},
+    ),
+    AuditRecord(
+        "admin", AT, "k1", actor="root", action="keys.create", team="finance", principal="agent",
+        detail={"key_id": "K1", "roles": [], "on_behalf_of": "alice", "expires_at": None},
+    ),
+    AuditRecord("admin", AT, "k2", actor="root", action="keys.revoke", detail={"key_id": "K1"}),
+    AuditRecord("admin", AT, "s1", actor="root", action="servers.sync", detail={"server": "calc", "version": "2"}),
+    AuditRecord("admin", AT, "c1", actor="root", action="config.apply", detail={"changes": 3}),
+    AuditRecord("decision", AT, "d1", principal="bob", obo="alice", tool="calc__add", decision=Decision.ALLOWED),
+    AuditRecord("decision", AT, "d2", principal="bob", tool="hr__find", decision=Decision.DENIED, reason="no_grant"),
+]  # fmt: skip
+
+
+def test_audit_names_each_admin_changes_subject_and_filters_by_principal_and_tool(
+    plane: Plane, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for record in ADMIN_CHANGES:
+        plane.dynamodb.put_item(TableName=plane.tables["audit"], Item=audit_item(record))
+
+    def ids(*args: str) -> list[str]:
+        code, out = run(plane, capsys, "audit", "--since", "2026-10-14", "--until", "2026-10-14", *args, "--json")
+        assert code == 0
+        return sorted(row["request_id"] for row in json.loads(out))
+
+    code, out = run(plane, capsys, "audit", "--since", "2026-10-14", "--until", "2026-10-14", "--json")
+    subjects = {row["request_id"]: row["subject"] for row in json.loads(out)}
+    assert subjects == {
+        "g1": "principal alice", "b1": "principal alice", "l1": "tool hr__find", "k1": "principal agent",
+        "k2": "key K1", "s1": "server calc", "c1": None, "d1": None, "d2": None,
+    }  # fmt: skip
+    # alice: her grant and cap, the key acting on her behalf, the call made on her behalf
+    assert ids("--principal", "alice") == ["b1", "d1", "g1", "k1"]
+    assert ids("--principal", "bob") == ["d1", "d2"]
+    # calc__add: its call and the grant of calc__*; hr__find: its call and its rate limit
+    assert ids("--tool", "calc__add") == ["d1", "g1"]
+    assert ids("--tool", "hr__find") == ["d2", "l1"]
+    assert ids("--principal", "alice", "--tool", "calc__add") == ["d1", "g1"]
+    assert ids("--principal", "nobody") == []
+    code, out = run(plane, capsys, "audit", "--since", "2026-10-14", "--until", "2026-10-14", "--principal", "alice")
+    assert code == 0
+    header, *lines = out.splitlines()
+    assert header.split() == ["AT", "KIND", "REQUEST_ID", "WHO", "TEAM", "TOOL", "WHAT", "SUBJECT", "REASON"]
+    [grant] = [line for line in lines if " g1 " in line]
+    assert grant.split()[3:] == ["root", "calc__*", "grants.add", "principal", "alice"]
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -197,6 +284,9 @@ def test_audit_lists_records_as_json_with_stable_keys_and_filters_by_kind_and_ti
         ["audit", "--kind", "everything"],
         ["audit", "--since", "yesterday"],
         ["audit", "--since", "2026-10-15", "--until", "2026-10-14"],
+        ["audit", "--principal", "Not A Principal"],
+        ["audit", "--tool", "calc__add; rm"],
+        ["usage", "--by", "principal", "--period", "2026-13"],
     ],
 )
 def test_refused_report_input_exits_2_and_writes_nothing(

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from mcp_steward.adapters.memory_records import InMemoryAggregates, InMemoryPeriods, InMemoryRecords
-from mcp_steward.cli.reports import burn_bar, burn_line, short_credits, usage_rows, usage_text
+from mcp_steward.cli.reports import burn_bar, burn_line, principal_rows, principal_text, usage_rows, usage_text
 from mcp_steward.domain.records import LedgerEntry, Outcome
 from mcp_steward.domain.usage import DailyUsage, PeriodBalance, parse_period, period_of
 from mcp_steward.services.usage import AggregateUsage, summarize, usage_report
@@ -150,16 +150,18 @@ def test_burn_bars_fill_in_proportion_and_never_overflow() -> None:
     assert burn_bar(0, 100 * CREDIT) == "░" * 16
     assert burn_bar(150, 100) == "█" * 16
     assert burn_bar(5, 0) == "░" * 16
-    assert short_credits(52_100_000) == "52.10" and short_credits(100 * CREDIT) == "100.00"
 
 
-def test_a_burn_line_reads_team_bar_percent_and_credits() -> None:
+def test_a_burn_line_reads_team_bar_percent_and_credits_with_six_decimals_like_every_listing() -> None:
     budget = PeriodBalance("finance", "2026-11", 100 * CREDIT, 47_900_000, 0, 52_100_000)
-    assert burn_line("finance", budget) == "finance  ████████░░░░░░░░  52%  52.10 / 100.00 credits"
+    assert burn_line("finance", budget) == "finance  ████████░░░░░░░░  52%  52.100000 / 100.000000 credits"
     held = PeriodBalance("ops", "2026-11", 10 * CREDIT, 0, CREDIT, 9 * CREDIT)
     assert burn_line("ops", held, 7) == (
-        "ops      ██████████████░░  90%  9.00 / 10.00 credits  (reserved 1.00, available 0.00)"
+        "ops      ██████████████░░  90%  9.000000 / 10.000000 credits  (reserved 1.000000, available 0.000000)"
     )
+    # a micro-credit is not rounded away (two decimals showed 0.000001 as 0.00)
+    tiny = PeriodBalance("tiny", "2026-11", CREDIT, CREDIT - 1, 0, 1)
+    assert burn_line("tiny", tiny).endswith("0.000001 / 1.000000 credits")
     assert burn_line("support", None) == "support  no budget"
 
 
@@ -180,4 +182,33 @@ def test_usage_json_has_stable_keys_and_money_as_micros_and_decimal_strings() ->
     assert finance["budget"]["limit_micro"] == 100 * CREDIT and finance["budget"]["burn_percent"] == 1
     assert support["budget"] is None and support["tools"] == []
     text = "\n".join(usage_text(report))
-    assert "finance  ░░░░░░░░░░░░░░░░   1%  1.00 / 100.00 credits" in text
+    assert "finance  ░░░░░░░░░░░░░░░░   1%  1.000000 / 100.000000 credits" in text
+
+
+def test_usage_by_principal_groups_each_principals_calls_per_tool() -> None:
+    def entry(request_id: str, principal: str, team: str, tool: str, cost: int, outcome: Outcome) -> LedgerEntry:
+        return LedgerEntry(request_id, NOW, principal, None, team, tool, tool.partition("__")[0], cost, 1, outcome, 5)
+
+    rows = principal_rows(
+        "2026-11",
+        [
+            entry("r1", "bob", "support", "hr__find", 1, Outcome.OK),
+            entry("r2", "alice", "finance", "calc__add", 250_000, Outcome.OK),
+            entry("r3", "alice", "finance", "calc__add", 250_000, Outcome.UNKNOWN),
+            entry("r4", "alice", "finance", "calc__mul", 0, Outcome.OK),
+        ],
+    )
+
+    assert [(row["team"], row["principal"], row["calls"], row["cost"]) for row in rows] == [
+        ("finance", "alice", 3, "0.500000"),
+        ("support", "bob", 1, "0.000001"),
+    ]
+    assert set(rows[0]) == {"team", "principal", "period", "source", "calls", "cost_micro", "cost", "tools"}
+    assert rows[0]["tools"][0] == {
+        "tool": "calc__add", "calls": 2, "units": 2, "errors": 1, "cost_micro": 500_000, "cost": "0.500000"
+    }  # fmt: skip
+    text = principal_text("2026-11", rows)
+    assert text[0] == "Usage 2026-11 by principal (from the ledger)"
+    assert text[1].split() == ["TEAM", "PRINCIPAL", "TOOL", "CALLS", "UNITS", "ERRORS", "COST"]
+    assert text[-1].split() == ["support", "bob", "hr__find", "1", "1", "0", "0.000001"]
+    assert principal_text("2026-11", []) == ["Usage 2026-11 by principal (from the ledger)", "(no calls)"]

@@ -5,6 +5,8 @@ bars, aggregates computed on the fly on the local plane, and refused input exiti
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -298,3 +300,24 @@ def test_refused_report_input_exits_2_and_writes_nothing(
     assert code == 2
     assert captured.out == "" and "steward: error:" in captured.err
     assert aggregate_items(plane) == []
+
+
+def test_audit_into_a_pipe_closed_after_one_line_ends_quietly(plane: Plane) -> None:
+    """``steward audit --json | head -1``: more JSON than a pipe holds, the reader gone after one line."""
+    for index in range(400):
+        record = AuditRecord(
+            "admin", AT, f"adm-{index:04d}", actor="root", action="keys.revoke", detail={"key_id": "K"}
+        )
+        plane.dynamodb.put_item(TableName=plane.tables["audit"], Item=audit_item(record))
+    script = "import sys; from mcp_steward.cli.main import main; sys.exit(main())"
+    argv = ["audit", "--since", "2026-10-14", "--until", "2026-10-14", "--json", "--state-file", str(plane.state_file)]
+    with subprocess.Popen(
+        [sys.executable, "-c", script, *argv], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout.readline() == b"[\n"
+        process.stdout.close()
+        errors = process.stderr.read().decode()
+        code = process.wait(timeout=120)
+
+    assert (code, errors) == (141, "")

@@ -38,12 +38,14 @@ def _command(module: str, name: str) -> Command:
 
 
 def local_target(state_file: Path) -> Target:
+    """:func:`mcp_steward.cli.target.local_target`, imported when a command needs a plane (boto3 comes with it)."""
     from mcp_steward.cli.target import local_target as build
 
     return build(state_file)
 
 
 def stack_target(stack_name: str, region: str | None) -> Target:
+    """:func:`mcp_steward.cli.target.stack_target`, imported likewise."""
     from mcp_steward.cli.target import stack_target as build
 
     return build(stack_name, region)

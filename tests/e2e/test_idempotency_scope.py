@@ -56,18 +56,18 @@ def audit(plane: dict[str, Any]) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def people(plane: dict[str, Any]) -> dict[str, str]:
-    """Team ops (dora, eli, and an agent key acting for each) may call the HR and currency tools."""
+    """Team scopes (idem-dora, idem-eli, and an agent key acting for each) may call the HR and currency tools."""
     tokens = {}
     for name, options in (
-        ("dora", ("--principal", "dora")),
-        ("eli", ("--principal", "eli")),
-        ("bot-for-dora", ("--principal", "opsbot", "--on-behalf-of", "dora")),
-        ("bot-for-eli", ("--principal", "opsbot", "--on-behalf-of", "eli")),
+        ("dora", ("--principal", "idem-dora")),
+        ("eli", ("--principal", "idem-eli")),
+        ("bot-for-dora", ("--principal", "idem-bot", "--on-behalf-of", "idem-dora")),
+        ("bot-for-eli", ("--principal", "idem-bot", "--on-behalf-of", "idem-eli")),
     ):
-        tokens[name] = steward(plane, "keys", "create", *options, "--team", "ops").strip().splitlines()[-1]
-    steward(plane, "grants", "add", "--team", "ops", "--tool", "hr__*")
-    steward(plane, "grants", "add", "--team", "ops", "--tool", "currency__*")
-    steward(plane, "budgets", "set", "--team", "ops", "--limit", "20")
+        tokens[name] = steward(plane, "keys", "create", *options, "--team", "scopes").strip().splitlines()[-1]
+    steward(plane, "grants", "add", "--team", "scopes", "--tool", "hr__*")
+    steward(plane, "grants", "add", "--team", "scopes", "--tool", "currency__*")
+    steward(plane, "budgets", "set", "--team", "scopes", "--limit", "20")
     return tokens
 
 
@@ -80,12 +80,12 @@ def test_a_key_used_for_one_tool_is_refused_for_another_and_for_other_arguments(
         refused = eventually(lambda n=name, a=arguments: call(plane, people["dora"], n, a, "K-dora"))  # type: ignore[misc]
         assert refused["error"]["code"] == -31000, refused
         assert refused["error"]["data"]["reason"] == "idempotency_key_reused"
-    denials = [r for r in audit(plane) if r["principal"] == "dora" and r["reason"] == "idempotency_key_reused"]
+    denials = [r for r in audit(plane) if r["principal"] == "idem-dora" and r["reason"] == "idempotency_key_reused"]
     assert {r["tool"] for r in denials} == {"currency__convert", "hr__get_employee"}
     # the very same call again is a replay: the same answer, audited as its own decision pointing at the first
     again = call(plane, people["dora"], "hr__get_employee", EMPLOYEE, "K-dora")
     assert again["result"] == first["result"]
-    replays = [r for r in audit(plane) if r["principal"] == "dora" and r["reason"] == "idempotent_replay"]
+    replays = [r for r in audit(plane) if r["principal"] == "idem-dora" and r["reason"] == "idempotent_replay"]
     assert len(replays) == 1 and replays[0]["decision"] == "allowed" and replays[0]["detail"]["original"]
 
 
@@ -99,7 +99,7 @@ def test_an_agent_acting_for_a_teammate_on_the_team_grant_is_allowed_and_keys_ne
     allowed = [
         (r["obo"], r["reason"])
         for r in audit(plane)
-        if r["principal"] == "opsbot" and r["decision"] == "allowed" and r["tool"] == "hr__get_employee"
+        if r["principal"] == "idem-bot" and r["decision"] == "allowed" and r["tool"] == "hr__get_employee"
     ]
     # two calls that ran, one for each person: eli's was not a replay of dora's
-    assert sorted(allowed) == [("dora", "ok"), ("eli", "ok")]
+    assert sorted(allowed) == [("idem-dora", "ok"), ("idem-eli", "ok")]

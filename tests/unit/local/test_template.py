@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -319,3 +320,30 @@ def test_the_runner_fixture_template_loads() -> None:
     assert echo.layer_dirs == [FIXTURE.parent / "layer"]
     assert echo.environment["TABLE_NAME"] == "steward-local-LedgerTable"
     assert template.functions()["SlowFunction"].timeout_s == 1
+
+
+def test_reserved_concurrency_is_read_when_set_and_absent_under_no_value(tmp_path: Path) -> None:
+    reserved = TEMPLATE.replace(
+        "      CodeUri: ../functions/tool/\n",
+        "      CodeUri: ../functions/tool/\n      ReservedConcurrentExecutions: !If [IsDev, 3, !Ref AWS::NoValue]\n",
+    )
+    assert _load(tmp_path, reserved).functions()["ToolFunction"].reserved_concurrency == 3
+    production = _load(tmp_path, reserved, parameter_overrides={"Stage": "prod", "NoDefault": "x"})
+    assert production.functions()["ToolFunction"].reserved_concurrency is None
+    assert _load(tmp_path).functions()["ToolFunction"].reserved_concurrency is None
+    with pytest.raises(TemplateError, match="ReservedConcurrentExecutions"):
+        _load(tmp_path, reserved.replace("!If [IsDev, 3, !Ref AWS::NoValue]", "-1")).functions()
+
+
+def test_the_runners_limit_is_the_reserved_concurrency_else_its_default_within_the_plane_cap(tmp_path: Path) -> None:
+    from mcp_steward.local.runner import FunctionRunner
+
+    spec = _load(tmp_path).functions()["ToolFunction"]
+    runner = FunctionRunner(_load(tmp_path), max_workers_per_function=10, max_workers=40)
+    try:
+        assert runner.limit_of(spec) == 10
+        assert runner.limit_of(replace(spec, reserved_concurrency=2)) == 2
+        assert runner.limit_of(replace(spec, reserved_concurrency=0)) == 0  # Lambda: every invoke throttled
+        assert runner.limit_of(replace(spec, reserved_concurrency=500)) == 40
+    finally:
+        runner.close()

@@ -114,6 +114,8 @@ class FunctionSpec:
     memory_mb: int
     environment: dict[str, str] = field(default_factory=dict)
     layer_dirs: list[Path] = field(default_factory=list)
+    #: ``ReservedConcurrentExecutions`` when the template sets it (the local runner's per-function limit).
+    reserved_concurrency: int | None = None
 
 
 @dataclass(frozen=True)
@@ -561,7 +563,22 @@ class LocalTemplate:
             memory_mb=int(self.resolve(properties.get("MemorySize", 128), where=f"{where}.MemorySize")),
             environment={key: _stringify(value) for key, value in environment.items()},
             layer_dirs=self._layer_dirs(properties.get("Layers") or [], f"{where}.Layers"),
+            reserved_concurrency=self._reserved_concurrency(properties, where),
         )
+
+    def _reserved_concurrency(self, properties: dict[str, Any], where: str) -> int | None:
+        if "ReservedConcurrentExecutions" not in properties:
+            return None
+        value = self.resolve(properties["ReservedConcurrentExecutions"], where=f"{where}.ReservedConcurrentExecutions")
+        if value is None or value is NO_VALUE:
+            return None
+        try:
+            reserved = int(value)
+        except (TypeError, ValueError):
+            raise TemplateError(f"{where}.ReservedConcurrentExecutions: not a number: {value!r}") from None
+        if reserved < 0:
+            raise TemplateError(f"{where}.ReservedConcurrentExecutions: must be 0 or more, got {reserved}")
+        return reserved
 
     def _layer_dirs(self, layers: list[Any], where: str) -> list[Path]:
         dirs: list[Path] = []

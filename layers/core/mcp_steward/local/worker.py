@@ -31,7 +31,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -295,18 +295,93 @@ def _fingerprint(dirs: Iterable[Path]) -> int:
     return hash(tuple(sorted(entries)))
 
 
-class FunctionPool:
-    """The warm workers of one function: reuse an idle one, start another while under the cap."""
+class Capacity:
+    """The plane-wide bound on worker processes: at most ``max_workers`` alive (or starting) across every
+    function, and at most ``max_starting`` starting at once (a cold start is a Python import: on a 2-core machine,
+    starting ten at once only makes each slower while the warm ones could have served the queue).
 
-    def __init__(self, spec: FunctionSpec, env: Mapping[str, str], max_workers: int) -> None:
+    At the bound, a pool that needs a worker retires the longest-idle worker of another pool (``reclaim``)."""
+
+    def __init__(self, max_workers: int, max_starting: int) -> None:
+        if max_workers < 1 or max_starting < 1:
+            raise ValueError("max_workers and max_starting must be at least 1")
+        self.max_workers = max_workers
+        self._used = 0
+        self._cond = threading.Condition()
+        self.starting = threading.BoundedSemaphore(max_starting)
+        #: Kills one idle worker of a pool other than the one given; True when it freed a unit.
+        self.reclaim: Callable[[FunctionPool], bool] = lambda pool: False
+
+    def reserve(self, pool: FunctionPool, wait_s: float) -> bool:
+        """One unit for a new worker of ``pool``: free, reclaimed from an idle worker elsewhere, or freed within
+        ``wait_s``; False otherwise. Never called with a pool's lock held (reclaiming takes another pool's)."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            with self._cond:
+                if self._used < self.max_workers:
+                    self._used += 1
+                    return True
+            if self.reclaim(pool):
+                continue
+            with self._cond:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not pool.wants_worker():
+                    return False
+                # Woken by a release; the bounded wait also notices idle workers that appeared elsewhere.
+                self._cond.wait(min(remaining, 0.5))
+
+    def release(self) -> None:
+        with self._cond:
+            self._used = max(0, self._used - 1)
+            self._cond.notify()
+
+    @property
+    def used(self) -> int:
+        with self._cond:
+            return self._used
+
+
+class FunctionPool:
+    """The warm workers of one function (one version), as Lambda's execution environments:
+
+    - an invocation takes an idle worker; else, while the pool is under its ``limit`` (and the plane under its
+      :class:`Capacity`), a new worker is started in the background, and the invocation waits in the queue for
+      whichever worker is free first (a warm one finishing usually beats a cold start);
+    - at most ``queue_limit`` invocations wait; one more, or one that waited its ``wait_s``, is throttled
+      (``None``: the runner answers 429 ``TooManyRequestsException``, as Lambda does); nested invocations
+      (see :meth:`acquire`) do not queue;
+    - a worker that crashed, timed out or runs old code is killed, never reused; idle workers beyond
+      ``warm_minimum`` are retired by :meth:`retire_idle`;
+    - :meth:`close` (runner stops, or the template changed the function) kills idle workers at once and busy ones
+      when their invocation ends; invocations still waiting get ``None`` and the runner retries them on the
+      function's new pool.
+    """
+
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        env: Mapping[str, str],
+        limit: int,
+        *,
+        capacity: Capacity | None = None,
+        queue_limit: int = 100,
+        env_for_worker: Callable[[Mapping[str, str]], Mapping[str, str]] | None = None,
+    ) -> None:
         self.spec = spec
         self._env = env
-        self._max_workers = max_workers
+        self.limit = max(0, limit)
+        self.queue_limit = max(0, queue_limit)
+        self._capacity = capacity or Capacity(max(1, self.limit), 2)
+        self._env_for_worker = env_for_worker
         self._cond = threading.Condition()
-        self._idle: list[Worker] = []
-        self._busy: set[Worker] = set()
+        self._idle: list[tuple[Worker, float]] = []  # (worker, idle since), the most recently used last
+        self._busy: dict[Worker, bool] = {}  # worker → serving a nested invocation
+        self._busy_outer = 0
         self._starting = 0
-        self._closed = False
+        self._waiting_outer = 0
+        self._waiting_nested = 0
+        self._failures: list[dict[str, Any]] = []  # init errors, each handed to one waiting invocation
+        self.closed = False
         self.generation = 0
         self._watched = [spec.code_dir, *spec.layer_dirs]
         self._fingerprint = _fingerprint(self._watched)
@@ -323,83 +398,201 @@ class FunctionPool:
             self.generation += 1
             log_line(f"[runner] code of {self.spec.function_name} changed; restarting its workers")
 
-    def acquire(self, wait_s: float) -> Worker | dict[str, Any] | None:
-        """A ready worker, an ``init_error`` body (the new worker failed to start), or ``None`` (throttled)."""
+    @property
+    def outer_limit(self) -> int:
+        """How many workers invocations from outside the plane's functions may hold: the limit minus a reserve
+        (a fifth, at least one when the limit is 2 or more) that only nested invocations use, so outer calls that
+        all wait on a nested call of their own function cannot take every worker it could run on."""
+        return self.limit - (max(1, self.limit // 5) if self.limit >= 2 else 0)
+
+    def _demand_locked(self) -> int:
+        """How many waiting invocations could take a worker now if one were idle."""
+        outer_room = max(0, self.outer_limit - self._busy_outer)
+        return self._waiting_nested + min(self._waiting_outer, outer_room)
+
+    def wants_worker(self) -> bool:
+        """Whether a starting worker would still serve someone (a starter asks before taking capacity)."""
+        with self._cond:
+            return not self.closed and self._demand_locked() > len(self._idle)
+
+    def acquire(self, wait_s: float, *, nested: bool = False) -> Worker | dict[str, Any] | None:
+        """A ready worker, an ``init_error`` body (a worker started for this invocation failed), or ``None``:
+        throttled (the pool is at its limit and the queue is full, or ``wait_s`` passed) or closed.
+
+        ``nested``: the invocation comes from one of the runner's own workers (a tool's nested call, through
+        nested governance); it may use the workers outer invocations may not (:attr:`outer_limit`), and it never
+        waits in the queue (at the limit it is throttled at once, as Lambda throttles): its caller, or its
+        caller's caller, may hold the very worker it would wait for."""
         deadline = time.monotonic() + wait_s
         stale: list[Worker] = []
         try:
             with self._cond:
                 self._check_code_locked()
-                while True:
-                    if self._closed:
-                        return None
-                    while self._idle:
-                        worker = self._idle.pop()
-                        if worker.generation == self.generation and worker.alive:
-                            self._busy.add(worker)
-                            return worker
-                        stale.append(worker)
-                    if len(self._busy) + self._starting < self._max_workers:
-                        self._starting += 1
-                        generation = self.generation
-                        break
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        return None
-                    self._cond.wait(remaining)
+                if nested:
+                    self._waiting_nested += 1
+                else:
+                    self._waiting_outer += 1
+                try:
+                    while True:
+                        if self.closed or self.limit == 0:
+                            return None
+                        may_take = nested or self._busy_outer < self.outer_limit
+                        while self._idle and may_take:
+                            worker, _ = self._idle.pop()
+                            if worker.generation == self.generation and worker.alive:
+                                self._busy[worker] = nested
+                                if not nested:
+                                    self._busy_outer += 1
+                                return worker
+                            stale.append(worker)
+                        if self._failures:
+                            return self._failures.pop(0)
+                        live = len(self._busy) + len(self._idle) + self._starting
+                        # One cold start at a time per function: a start costs a second or more of CPU, and on a
+                        # small machine the warm workers finishing usually serve the queue sooner.
+                        if live < self.limit and self._starting == 0 and len(self._idle) < self._demand_locked():
+                            self._starting += 1
+                            threading.Thread(
+                                target=self._start, args=(self.generation,), name="worker-start", daemon=True
+                            ).start()
+                        waiting = self._waiting_nested if nested else self._waiting_outer
+                        full = live >= self.limit or not may_take
+                        # A nested invocation never queues: its caller may hold the worker it would wait for.
+                        if full and (nested or waiting > self.queue_limit):
+                            return None
+                        remaining = deadline - time.monotonic()
+                        if remaining <= 0:
+                            return None
+                        self._cond.wait(remaining)
+                finally:
+                    if nested:
+                        self._waiting_nested -= 1
+                    else:
+                        self._waiting_outer -= 1
+                    if self._waiting_nested + self._waiting_outer == 0:
+                        self._failures.clear()  # nobody is left to report them to
         finally:
             for worker in stale:
-                worker.kill()
-        return self._start(generation)
+                self._discard(worker)
 
-    def _start(self, generation: int) -> Worker | dict[str, Any]:
+    def _start(self, generation: int) -> None:
+        """Start one worker (in its own thread) and hand it, or its init error, to the queue."""
+        if not self._capacity.reserve(self, wait_s=float(self.spec.timeout_s)):
+            with self._cond:
+                self._starting -= 1
+                self._cond.notify_all()
+            return
         worker: Worker | None = None
         failure: dict[str, Any] | None = None
-        try:
-            worker = Worker(self.spec, self._env, generation)
-            first = worker.wait_ready()
-            if first.get("type") != "ready":
-                failure = dict(first.get("error") or {"errorMessage": "worker failed to start"})
-        except TimeoutError:
-            failure = {"errorMessage": f"init did not finish in {INIT_TIMEOUT_S:.0f} s", "errorType": "Runtime.Init"}
-        except WorkerDiedError:
-            failure = {"errorMessage": "Runtime exited during init", "errorType": "Runtime.ExitError"}
-        except OSError as exc:
-            failure = {"errorMessage": f"cannot start worker: {exc}", "errorType": "Runtime.ExitError"}
+        env = self._env_for_worker(self._env) if self._env_for_worker else self._env
+        with self._capacity.starting:
+            try:
+                worker = Worker(self.spec, env, generation)
+                first = worker.wait_ready()
+                if first.get("type") != "ready":
+                    failure = dict(first.get("error") or {"errorMessage": "worker failed to start"})
+            except TimeoutError:
+                failure = {
+                    "errorMessage": f"init did not finish in {INIT_TIMEOUT_S:.0f} s",
+                    "errorType": "Runtime.Init",
+                }
+            except WorkerDiedError:
+                failure = {"errorMessage": "Runtime exited during init", "errorType": "Runtime.ExitError"}
+            except OSError as exc:
+                failure = {"errorMessage": f"cannot start worker: {exc}", "errorType": "Runtime.ExitError"}
         with self._cond:
             self._starting -= 1
-            if failure is None and worker is not None and not self._closed:
-                self._busy.add(worker)
-                return worker
-            self._cond.notify()
-        if worker is not None:
-            worker.kill()
-        return failure or {"errorMessage": "runner is shutting down", "errorType": "Runtime.ExitError"}
+            keep = failure is None and worker is not None and not self.closed
+            if keep and worker is not None:
+                self._idle.append((worker, time.monotonic()))
+            elif failure is not None and self._waiting_outer + self._waiting_nested:
+                self._failures.append(failure)
+            self._cond.notify_all()
+        if not keep:
+            if worker is not None:
+                worker.kill()
+            self._capacity.release()
+
+    def _discard(self, worker: Worker) -> None:
+        worker.kill()
+        self._capacity.release()
 
     def release(self, worker: Worker, *, healthy: bool) -> None:
-        """Return a worker after an invocation; unhealthy or out-of-date ones are killed."""
+        """Return a worker after an invocation; unhealthy, out-of-date ones and those of a closed pool are killed."""
         with self._cond:
-            self._busy.discard(worker)
-            keep = healthy and not self._closed and worker.generation == self.generation and worker.alive
+            if worker not in self._busy:
+                return  # already killed (the runner stopped)
+            if not self._busy.pop(worker):
+                self._busy_outer -= 1
+            keep = healthy and not self.closed and worker.generation == self.generation and worker.alive
             if keep:
-                self._idle.append(worker)
-            self._cond.notify()
+                self._idle.append((worker, time.monotonic()))
+            self._cond.notify_all()
         if not keep:
-            worker.kill()
+            self._discard(worker)
+
+    def retire_idle(self, idle_s: float, warm_minimum: int) -> int:
+        """Kill workers idle for ``idle_s`` or more, keeping ``warm_minimum`` workers; how many were killed."""
+        now = time.monotonic()
+        with self._cond:
+            keep_idle = max(0, warm_minimum - len(self._busy))
+            # the most recently used stay warm; the rest go once idle long enough
+            candidates = self._idle[: max(0, len(self._idle) - keep_idle)]
+            retired = [worker for worker, since in candidates if now - since >= idle_s]
+            self._idle = [(worker, since) for worker, since in self._idle if worker not in retired]
+        for worker in retired:
+            self._discard(worker)
+        return len(retired)
+
+    def reclaim_idle(self) -> bool:
+        """Kill the longest-idle worker (another pool needs the plane-wide capacity); False if none is idle."""
+        with self._cond:
+            if not self._idle:
+                return False
+            worker, _ = self._idle.pop(0)
+        self._discard(worker)
+        return True
+
+    def idle_since(self) -> float | None:
+        """When the longest-idle worker became idle (``None``: no idle worker)."""
+        with self._cond:
+            return self._idle[0][1] if self._idle else None
 
     def workers(self) -> int:
         with self._cond:
             return len(self._idle) + len(self._busy)
 
-    def close(self) -> None:
+    def stats(self) -> dict[str, int]:
+        """Workers idle, busy and starting, invocations waiting (the runner's health endpoint shows them)."""
         with self._cond:
-            self._closed = True
-            workers = [*self._idle, *self._busy]
+            return {
+                "idle": len(self._idle),
+                "busy": len(self._busy),
+                "starting": self._starting,
+                "waiting": self._waiting_outer + self._waiting_nested,
+                "limit": self.limit,
+            }
+
+    def close(self) -> None:
+        """No new invocations; idle workers die now, busy ones when their invocation ends."""
+        with self._cond:
+            self.closed = True
+            idle = [worker for worker, _ in self._idle]
             self._idle.clear()
-            self._busy.clear()
+            self._failures.clear()
             self._cond.notify_all()
-        for worker in workers:
-            worker.kill()
+        for worker in idle:
+            self._discard(worker)
+
+    def kill_all(self) -> None:
+        """:meth:`close`, and kill the busy workers too (the runner is stopping)."""
+        self.close()
+        with self._cond:
+            busy = list(self._busy)
+            self._busy.clear()
+            self._busy_outer = 0
+        for worker in busy:
+            self._discard(worker)
 
 
 if __name__ == "__main__":

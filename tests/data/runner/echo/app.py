@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
+import uuid
+from pathlib import Path
 from typing import Any
 
 from runner_fixture_layer import LAYER_MARK  # type: ignore[import-not-found]  # on sys.path via the layer
@@ -13,7 +16,32 @@ CODE_VERSION = "v1"
 _ENV_KEYS = ("STAGE", "SHARED", "OVERRIDDEN", "TABLE_NAME", "TABLE_ARN", "SECRET_ID", "MODE", "EXTRA")
 
 
+def _block(directory: Path, context: Any) -> None:
+    """Say this invocation started (a file named after the worker's pid), then hold the worker until the test
+    creates ``release`` (or the invocation's time is nearly up)."""
+    (directory / f"started-{os.getpid()}-{uuid.uuid4().hex}").touch()
+    while not (directory / "release").exists() and context.get_remaining_time_in_millis() > 200:
+        time.sleep(0.01)
+
+
+def _invoke(name: str, inner: Any) -> dict[str, Any]:
+    """A nested invocation through the runner (the worker's AWS_ENDPOINT_URL_LAMBDA), as tools call nested
+    governance."""
+    import boto3
+
+    client = boto3.client("lambda")
+    try:
+        answer = client.invoke(FunctionName=name, Payload=json.dumps(inner).encode())
+    except client.exceptions.TooManyRequestsException:
+        return {"throttled": True}
+    return {"throttled": False, "body": json.loads(answer["Payload"].read())}
+
+
 def handler(event: dict[str, Any], context: Any) -> Any:
+    if event.get("block"):
+        _block(Path(event["block"]), context)
+    if event.get("invoke"):
+        return {"pid": os.getpid(), "nested": _invoke(str(event["invoke"]), event.get("inner", {}))}
     if event.get("sleep"):
         time.sleep(float(event["sleep"]))
     if event.get("raise"):

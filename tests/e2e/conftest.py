@@ -34,7 +34,7 @@ def _free_port() -> int:
 @contextlib.contextmanager
 def running_plane(state_file: Path, *options: str) -> Iterator[dict[str, Any]]:
     """``steward dev`` started as ``make dev`` starts it (with ``options``), until the block ends; its state
-    file (DESIGN.md section 10) with ``_state_file`` and ``_log`` added. It must stop cleanly on SIGTERM."""
+    file (docs/design.md section 10) with ``_state_file`` and ``_log`` added. It must stop cleanly on SIGTERM."""
     log = state_file.with_name("steward-dev.log")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     command = [sys.executable, "-m", "mcp_steward.cli.main", "dev", "--port", str(_free_port())]

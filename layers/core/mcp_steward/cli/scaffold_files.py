@@ -62,7 +62,7 @@ handler = server.handler
 '''
 
 TEST: Final = '''"""The ``__NAME__`` tool function through its module-level handler, called with invocation envelopes as
-governance sends them (DESIGN.md section 5). Scaffolded by ``steward new-server``: grow it with the tools."""
+governance sends them (docs/design.md section 5). Scaffolded by ``steward new-server``: grow it with the tools."""
 
 from __future__ import annotations
 

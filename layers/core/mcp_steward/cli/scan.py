@@ -1,4 +1,4 @@
-"""``steward scan PATH|-``: scans tool definitions without a plane (DESIGN.md section 10).
+"""``steward scan PATH|-``: scans tool definitions without a plane (docs/design.md section 10).
 
 Input: a JSON array of tools, an object ``{"tools": [...]}`` (a ``tools/list`` result), or JSON Lines (one tool a
 line). An entry needs only a string ``name``. Output: a JSON array, in input order, of ``{"name", "verdict",

@@ -1,6 +1,6 @@
 """``steward secrets put-vendor NAME (--value-file FILE | --from-stdin) [--origin URL ...] [--allow-host HOST ...]
 [--for-server SERVER]``: a vendor credential under the stack's ``<stack>/vendor/`` prefix, bound to the origins it
-may be sent to, readable by the egress role alone (DESIGN.md section 6).
+may be sent to, readable by the egress role alone (docs/design.md section 6).
 
 The value is read from a file or standard input (never an argument: those end up in shell history and process
 listings), checked, and stored with its origins as one JSON document

@@ -140,8 +140,14 @@ def wait_until_unlocked(lock: Path) -> None:
             return
 
 
+def kill(pids: list[int]) -> None:
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+
+
 def test_a_killed_plane_restarts_with_its_last_snapshot_and_fresh_starts_empty(store_dir: Path) -> None:
     state_file = store_dir / "local.json"
+    lock = store_dir / "store" / "lock"
     process, killed = start_dev(state_file)
     try:
         demo_tokens = {who: token(killed, who) for who in ("alice", "bob", "admin")}
@@ -150,20 +156,32 @@ def test_a_killed_plane_restarts_with_its_last_snapshot_and_fresh_starts_empty(s
         snapshot_now(killed)
         steward(killed, "keys", "create", "--principal", "lou", "--team", "support")  # after the last snapshot
     finally:
-        for pid in [process.pid, *killed["pids"].values()]:
-            os.kill(pid, signal.SIGKILL)
+        # Every process, its pieces first (a moto server that outlived the plane would take a last snapshot).
+        kill([*killed["pids"].values(), process.pid])
         process.wait()
-    wait_until_unlocked(store_dir / "store" / "lock")
+    wait_until_unlocked(lock)
     state_file.unlink()  # what a killed plane leaves behind
 
-    with running_plane(state_file) as restarted:
+    process, restarted = start_dev(state_file)
+    try:
         assert {who: token(restarted, who) for who in demo_tokens} == demo_tokens
         holders = principals_with_keys(restarted)
         assert "kim" in holders and "lou" not in holders  # the last snapshot, and nothing after it
         assert succeeded(call(restarted, kept, "currency__convert", CONVERT))
+        steward(restarted, "keys", "create", "--principal", "max", "--team", "support")
+    finally:
+        # Only the plane: its moto server gets SIGTERM from the kernel, writes a last snapshot and exits.
+        kill([process.pid])
+        process.wait()
+    wait_until_unlocked(lock)
+    kill([restarted["pids"]["runner"], restarted["pids"]["governance"]])
+    state_file.unlink()
+
+    with running_plane(state_file) as again:
+        assert {"kim", "max"} <= principals_with_keys(again)
 
     with running_plane(state_file, "--fresh") as fresh:
         assert "deleted the stored state" in Path(fresh["_log"]).read_text()
         assert all(token(fresh, who) != demo_tokens[who] for who in demo_tokens)
-        assert "kim" not in principals_with_keys(fresh)
+        assert not {"kim", "max"} & principals_with_keys(fresh)
         assert succeeded(call(fresh, token(fresh, "alice"), "currency__convert", CONVERT))

@@ -18,7 +18,7 @@ import boto3
 import pytest
 
 from mcp_steward.local import store
-from mcp_steward.local.moto_server import SerializedApp, Snapshotter, make_moto_server
+from mcp_steward.local.moto_server import SerializedApp, Snapshotter, make_moto_server, read_table_items
 
 KEY_SCHEMA: Any = [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
 ATTRIBUTES: Any = [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}]
@@ -107,6 +107,35 @@ def test_tables_and_secrets_come_back_as_they_were(server: tuple[str, Snapshotte
     )
     with pytest.raises(secretsmanager.exceptions.ResourceNotFoundException):
         secretsmanager.get_secret_value(SecretId=f"2empty-{tag}")
+
+
+def test_moto_backend_items_read_as_the_api_scans_them(server: tuple[str, Snapshotter, SerializedApp]) -> None:
+    """The snapshot reads items from moto's backend (fast); it must give exactly what a Scan gives."""
+    dynamodb, _ = clients(server[0])
+    table = f"t-{uuid.uuid4().hex[:8]}"
+    create_table(dynamodb, table)
+    dynamodb.put_item(
+        TableName=table,
+        Item={
+            "pk": {"S": "a"},
+            "sk": {"S": "b"},
+            "n": {"N": "-1.50"},
+            "bin": {"B": b"\x00\xffz"},
+            "bins": {"BS": [b"\x01", b"\x02"]},
+            "nums": {"NS": ["1", "2.5"]},
+            "strs": {"SS": ["x"]},
+            "deep": {"M": {"l": {"L": [{"B": b"\x03"}, {"M": {"t": {"BOOL": False}}}, {"NULL": True}]}}},
+        },
+    )
+    dynamodb.update_item(
+        TableName=table,
+        Key={"pk": {"S": "a"}, "sk": {"S": "b"}},
+        UpdateExpression="ADD tally :one SET #d.extra = :bin",
+        ExpressionAttributeNames={"#d": "deep"},
+        ExpressionAttributeValues={":one": {"N": "1"}, ":bin": {"B": b"\x04"}},
+    )
+    scanned = [store.encode_item(item) for item in dynamodb.scan(TableName=table)["Items"]]
+    assert read_table_items(table) == scanned
 
 
 def test_a_table_the_template_lost_is_reported_not_restored(server: tuple[str, Snapshotter, SerializedApp]) -> None:

@@ -80,7 +80,7 @@ DEMO_PRICES = {"hr__find_employee": "0.01", "hr__get_employee": "0.005"}
 DEMO_BUDGETS = {"finance": "100", "support": "25", "platform": "10"}
 #: ``STEWARD_SNAPSHOT_INTERVAL_S`` overrides it (tests set it high to control when snapshots happen).
 SNAPSHOT_INTERVAL_S = 2.0
-#: moto writes its last snapshot on SIGTERM; a large store takes a while (about 1 ms per item).
+#: moto writes its last snapshot on SIGTERM (10,000 items: about a second; a generous bound).
 MOTO_STOP_TIMEOUT_S = 120.0
 _LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": ""}
 
@@ -234,7 +234,7 @@ class LocalPlane:
         moto_ready = self._workdir / "moto.json"
         moto_args = ["mcp_steward.local.moto_server", "--host", "127.0.0.1", "--port", "0"]
         moto_args += ["--ready-file", str(moto_ready), "--snapshot", str(self.store.snapshot.resolve())]
-        moto_args += ["--snapshot-interval", str(self.snapshot_interval_s)]
+        moto_args += ["--snapshot-interval", str(self.snapshot_interval_s), "--parent-pid", str(os.getpid())]
         lock = () if self.store_lock_fd is None else (self.store_lock_fd,)
         self._spawn("moto", moto_args, base_env, pass_fds=lock)
         moto_url = str(self._await_ready_file("moto", moto_ready)["url"])

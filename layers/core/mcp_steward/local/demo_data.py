@@ -1,7 +1,7 @@
 """Seed data for the example tool servers on the local plane (functions/currency, functions/hr_directory).
 
 The tables already exist (``pk`` S HASH, ``sk`` S RANGE). Seeding is idempotent: items are overwritten and
-the HR secret gets a fresh random token on every run (the local plane starts from an empty store anyway).
+the HR secret gets a fresh random token on every run (the local plane seeds only an empty store).
 """
 
 from __future__ import annotations

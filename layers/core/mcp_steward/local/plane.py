@@ -36,6 +36,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 from mcp_steward.adapters.dynamodb_budgets import DynamoDbBudgetLedger
 from mcp_steward.adapters.dynamodb_grants import DynamoDbGrantStore
@@ -252,7 +253,14 @@ class LocalPlane:
         restored: set[str] = set()
         if self.snapshot is not None:
             table_names = {str(t.create_table_kwargs["TableName"]) for t in tables.values()}
-            for warning in store.restore(dynamodb, secretsmanager, self.snapshot, table_names):
+            try:
+                warnings = store.restore(dynamodb, secretsmanager, self.snapshot, table_names)
+            except (BotoCoreError, ClientError) as exc:
+                raise StoreError(
+                    f"cannot restore {self.store.snapshot} ({exc}); it is left untouched. Fix or move it, or start "
+                    "empty with steward dev --fresh (which deletes it)"
+                ) from None
+            for warning in warnings:
                 print(f"steward dev: warning: {warning}", file=sys.stderr)
             restored = set(self.snapshot["secrets"])
         for secret in template.secrets().values():

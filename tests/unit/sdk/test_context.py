@@ -15,7 +15,7 @@ class FakeLambdaContext:
 
 
 def _context(deadline_ms: int, now_ms: int, lambda_context: object = None) -> ToolContext:
-    envelope = StewardContext.model_validate(steward(deadline_ms=deadline_ms))
+    envelope = StewardContext.decode(steward(deadline_ms=deadline_ms))
     return ToolContext(envelope, "t", lambda_context=lambda_context, clock_ms=lambda: now_ms)
 
 

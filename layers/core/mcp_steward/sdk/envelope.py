@@ -1,41 +1,31 @@
-"""The invocation envelope governance sends a tool function (docs/design.md section 5), as typed models.
+"""The invocation envelope governance sends a tool function (docs/design.md section 5), as the SDK reads it.
 
-The contract is fixed at ``v: 1``; later issues extend it and never break it, so unknown keys are ignored.
+The typed definition, its encoding and decoding live in :mod:`mcp_steward.contracts.envelope`, shared with
+governance; this module keeps the SDK's names for them.
 """
 
 from __future__ import annotations
 
-from typing import Any, Final, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from mcp_steward.contracts.envelope import (
+    ENVELOPE_VERSION,
+    EnvelopeError,
+    JsonObject,
+    Principal,
+    RequestId,
+    StewardContext,
+)
 
-ENVELOPE_VERSION: Final = 1
-
-type RequestId = str | int
-type JsonObject = dict[str, Any]
-
-
-class Principal(BaseModel):
-    """Who the call is for: the person (or service) id, their team, and whom they act on behalf of."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    id: StrictStr = Field(min_length=1)
-    team: StrictStr = Field(min_length=1)
-    obo: StrictStr | None = None
-
-
-class StewardContext(BaseModel):
-    """The ``steward`` half of the envelope."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    v: Literal[1]
-    request_id: StrictStr = Field(min_length=1)
-    deadline_ms: StrictInt = Field(ge=0, description="Epoch milliseconds after which governance stops waiting.")
-    principal: Principal
-    #: A delegation token for nested calls (a later issue); only its type is checked here.
-    delegation: StrictStr | None = None
+__all__ = [
+    "ENVELOPE_VERSION",
+    "EnvelopeError",
+    "JsonObject",
+    "Principal",
+    "RequestId",
+    "StewardContext",
+    "readable_id",
+]
 
 
 def readable_id(message: Any) -> RequestId | None:

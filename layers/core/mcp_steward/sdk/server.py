@@ -25,10 +25,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypedDict
 
-from pydantic import ValidationError
-
 from mcp_steward.sdk.context import ToolContext, ToolError
-from mcp_steward.sdk.envelope import JsonObject, RequestId, StewardContext, readable_id
+from mcp_steward.sdk.envelope import EnvelopeError, JsonObject, RequestId, StewardContext, readable_id
 from mcp_steward.sdk.jsonrpc import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
@@ -152,8 +150,8 @@ class ToolServer:
         if not isinstance(message, dict) or not isinstance(event.get("steward"), dict):
             return error_message(request_id, INVALID_REQUEST, "Invalid Request: envelope needs steward and message")
         try:
-            steward = StewardContext.model_validate(event["steward"])
-        except ValidationError:
+            steward = StewardContext.decode(event["steward"])
+        except EnvelopeError:
             return error_message(request_id, INVALID_REQUEST, "Invalid Request: invalid steward context")
         method = message.get("method")
         params = message.get("params", {})

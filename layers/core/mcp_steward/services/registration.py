@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from mcp_steward.contracts import envelope
 from mcp_steward.domain.egress_policy import (
     DEFAULT_AUTH_HEADER,
     AuthHeader,
@@ -38,7 +39,7 @@ from mcp_steward.domain.scanning import scan_tool
 from mcp_steward.protocol.jsonrpc import is_utf8_json
 
 #: The principal named in the envelope when the plane itself (not a person) lists a server's tools.
-SYSTEM_PRINCIPAL = {"id": "steward:registry", "team": "steward", "obo": None}
+SYSTEM_PRINCIPAL = envelope.Principal("steward:registry", "steward")
 DISCOVERY_TIMEOUT_MS = 30_000
 #: Of a listing's error message (the egress's refusals say what to run: a ``put-vendor`` command line).
 MAX_ERROR_CHARS = 600
@@ -75,18 +76,10 @@ def discover_tools(invoker: ToolInvoker, server: ServerRecord) -> list[dict[str,
         RegistrationError: the function could not be invoked or answered with a malformed result.
     """
     deadline_ms = int(time.time() * 1000) + DISCOVERY_TIMEOUT_MS
-    envelope = {
-        "steward": {
-            "v": 1,
-            "request_id": uuid.uuid4().hex,
-            "deadline_ms": deadline_ms,
-            "principal": SYSTEM_PRINCIPAL,
-            "delegation": None,
-        },
-        "message": {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}},
-    }
+    steward = envelope.StewardContext(uuid.uuid4().hex, deadline_ms, SYSTEM_PRINCIPAL)
+    listing = envelope.tools_list(steward)
     try:
-        response = invoker.invoke(server, envelope, deadline_ms=deadline_ms, version=server.version)
+        response = invoker.invoke(server, listing, deadline_ms=deadline_ms, version=server.version)
     except InvocationError as exc:
         raise RegistrationError(f"could not list the tools of {server.name}: {exc.message}") from exc
     error = response.get("error")

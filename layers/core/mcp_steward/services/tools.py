@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Any, Final
 
+from mcp_steward.contracts import envelope
 from mcp_steward.domain.budgets import Denied
 from mcp_steward.domain.grants import Grant, SubjectKind, allows, subjects_of
 from mcp_steward.domain.identity import Principal
@@ -18,7 +19,6 @@ from mcp_steward.protocol.errors import InvalidParamsError, UnknownToolError
 from mcp_steward.protocol.jsonrpc import is_utf8_json, loads_unicode
 
 PAGE_SIZE: Final = 100
-ENVELOPE_VERSION: Final = 1
 
 
 def _encode_cursor(after: str) -> str:
@@ -165,21 +165,10 @@ def envelope_for(
     delegation: str | None = None,
 ) -> dict[str, Any]:
     """The invocation envelope of docs/design.md section 5 (``delegation``: the token minted for this invocation)."""
-    return {
-        "steward": {
-            "v": ENVELOPE_VERSION,
-            "request_id": request_id,
-            "deadline_ms": deadline_ms,
-            "principal": {"id": principal.id, "team": principal.team, "obo": principal.obo},
-            "delegation": delegation,
-        },
-        "message": {
-            "jsonrpc": "2.0",
-            "id": rpc_id,
-            "method": "tools/call",
-            "params": {"name": upstream, "arguments": arguments},
-        },
-    }
+    who = envelope.Principal(principal.id, principal.team, principal.obo)
+    return envelope.tools_call(
+        envelope.StewardContext(request_id, deadline_ms, who, delegation), rpc_id, upstream, arguments
+    )
 
 
 def tool_result(response: dict[str, Any], name: str) -> dict[str, Any] | None:

@@ -172,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
 
 INIT_TIMEOUT_S = 30.0  # importing a handler locally can be slow on a cold disk; Lambda allows 10 s
 FINGERPRINT_INTERVAL_S = 1.0
+#: A pool whose workers are all busy starts another one only once none has finished for this long.
+SCALE_PATIENCE_S = 0.5
 
 _stderr_lock = threading.Lock()
 
@@ -345,8 +347,9 @@ class FunctionPool:
     """The warm workers of one function (one version), as Lambda's execution environments:
 
     - an invocation takes an idle worker; else, while the pool is under its ``limit`` (and the plane under its
-      :class:`Capacity`), a new worker is started in the background, and the invocation waits in the queue for
-      whichever worker is free first (a warm one finishing usually beats a cold start);
+      :class:`Capacity`), a new worker is started in the background (one at a time, and only once the busy ones
+      stop turning over: :data:`SCALE_PATIENCE_S`), and the invocation waits in the queue for whichever worker is
+      free first (a warm one finishing usually beats a cold start);
     - at most ``queue_limit`` invocations wait; one more, or one that waited its ``wait_s``, is throttled
       (``None``: the runner answers 429 ``TooManyRequestsException``, as Lambda does); nested invocations
       (see :meth:`acquire`) do not queue;
@@ -380,6 +383,7 @@ class FunctionPool:
         self._starting = 0
         self._waiting_outer = 0
         self._waiting_nested = 0
+        self._last_release = 0.0  # when a worker last finished an invocation (monotonic)
         self._failures: list[dict[str, Any]] = []  # init errors, each handed to one waiting invocation
         self.closed = False
         self.generation = 0
@@ -448,9 +452,14 @@ class FunctionPool:
                         if self._failures:
                             return self._failures.pop(0)
                         live = len(self._busy) + len(self._idle) + self._starting
-                        # One cold start at a time per function: a start costs a second or more of CPU, and on a
-                        # small machine the warm workers finishing usually serve the queue sooner.
-                        if live < self.limit and self._starting == 0 and len(self._idle) < self._demand_locked():
+                        # Scale out as Lambda does, at a bounded rate: one cold start at a time per function, and
+                        # only while the warm workers are not turning over (none freed for SCALE_PATIENCE_S: so a
+                        # pool whose workers all wait on a nested call of their own function still grows). A start
+                        # costs a second or more of CPU; on a small machine, warm workers that keep finishing
+                        # serve a queue sooner than new ones would.
+                        scale = live < self.limit and self._starting == 0 and len(self._idle) < self._demand_locked()
+                        stalled = not self._busy or time.monotonic() - self._last_release >= SCALE_PATIENCE_S
+                        if scale and stalled:
                             self._starting += 1
                             threading.Thread(
                                 target=self._start, args=(self.generation,), name="worker-start", daemon=True
@@ -463,7 +472,7 @@ class FunctionPool:
                         remaining = deadline - time.monotonic()
                         if remaining <= 0:
                             return None
-                        self._cond.wait(remaining)
+                        self._cond.wait(min(remaining, SCALE_PATIENCE_S) if scale else remaining)
                 finally:
                     if nested:
                         self._waiting_nested -= 1
@@ -525,8 +534,9 @@ class FunctionPool:
             if not self._busy.pop(worker):
                 self._busy_outer -= 1
             keep = healthy and not self.closed and worker.generation == self.generation and worker.alive
+            self._last_release = time.monotonic()
             if keep:
-                self._idle.append((worker, time.monotonic()))
+                self._idle.append((worker, self._last_release))
             self._cond.notify_all()
         if not keep:
             self._discard(worker)

@@ -73,6 +73,7 @@ from bench.stats import median, percentile, ratio_line
 from mcp_steward.adapters.egress_invoker import EgressInvoker, vendor_target
 from mcp_steward.adapters.lambda_invoker import LambdaInvoker
 from mcp_steward.cli.target import EGRESS_ID
+from mcp_steward.contracts.vendor_target import with_target
 from mcp_steward.domain.identity import Principal, PrincipalId, TeamName
 from mcp_steward.domain.names import ServerName
 from mcp_steward.domain.registry import ServerKind, ServerRecord
@@ -353,7 +354,7 @@ class Sides:
 
     def egress_handler(self) -> float:
         event, deadline_ms = envelope(self.spec.timeout_s)
-        event = {**event, "vendor": vendor_target(self.server)}
+        event = with_target(event, vendor_target(self.server))
         context = LambdaContext(
             function_name=self.spec.function_name,
             function_version="$LATEST",

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from mcp_steward.adapters.egress_invoker import EgressInvoker, RoutingInvoker
+from mcp_steward.contracts.vendor_target import VendorTarget, target_of
 from mcp_steward.domain.names import ServerName
 from mcp_steward.domain.ports import InvocationError
 from mcp_steward.domain.records import Decision, Outcome
 from mcp_steward.domain.registry import ServerKind, ServerRecord
-from mcp_steward.egress.service import VendorTarget
 from mcp_steward.services.calls import CallTool
 from mcp_steward.services.tools import ToolService
 from tests.unit.services.test_call_tool import NOW, Pipeline, Tool, build
@@ -67,7 +67,7 @@ def test_a_vendor_call_goes_to_the_egress_function_with_the_target_by_reference(
     assert pipeline.run()["structuredContent"] == {"result": 3}
     [(function, envelope)] = egress.sent
     assert function == "stack-egress"
-    assert VendorTarget.from_event(envelope["vendor"]) == VendorTarget(
+    assert target_of(envelope) == VendorTarget(
         "calc", VENDOR.url or "", VENDOR.allowed_hosts, VENDOR.secret_id, VENDOR.auth_header
     )
     assert envelope["message"]["params"] == {"name": "add", "arguments": {"a": 1, "b": 2}}

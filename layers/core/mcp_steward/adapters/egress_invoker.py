@@ -11,19 +11,14 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from mcp_steward.contracts.vendor_target import VendorTarget, with_target
 from mcp_steward.domain.ports import InvocationError, ToolInvoker
 from mcp_steward.domain.registry import ServerKind, ServerRecord
 
 
-def vendor_target(server: ServerRecord) -> dict[str, Any]:
-    """The ``vendor`` member of an egress invocation (``mcp_steward.egress.service.VendorTarget``)."""
-    return {
-        "server": server.name,
-        "url": server.url,
-        "allowed_hosts": list(server.allowed_hosts),
-        "secret_id": server.secret_id,
-        "auth_header": server.auth_header,
-    }
+def vendor_target(server: ServerRecord) -> VendorTarget:
+    """The vendor target of ``server`` (a vendor server: its ``url`` is set)."""
+    return VendorTarget(server.name, server.url or "", server.allowed_hosts, server.secret_id, server.auth_header)
 
 
 class EgressInvoker:
@@ -40,7 +35,8 @@ class EgressInvoker:
         if server.kind is not ServerKind.VENDOR or not server.url:
             raise InvocationError("function_forbidden", f"{server.name} is not a vendor server.")
         egress = replace(server, function_name=self._function, function_timeout_s=self._timeout_s)
-        return self._functions.invoke(egress, {**envelope, "vendor": vendor_target(server)}, deadline_ms=deadline_ms)
+        event = with_target(envelope, vendor_target(server))
+        return self._functions.invoke(egress, event, deadline_ms=deadline_ms)
 
     def close(self) -> None:
         _close(self._functions)

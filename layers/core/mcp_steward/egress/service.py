@@ -29,9 +29,9 @@ import re
 import ssl
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Final
 
+from mcp_steward.contracts.vendor_target import VendorTarget, VendorTargetError, target_of
 from mcp_steward.domain.egress_policy import (
     CREDENTIAL_ORIGIN,
     DEFAULT_AUTH_HEADER,
@@ -59,46 +59,6 @@ _SENT_RULES: Final = frozenset({"redirect", "response_too_large"})
 _METHODS: Final = frozenset({"tools/list", "tools/call"})
 
 _log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class VendorTarget:
-    """Where a vendor call goes and with which credential (by reference): the registry's vendor server."""
-
-    server: str
-    url: str
-    allowed_hosts: tuple[str, ...]
-    secret_id: str | None = None
-    auth_header: str | None = None
-
-    def to_event(self) -> dict[str, Any]:
-        return {
-            "server": self.server,
-            "url": self.url,
-            "allowed_hosts": list(self.allowed_hosts),
-            "secret_id": self.secret_id,
-            "auth_header": self.auth_header,
-        }
-
-    @classmethod
-    def from_event(cls, value: object) -> VendorTarget:
-        """Raises:
-        EgressRefusedError: ``malformed_target``.
-        """
-        if not isinstance(value, dict):
-            raise EgressRefusedError("malformed_target", "The egress call names no vendor.")
-        server, url, hosts = value.get("server"), value.get("url"), value.get("allowed_hosts")
-        secret_id, header = value.get("secret_id"), value.get("auth_header")
-        if (
-            not isinstance(server, str)
-            or not isinstance(url, str)
-            or not isinstance(hosts, list)
-            or not all(isinstance(h, str) for h in hosts)
-            or not isinstance(secret_id, str | None)
-            or not isinstance(header, str | None)
-        ):
-            raise EgressRefusedError("malformed_target", "The egress call's vendor target is malformed.")
-        return cls(server, url, tuple(hosts), secret_id or None, header or None)
 
 
 class EgressService:
@@ -136,7 +96,10 @@ class EgressService:
         secret: str | None = None
         outcome: dict[str, Any]
         try:
-            target = VendorTarget.from_event(event.get("vendor") if isinstance(event, dict) else None)
+            try:
+                target = target_of(event)
+            except VendorTargetError as malformed:
+                raise EgressRefusedError("malformed_target", str(malformed)) from malformed
             server = target.server
             if method not in _METHODS:
                 return _error(rpc_id, -32601, f"Method not found: {str(method)[:64]}")

@@ -42,3 +42,18 @@ class Principal:
 
 class IdentityError(Exception):
     """No usable identity on the request: answered 401 with ``WWW-Authenticate: Bearer``."""
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header (at most 4096 characters).
+
+    Raises:
+        IdentityError: no header, another scheme, or no token.
+    """
+    if authorization is None:
+        raise IdentityError("missing Authorization header")
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > 4096:
+        raise IdentityError("expected Authorization: Bearer <token>")
+    return token

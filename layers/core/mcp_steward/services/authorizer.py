@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mcp_steward.domain.identity import IdentityError, Principal
+from mcp_steward.contracts import authorizer_context
+from mcp_steward.domain.identity import IdentityError, Principal, bearer_token
 from mcp_steward.domain.ports import KeyStore
-from mcp_steward.http.identity import bearer_token
 from mcp_steward.services.oidc import OidcVerifier, jwt_header
 
 
@@ -37,18 +37,6 @@ def stage_arn(method_arn: str) -> str:
     if not prefix or len(parts) < 2:
         raise Unauthorized
     return f"{prefix}:execute-api:{parts[0]}/{parts[1]}/*/*"
-
-
-def context_of(principal: Principal) -> dict[str, str]:
-    """The flat authorizer context of docs/design.md section 2: all strings."""
-    return {
-        "principalId": principal.id,
-        "team": principal.team,
-        "roles": ",".join(sorted(principal.roles)),
-        "obo": principal.obo or "",
-        "keyId": principal.key_id or "",
-        "tokenKind": principal.token_kind.value,
-    }
 
 
 def _principal(token: str, keys: KeyStore, oidc: OidcVerifier | None) -> tuple[Principal, bool]:
@@ -88,5 +76,5 @@ def authorize(event: Mapping[str, Any], keys: KeyStore, oidc: OidcVerifier | Non
                 {"Action": "execute-api:Invoke", "Effect": "Allow" if allowed else "Deny", "Resource": resource}
             ],
         },
-        "context": context_of(principal),
+        "context": authorizer_context.encode(principal),
     }

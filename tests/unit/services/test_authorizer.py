@@ -9,11 +9,11 @@ import pytest
 
 from mcp_steward.adapters.jwks import StaticJwks
 from mcp_steward.adapters.memory import InMemoryKeyStore
-from mcp_steward.domain.identity import KeyId, Principal, PrincipalId, TeamName
+from mcp_steward.domain.identity import KeyId, Principal, PrincipalId, TeamName, UnknownSigningKeyError
 from mcp_steward.domain.keys import KeyRecord, new_token, token_digest
 from mcp_steward.domain.ports import StoreUnavailableError
 from mcp_steward.services.authorizer import Unauthorized, authorize
-from mcp_steward.services.oidc import OidcConfig, OidcVerifier, UnknownSigningKeyError, jwt_header
+from mcp_steward.services.oidc import OidcConfig, OidcVerifier, jwt_header
 from mcp_steward.settings import SettingsError
 from tests.oidc_keys import (
     CLIENT_ID,

@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from mcp_steward.domain.identity import UnknownSigningKeyError
 from mcp_steward.domain.ports import StoreUnavailableError
-from mcp_steward.services.oidc import UnknownSigningKeyError
 
 if TYPE_CHECKING:
     from jwt import PyJWK, PyJWKClient

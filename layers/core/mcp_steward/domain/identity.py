@@ -44,6 +44,11 @@ class IdentityError(Exception):
     """No usable identity on the request: answered 401 with ``WWW-Authenticate: Bearer``."""
 
 
+class UnknownSigningKeyError(IdentityError):
+    """The token's ``kid`` is not in the issuer's JWKS (after at most one rate-limited refetch): raised by the
+    JWKS adapter, so it lives beside the error it refines rather than in the service that verifies tokens."""
+
+
 def bearer_token(authorization: str | None) -> str:
     """The token of an ``Authorization: Bearer <token>`` header (at most 4096 characters).
 

@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol
 from urllib.parse import urlsplit
 
-from mcp_steward.domain.identity import IdentityError, Principal, PrincipalId, TeamName, TokenKind, valid_entity_name
+from mcp_steward.domain.identity import (
+    IdentityError,
+    Principal,
+    PrincipalId,
+    TeamName,
+    TokenKind,
+    valid_entity_name,
+)
 from mcp_steward.protocol.jsonrpc import loads_unicode
 from mcp_steward.settings import SettingsError
 
@@ -31,10 +38,6 @@ _LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
 DEFAULT_TEAM_CLAIM: Final = "custom:team"
 DEFAULT_ROLES_CLAIM: Final = "cognito:groups"
 DEFAULT_PRINCIPAL_CLAIM: Final = "sub"
-
-
-class UnknownSigningKeyError(IdentityError):
-    """The token's ``kid`` is not in the issuer's JWKS (after at most one rate-limited refetch)."""
 
 
 class SigningKeys(Protocol):

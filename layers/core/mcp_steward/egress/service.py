@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
+from mcp_steward.contracts.result_meta import EgressFailure, is_steward_key
 from mcp_steward.contracts.vendor_target import VendorTarget, VendorTargetError, target_of
 from mcp_steward.domain.egress_policy import (
     CREDENTIAL_ORIGIN,
@@ -249,7 +250,7 @@ def _untrusted_result(result: dict[str, Any]) -> dict[str, Any]:
     cleaned = {k: v for k, v in result.items() if k not in ("resultType", "_meta")}
     meta = result.get("_meta")
     if isinstance(meta, dict):
-        kept = {k: v for k, v in meta.items() if not str(k).startswith("steward/")}
+        kept = {k: v for k, v in meta.items() if not is_steward_key(k)}
         if kept:
             cleaned["_meta"] = kept
     return cleaned
@@ -291,9 +292,7 @@ def _public_reason(reason: str) -> str:
 
 
 def _failure(rpc_id: object, method: object, text: str, reason: str, *, rule: str = "", sent: bool) -> dict[str, Any]:
-    meta: dict[str, Any] = {"steward/reason": reason, "steward/sent": sent}
-    if rule:
-        meta["steward/rule"] = rule
+    meta = EgressFailure(reason, sent, rule or None).encode()
     if method == "tools/call":
         result = {"content": [{"type": "text", "text": text}], "isError": True, "_meta": meta}
         return {"jsonrpc": "2.0", "id": rpc_id, "result": result}

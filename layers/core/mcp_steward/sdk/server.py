@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypedDict
 
+from mcp_steward.contracts import result_meta
 from mcp_steward.sdk.context import ToolContext, ToolError
 from mcp_steward.sdk.envelope import EnvelopeError, JsonObject, RequestId, StewardContext, readable_id
 from mcp_steward.sdk.jsonrpc import (
@@ -39,9 +40,9 @@ from mcp_steward.sdk.schema import InvalidArgumentsError, InvalidOutputError, Si
 
 logger = logging.getLogger("mcp_steward.sdk")
 
-UNITS_KEY: Final = "steward/units"
-REASON_KEY: Final = "steward/reason"
-VIOLATIONS_KEY: Final = "steward/violations"
+UNITS_KEY: Final = result_meta.UNITS
+REASON_KEY: Final = result_meta.REASON
+VIOLATIONS_KEY: Final = result_meta.VIOLATIONS
 _TOOL_NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 
 

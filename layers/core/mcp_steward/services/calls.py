@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol
 
+from mcp_steward.contracts import result_meta
 from mcp_steward.domain.budgets import (
     NO_NESTING,
     Denied,
@@ -77,23 +78,8 @@ _log = logging.getLogger(__name__)
 
 #: Added to the governance function's timeout for a reservation's expiry: its owner is then provably gone.
 RESERVATION_MARGIN: Final = timedelta(seconds=60)
-IDEMPOTENCY_META: Final = "steward/idempotencyKey"
+IDEMPOTENCY_META: Final = result_meta.IDEMPOTENCY_KEY
 MAX_IDEMPOTENCY_KEY: Final = MAX_KEY_CHARS
-#: What the egress function reports in ``_meta["steward/reason"]`` of a vendor call that failed (only trusted
-#: from the egress: it drops a vendor's own ``steward/*`` keys). ``_meta["steward/sent"]`` false: the vendor's
-#: tool never ran, nothing is charged; an interactive tool ran (fixed price); anything else is unknown.
-EGRESS_REASONS: Final = frozenset(
-    {
-        "egress_refused",
-        "credential_unavailable",
-        "vendor_unreachable",
-        "vendor_unauthorized",
-        "vendor_timeout",
-        "vendor_error",
-        "malformed_response",
-        "interactive",
-    }
-)
 #: Invocation failures that mean the tool never ran: nothing is charged.
 NOT_INVOKED: Final = frozenset(
     {"function_not_found", "throttled", "deadline_exceeded", "function_forbidden", "request_too_large"}
@@ -392,10 +378,10 @@ class CallTool:
         if parsed is None:
             result = tool_error_result(f"The tool {tool.exposed_name} returned a malformed result.", "malformed")
             outcome, cost, units = Outcome.UNKNOWN, price.price, 0
-        elif parsed.get("isError") and server.kind is ServerKind.VENDOR and _egress_reason(parsed):
+        elif parsed.get("isError") and server.kind is ServerKind.VENDOR and (failure := _egress_failure(parsed)):
             result, units = parsed, 0
-            reason, detail = _egress_reason(parsed) or "", _egress_detail(parsed)
-            if parsed["_meta"].get("steward/sent") is not True:
+            reason, detail = failure.reason, failure.audit_detail()
+            if not failure.sent:
                 outcome, cost = Outcome.NOT_INVOKED, 0
             elif reason == "interactive":
                 outcome, cost = Outcome.TOOL_ERROR, price.price
@@ -407,9 +393,9 @@ class CallTool:
             units = _units(parsed, price.max_units)
             cost = price.actual(units)
             meta = parsed.get("_meta")
-            if isinstance(meta, dict) and "steward/units" in meta and meta["steward/units"] != units:
+            if isinstance(meta, dict) and result_meta.UNITS in meta and meta[result_meta.UNITS] != units:
                 # the caller (and a replay) sees the units charged, not a number no client can read
-                parsed = {**parsed, "_meta": {**meta, "steward/units": units}}
+                parsed = {**parsed, "_meta": {**meta, result_meta.UNITS: units}}
             result, outcome = parsed, Outcome.OK
             output_schema = tool.definition.get("outputSchema")
             if output_schema is not None:
@@ -576,26 +562,20 @@ def _scoped_key(request: CallRequest, tool: str, arguments: dict[str, Any]) -> I
     )
 
 
-def _egress_reason(result: dict[str, Any]) -> str | None:
-    meta = result.get("_meta")
-    reason = meta.get("steward/reason") if isinstance(meta, dict) else None
-    return reason if reason in EGRESS_REASONS else None
+def _egress_failure(result: dict[str, Any]) -> result_meta.EgressFailure | None:
+    """The egress failure a vendor call's error result reports, or None (the vendor's own tool error).
 
-
-def _egress_detail(result: dict[str, Any]) -> dict[str, Any]:
-    """What the audit keeps of an egress failure: the rule that refused it and whether the vendor was called."""
-    meta = result["_meta"]
-    detail: dict[str, Any] = {"sent": meta.get("steward/sent") is True}
-    rule = meta.get("steward/rule")
-    if isinstance(rule, str):
-        detail["rule"] = rule[:64]
-    return detail
+    ``sent`` false: the vendor's tool never ran, nothing is charged; an interactive tool ran (fixed price);
+    anything else is unknown."""
+    try:
+        return result_meta.EgressFailure.decode(result.get("_meta"))
+    except result_meta.ResultMetaError:
+        return None
 
 
 def _units(result: dict[str, Any], max_units: int) -> int:
     """The units a tool reported, clamped to ``[0, max_units]`` before anything is computed or stored."""
-    meta = result.get("_meta")
-    units = meta.get("steward/units") if isinstance(meta, dict) else None
-    if not isinstance(units, int) or isinstance(units, bool):
+    units = result_meta.reported_units(result.get("_meta"))
+    if units is None:
         return 0
     return min(max(units, 0), max_units)

@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Any, Final
 
-from mcp_steward.contracts import envelope
+from mcp_steward.contracts import envelope, result_meta
 from mcp_steward.domain.budgets import Denied
 from mcp_steward.domain.grants import Grant, SubjectKind, allows, subjects_of
 from mcp_steward.domain.identity import Principal
@@ -43,7 +43,7 @@ def tool_error_result(text: str, reason: str, **meta: Any) -> dict[str, Any]:
     return {
         "content": [{"type": "text", "text": text}],
         "isError": True,
-        "_meta": {"steward/reason": reason, **{f"steward/{key}": value for key, value in meta.items()}},
+        "_meta": {result_meta.REASON: reason, **{result_meta.PREFIX + key: value for key, value in meta.items()}},
     }
 
 

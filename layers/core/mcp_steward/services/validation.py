@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Final, Literal, Protocol
 
+from mcp_steward.contracts import result_meta
 from mcp_steward.domain import schema_regex
 from mcp_steward.domain.schema_regex import RegexError
 from mcp_steward.protocol.errors import INTERNAL_ERROR, ErrorRule, StewardError
@@ -267,12 +268,12 @@ def invalid_output_result(report: ValidationReport) -> dict[str, Any]:
 def _error_result(report: ValidationReport, reason: str, lines: list[str]) -> dict[str, Any]:
     lines = lines + [f"{violation.pointer or '(root)'}: {violation.message}" for violation in report.violations]
     meta: dict[str, Any] = {
-        "steward/reason": reason,
-        "steward/violations": [violation.as_dict() for violation in report.violations],
+        result_meta.REASON: reason,
+        result_meta.VIOLATIONS: [violation.as_dict() for violation in report.violations],
     }
     if report.omitted:
         lines.append(f"({'at least ' if report.scan_stopped else ''}{report.omitted} more violations not shown)")
-        meta["steward/violationsOmitted"] = report.omitted
+        meta[result_meta.VIOLATIONS_OMITTED] = report.omitted
     return {"content": [{"type": "text", "text": "\n".join(lines)}], "isError": True, "_meta": meta}
 
 

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
+from mcp_steward.contracts.nested_event import NestedCall, NestedEventError, NestedRefusal, decode_answer
 from mcp_steward.sdk.context import ToolError
 
 if TYPE_CHECKING:
@@ -87,18 +88,16 @@ def call_tool(
         raise NestedCallError("this tool's server may not call other tools", "delegation_invalid", {"why": "target"})
     if timeout_ms <= 0:
         raise NestedCallError("no time left for a nested call", "deadline_exceeded")
-    answer = transport({"delegation": token, "name": name, "arguments": arguments or {}}, timeout_ms)
-    error = answer.get("error")
-    if isinstance(error, dict):
-        raw = error.get("data")
-        data: dict[str, Any] = raw if isinstance(raw, dict) else {}
-        code = error.get("code")
-        reason = str(data.get("reason") or (_REASONS.get(code, "error") if isinstance(code, int) else "error"))
-        raise NestedCallError(str(error.get("message", "nested call refused")), reason, data)
-    result = answer.get("result")
-    if not isinstance(result, dict):
-        raise NestedCallError("nested call failed: a malformed answer", "unavailable")
-    return result
+    answer = transport(NestedCall(token, name, arguments or {}).encode(), timeout_ms)
+    try:
+        decoded = decode_answer(answer)
+    except NestedEventError as malformed:
+        raise NestedCallError(str(malformed), "unavailable") from None
+    if isinstance(decoded, NestedRefusal):
+        by_code = _REASONS.get(decoded.code, "error") if decoded.code is not None else "error"
+        reason = decoded.data.get("reason") or by_code
+        raise NestedCallError(decoded.message, str(reason), decoded.data)
+    return decoded
 
 
 _REASONS: Final = {-32602: "invalid_params", -32603: "unavailable"}

@@ -6,7 +6,7 @@ of its own. The token is verified (signature, audience, expiry, depth); the call
 ``tools/call`` pipeline as a person's, for the person the token names, authorized for the calling server,
 charged to the person's team within the parent reservation's allowance, and recorded with the chain.
 
-The event and the answer are small JSON objects::
+The event and the answer are small JSON objects (:mod:`mcp_steward.contracts.nested_event`)::
 
     {"delegation": "<token>", "name": "vendor__search", "arguments": {...}, "_meta": {...}}
     {"result": {<CallToolResult>}}  or  {"error": {"code": -31000, "message": "...", "data": {...}}}
@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from mcp_steward.contracts import nested_event
 from mcp_steward.domain.delegation import DelegationError, verify
 from mcp_steward.domain.identity import Principal, PrincipalId, TeamName
 from mcp_steward.domain.ports import BudgetLedger, DelegationKeys, StoreUnavailableError
@@ -58,7 +59,7 @@ class NestedGovernance:
         """Answer one nested call: ``{"result": ...}`` or ``{"error": ...}``, never an exception."""
         request_id = f"nested-{uuid.uuid4().hex}"
         try:
-            return {"result": self._call(event, request_id)}
+            return nested_event.encode_result(self._call(event, request_id))
         except StoreUnavailableError:
             return _error(ServiceUnavailableError())  # fail closed: nothing was allowed
         except StewardError as error:
@@ -73,21 +74,21 @@ class NestedGovernance:
             # it reaches an audit record or an answer that could not be written.
             raise ParseError("Parse error: the nested call is not Unicode JSON text")
         try:
-            claims = verify(event.get("delegation"), self._keys.key, now_s=int(at.timestamp()))
+            claims = verify(event.get(nested_event.DELEGATION), self._keys.key, now_s=int(at.timestamp()))
         except DelegationError as refused:
-            self._refuse(request_id, at, event.get("name"), refused.reason)
+            self._refuse(request_id, at, event.get(nested_event.NAME), refused.reason)
             message = f"The delegation token was refused ({refused.reason})."
             raise GovernanceDeniedError("delegation_invalid", message, data={"why": refused.reason}) from None
         except StoreUnavailableError:
             raise ServiceUnavailableError from None
-        arguments = event.get("arguments", {})
-        meta = event.get("_meta")
+        arguments = event.get(nested_event.ARGUMENTS, {})
+        meta = event.get(nested_event.META)
         deadline_ms = min(claims.deadline_ms, int(time.time() * 1000) + self._timeout_ms)
         request = CallRequest(
             principal=Principal(PrincipalId(claims.sub), TeamName(claims.team), obo=_obo(claims.obo)),
             request_id=request_id,
             rpc_id=1,
-            name=event.get("name"),
+            name=event.get(nested_event.NAME),
             arguments=arguments,
             deadline_ms=deadline_ms,
             meta=meta if isinstance(meta, dict) else None,
@@ -111,7 +112,7 @@ class NestedGovernance:
 
 
 def _error(error: StewardError) -> dict[str, Any]:
-    return {"error": {"code": error.code, "message": error.message, "data": error.data or {}}}
+    return nested_event.NestedRefusal(error.code, error.message, error.data or {}).encode()
 
 
 def _obo(value: str | None) -> PrincipalId | None:

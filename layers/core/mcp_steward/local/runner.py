@@ -410,6 +410,11 @@ class FunctionGoneError(Exception):
 def _unhandled(request_id: str, error: Mapping[str, Any]) -> InvokeResult:
     body = {"errorMessage": "", "errorType": "Unknown", **error, "requestId": request_id}
     body.setdefault("stackTrace", [])
+    # As Lambda's log shows a failed invocation: the type always; the message only when the runtime wrote it
+    # (a handler's own message may carry anything).
+    error_type = str(body["errorType"])
+    own = error_type.startswith(("Sandbox.", "Runtime.", "Function."))
+    log_line(f"[runner] {request_id} failed: {error_type}" + (f": {body['errorMessage']}"[:400] if own else ""))
     return InvokeResult(body=json.dumps(body).encode(), function_error="Unhandled", request_id=request_id)
 
 

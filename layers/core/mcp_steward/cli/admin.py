@@ -18,16 +18,12 @@ from mcp_steward.domain.approval import (
     rejected_by_scan,
     rejection_refusal,
 )
-from mcp_steward.domain.grants import Grant, SubjectKind
-from mcp_steward.domain.identity import PrincipalId, TeamName, valid_entity_name
-from mcp_steward.domain.keys import KeyRecord, new_key_id, new_token, token_digest
-from mcp_steward.domain.known import UnknownName, closest, unknown, unknown_pattern
+from mcp_steward.domain.grants import Grant
 from mcp_steward.domain.money import format_credits, money_fields, parse_credits
-from mcp_steward.domain.names import EXPOSED_NAME, SEPARATOR, SERVER_NAME, ExposedName, ServerName
+from mcp_steward.domain.names import SERVER_NAME, ExposedName, ServerName
 from mcp_steward.domain.ports import ConcurrentChangeError
 from mcp_steward.domain.registry import (
     MAX_NESTED_CALLS,
-    Catalog,
     DelegationMode,
     DelegationPolicy,
     Rejection,
@@ -35,6 +31,9 @@ from mcp_steward.domain.registry import (
     ToolRecord,
     ToolStatus,
 )
+from mcp_steward.services.admin import AdminPorts, AdminRefusedError
+from mcp_steward.services.admin.grants import add_grant, grant_of, remove_grant
+from mcp_steward.services.admin.keys_and_teams import NewKey, create_key, revoke_key
 from mcp_steward.services.delegation_policy import set_delegation
 from mcp_steward.services.registration import (
     RegistrationError,
@@ -45,9 +44,24 @@ from mcp_steward.services.registration import (
 )
 from mcp_steward.services.sync import sync_server
 
+#: Refused input: exit 2, nothing changed. The CLI's own refusals (options that do not parse) and the admin
+#: services' are one type, so a command's caller (and its tests) catch one exception.
+UsageError = AdminRefusedError
 
-class UsageError(Exception):
-    """Refused input: exit 2, nothing changed."""
+
+def ports(target: Target) -> AdminPorts:
+    """The admin services' ports on ``target``: its stores, who is acting and its audit writer."""
+    return AdminPorts(
+        keys=target.keys,
+        registry=target.registry,
+        grants=target.grants,
+        budgets=target.budgets,
+        audit=target.record_admin,
+        actor=target.actor,
+        invoker=target.invoker,
+        versions=target.versions,
+        vendor_secret_prefix=target.vendor_secret_prefix,
+    )
 
 
 def _emit(rows: list[dict[str, Any]], as_json: bool, columns: list[str]) -> None:
@@ -63,12 +77,6 @@ def _emit(rows: list[dict[str, Any]], as_json: bool, columns: list[str]) -> None
         print("  ".join(str(row.get(c, "")).ljust(widths[c]) for c in columns))
 
 
-def _entity(value: str, what: str) -> str:
-    if not valid_entity_name(value):
-        raise UsageError(f"{what} {value!r} must match ^[a-z0-9][a-z0-9._-]{{0,63}}$")
-    return value
-
-
 def _expiry(value: str | None) -> datetime | None:
     if value is None:
         return None
@@ -77,72 +85,24 @@ def _expiry(value: str | None) -> datetime | None:
     except ValueError:
         raise UsageError(f"--expires {value!r} is not an ISO 8601 date-time") from None
     parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    if parsed <= datetime.now(UTC):
-        raise UsageError("--expires must be in the future")
     return parsed.astimezone(UTC)
 
 
-#: What a refusal of an unknown name adds: where the names are listed, and what admits an OIDC-only one.
-_LISTED_IN = {
-    SubjectKind.PRINCIPAL: "see 'steward teams list'; --allow-unknown admits a principal only an OIDC issuer knows",
-    SubjectKind.TEAM: "see 'steward teams list'; --allow-unknown admits a team only an OIDC issuer knows",
-    SubjectKind.SERVER: "see 'steward servers list'",
-    "tool": "see 'steward tools list'",
-}
-
-
-def _refuse_unknown(missing: UnknownName, what: str = "") -> UsageError:
-    """The refusal of a name the plane does not hold, with the closest name it does and where to look."""
-    prefix = f"{what}: " if what else ""
-    return UsageError(f"{prefix}{missing.message()}; {_LISTED_IN[missing.kind]}")
-
-
-def _teams(target: Target) -> set[str]:
-    """Every team: a team item, or the team of a principal (one scan of the keys table)."""
-    return {team for team, _ in target.keys.teams()}
-
-
 def keys_create(target: Target, args: argparse.Namespace) -> None:
-    principal = _entity(args.principal, "principal")
-    team = _entity(args.team, "team")
-    obo = _entity(args.on_behalf_of, "--on-behalf-of") if args.on_behalf_of else None
-    if obo is not None and not args.allow_unknown:
-        missing = unknown(SubjectKind.PRINCIPAL, obo, target.keys.members())
-        if missing is not None:  # an agent acting for nobody the plane knows would be granted nothing
-            raise _refuse_unknown(missing, "--on-behalf-of")
-    token = new_token()
-    record = KeyRecord(
-        key_id=new_key_id(),
-        digest=token_digest(token),
-        principal=PrincipalId(principal),
-        team=TeamName(team),
-        roles=frozenset(args.role or []),
-        obo=PrincipalId(obo) if obo else None,
-        created_at=datetime.now(UTC),
+    request = NewKey(
+        principal=args.principal,
+        team=args.team,
+        roles=args.role or [],
+        on_behalf_of=args.on_behalf_of,
         expires_at=_expiry(args.expires),
+        allow_unknown=args.allow_unknown,
     )
-    target.actor()  # before any change: who acts is recorded
-    teams = _teams(target)
-    existing = target.keys.ensure_principal(principal, team)
-    if existing != team:
-        raise UsageError(f"principal {principal} belongs to team {existing}; a principal has exactly one team")
-    similar = closest(team, teams) if team not in teams else None
-    if similar is not None:  # a new team is legitimate here, but so close to another it may be a typo
-        print(f"steward: note: team {team!r} is new (did you mean {similar!r}?)", file=sys.stderr)
-    target.keys.put(record)
-    target.record_admin(
-        "keys.create",
-        {
-            "key_id": record.key_id,
-            "roles": sorted(record.roles),
-            "on_behalf_of": record.obo,
-            "expires_at": record.expires_at.isoformat() if record.expires_at else None,
-        },
-        team=team,
-        principal=principal,
-    )
-    print(f"created key {record.key_id} for {principal} (team {team}); the token is shown once:")
-    print(token)
+    created = create_key(ports(target), request)
+    if created.similar_team is not None:  # a new team is legitimate here, but so close to another it may be a typo
+        print(f"steward: note: team {request.team!r} is new (did you mean {created.similar_team!r}?)", file=sys.stderr)
+    record = created.record
+    print(f"created key {record.key_id} for {record.principal} (team {record.team}); the token is shown once:")
+    print(created.token)
 
 
 def keys_list(target: Target, args: argparse.Namespace) -> None:
@@ -162,46 +122,12 @@ def keys_list(target: Target, args: argparse.Namespace) -> None:
 
 
 def keys_revoke(target: Target, args: argparse.Namespace) -> None:
-    target.actor()
-    if not target.keys.revoke(args.key_id):
-        raise UsageError(f"no key {args.key_id!r}")
-    target.record_admin("keys.revoke", {"key_id": args.key_id})
+    revoke_key(ports(target), args.key_id)
     print(f"revoked {args.key_id}")
 
 
 def _grant(args: argparse.Namespace) -> Grant:
-    if args.principal:
-        kind, subject = SubjectKind.PRINCIPAL, _entity(args.principal, "principal")
-    elif args.team:
-        kind, subject = SubjectKind.TEAM, _entity(args.team, "team")
-    else:
-        kind, subject = SubjectKind.SERVER, args.server
-        if SERVER_NAME.fullmatch(subject) is None:
-            raise UsageError(f"server {subject!r} must match ^[a-z][a-z0-9-]{{0,15}}$")
-    tool = args.tool
-    server, sep, rest = tool.partition(SEPARATOR)
-    wildcard = sep and rest == "*" and SERVER_NAME.fullmatch(server) is not None
-    if not wildcard and EXPOSED_NAME.fullmatch(tool) is None:
-        raise UsageError(f"--tool {tool!r} must be an exposed tool name or SERVER__*")
-    return Grant(kind, subject, tool)
-
-
-def _record_grant(target: Target, action: str, grant: Grant) -> None:
-    target.record_admin(
-        action,
-        {"subject_kind": grant.subject_kind.value, "subject": grant.subject, "tool": grant.pattern},
-        team=grant.subject if grant.subject_kind is SubjectKind.TEAM else None,
-        principal=grant.subject if grant.subject_kind is SubjectKind.PRINCIPAL else None,
-    )
-
-
-def _subjects(target: Target, kind: SubjectKind, catalog: Catalog | None = None) -> set[str]:
-    """The principals, teams or servers the plane holds (servers from ``catalog`` when given)."""
-    if kind is SubjectKind.PRINCIPAL:
-        return set(target.keys.members())
-    if kind is SubjectKind.TEAM:
-        return _teams(target)
-    return set((catalog or target.registry.catalog()).servers)
+    return grant_of(tool=args.tool, principal=args.principal, team=args.team, server=args.server)
 
 
 def _status_note(tool: ToolRecord | None) -> str:
@@ -217,39 +143,16 @@ def grants_add(target: Target, args: argparse.Namespace) -> None:
     """Grant a tool; the subject and the tool (or ``SERVER__*``'s server) must exist: a typo would grant nothing.
     ``--allow-unknown`` admits a principal or team that only an OIDC issuer knows."""
     grant = _grant(args)
-    catalog = target.registry.catalog()
-    if not (args.allow_unknown and grant.subject_kind is not SubjectKind.SERVER):
-        missing = unknown(grant.subject_kind, grant.subject, _subjects(target, grant.subject_kind, catalog))
-        if missing is not None:
-            raise _refuse_unknown(missing)
-    missing = unknown_pattern(grant.pattern, catalog.tools, catalog.servers)
-    if missing is not None:
-        raise _refuse_unknown(missing, "--tool")
-    target.actor()
-    target.grants.add(grant)
-    _record_grant(target, "grants.add", grant)
-    note = _status_note(catalog.tools.get(ExposedName(grant.pattern)))
-    print(f"granted {grant.pattern} to {grant.subject_kind} {grant.subject}{note}")
+    tool = add_grant(ports(target), grant, allow_unknown=args.allow_unknown)
+    print(f"granted {grant.pattern} to {grant.subject_kind} {grant.subject}{_status_note(tool)}")
 
 
 def grants_remove(target: Target, args: argparse.Namespace) -> None:
     """Remove a grant. A grant whose subject or tool no longer exists is removed all the same (cleanup); when
     nothing matched, the refusal names the closest subject or grant there is."""
     grant = _grant(args)
-    target.actor()
-    if target.grants.remove(grant):
-        _record_grant(target, "grants.remove", grant)
-        print(f"removed {grant.pattern} from {grant.subject_kind} {grant.subject}")
-        return
-    granted = [g for g in target.grants.all() if g.subject_kind is grant.subject_kind]
-    subjects = _subjects(target, grant.subject_kind) | {g.subject for g in granted}
-    missing = unknown(grant.subject_kind, grant.subject, subjects)
-    if missing is not None:
-        raise UsageError(f"{missing.message()}: no grant to remove")
-    patterns = [g.pattern for g in granted if g.subject == grant.subject]
-    similar = closest(grant.pattern, patterns)
-    hint = f" (did you mean {similar!r}?)" if similar else f" (it has {len(patterns)} grants)" if patterns else ""
-    raise UsageError(f"{grant.subject_kind} {grant.subject} has no grant {grant.pattern}{hint}")
+    remove_grant(ports(target), grant)
+    print(f"removed {grant.pattern} from {grant.subject_kind} {grant.subject}")
 
 
 def grants_list(target: Target, args: argparse.Namespace) -> None:

@@ -13,7 +13,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from mcp_steward.cli.admin import UsageError, _emit, _entity
+from mcp_steward.cli.admin import UsageError, _emit
 from mcp_steward.cli.target import Target
 from mcp_steward.domain.budgets import MAX_PER_MINUTE, Owner, OwnerKind, Period, RateLimit, RateScope, period_of
 from mcp_steward.domain.money import MAX_MICROS, AmountError, Micros, format_credits, money_fields, parse_credits
@@ -21,6 +21,7 @@ from mcp_steward.domain.names import ExposedName
 from mcp_steward.domain.ports import LimitBelowUsageError
 from mcp_steward.domain.pricing import MAX_UNITS, Price
 from mcp_steward.domain.registry import ToolRecord
+from mcp_steward.services.admin.ports import entity as _entity
 
 _COUNT: Final = re.compile(r"[0-9]{1,7}")
 

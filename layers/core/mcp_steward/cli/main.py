@@ -423,7 +423,10 @@ def _main(argv: list[str] | None) -> int:
 
     try:
         args.func(_target(args), args)
-    except (UsageError, InvalidNameError) as exc:
+    except UsageError as exc:  # refused input or a refused admin change: nothing changed
+        print(f"steward: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except InvalidNameError as exc:
         print(f"steward: error: {exc}", file=sys.stderr)
         return 2
     except (

@@ -12,14 +12,18 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
 
-from mcp_steward.domain.budgets import Owner, OwnerKind, RateLimit, RateScope, period_of
+from mcp_steward.domain.budgets import Owner, OwnerKind, RateScope, period_of
 from mcp_steward.domain.config_file import StewardFile
-from mcp_steward.domain.grants import Grant, SubjectKind
 from mcp_steward.domain.money import Micros
 from mcp_steward.domain.names import ServerName
-from mcp_steward.domain.ports import BudgetLedger, ConcurrentChangeError, GrantStore, Registry
+from mcp_steward.domain.ports import BudgetLedger, GrantStore, Registry
+from mcp_steward.services.admin import AdminConflictError, AdminPorts, AuditSink, Directory
+from mcp_steward.services.admin.budgets import remove_budget, set_budget, set_rate_limit
+from mcp_steward.services.admin.grants import add_grant, remove_grant
+from mcp_steward.services.admin.keys_and_teams import add_principal
+from mcp_steward.services.admin.pricing import set_price
+from mcp_steward.services.admin.registry import approve_planned, store_delegation
 from mcp_steward.services.config_changes import (
     AddGrant,
     AddPrincipal,
@@ -37,32 +41,6 @@ from mcp_steward.services.config_changes import (
     SetRateLimit,
 )
 from mcp_steward.services.config_plan import compute_plan
-from mcp_steward.services.delegation_policy import set_delegation
-from mcp_steward.services.registration import approve
-
-
-class Directory(Protocol):
-    """Principals and teams (the key stores)."""
-
-    def members(self) -> dict[str, str]: ...
-
-    def teams(self) -> list[tuple[str, int]]: ...
-
-    def ensure_principal(self, principal: str, team: str) -> str: ...
-
-
-class AuditSink(Protocol):
-    """Writes one admin audit record (``Target.record_admin``)."""
-
-    def __call__(
-        self,
-        action: str,
-        detail: dict[str, Any],
-        *,
-        team: str | None = None,
-        principal: str | None = None,
-        tool: str | None = None,
-    ) -> object: ...
 
 
 class ConfigConflictError(Exception):
@@ -164,94 +142,56 @@ def apply(desired: StewardFile, ports: ConfigPorts, *, prune: bool = False, file
     return ApplyResult(current, tuple(applied), tuple(skipped))
 
 
+def admin_ports(ports: ConfigPorts) -> AdminPorts:
+    """The admin services' ports for an apply: every change goes through the operation its command uses."""
+    return AdminPorts(
+        keys=ports.directory,
+        registry=ports.registry,
+        grants=ports.grants,
+        budgets=ports.budgets,
+        audit=ports.audit,
+        clock=ports.clock,
+        vendor_secret_prefix=ports.vendor_secret_prefix,
+    )
+
+
 def _execute(change: Change, ports: ConfigPorts) -> Issue | None:
-    """Make one change and audit it; an Issue when it was not made."""
+    """Make one change through its admin service (which audits it); an Issue when it was not made. The plan
+    checked the names against the state it read: they are not read again for each change."""
+    admin = admin_ports(ports)
     match change:
         case RegisterServer():
             raise AssertionError("servers are registered before the other changes")
         case SetDelegation(server=server, policy=policy):
-            set_delegation(ports.registry, ports.audit, ServerName(server), policy)
+            store_delegation(admin, ServerName(server), policy)
         case AddPrincipal(principal=principal, team=team):
-            stands = ports.directory.ensure_principal(principal, team)
-            if stands != team:
-                raise ConfigConflictError(f"principal {principal} was created in team {stands} meanwhile")
-            ports.audit("principals.add", {"principal": principal, "team": team}, team=team, principal=principal)
-        case ApproveTool(record=record, server=server, acknowledged=acknowledged):
-            latest = next(
-                (t for t in ports.registry.tools_of(server.name) if t.exposed_name == record.exposed_name), None
-            )
-            if latest is None or latest.current_hash != record.current_hash:
-                return Issue(record.exposed_name, "its definition changed after the plan: not approved")
-            approved = approve(latest, server)
             try:
-                ports.registry.put_tool(approved)  # only if the tool is still the one just read
-            except ConcurrentChangeError:
-                return Issue(record.exposed_name, "it changed while it was being approved (a sync ran?): not approved")
-            ports.audit(
-                "tools.approve",
-                {
-                    "previous_status": latest.status.value,
-                    "pinned_hash": approved.pinned_hash,
-                    "pinned_version": approved.pinned_version,
-                    "acknowledged": list(acknowledged),
-                },
-                tool=record.exposed_name,
-            )
+                add_principal(admin, principal, team)
+            except AdminConflictError as exc:
+                raise ConfigConflictError(str(exc)) from None
+        case ApproveTool(record=record, server=server, acknowledged=acknowledged):
+            why = approve_planned(admin, record, server, acknowledged)
+            if why is not None:
+                return Issue(record.exposed_name, why)
         case SetPrice(record=record, price=price):
-            ports.registry.set_price(record, price)
-            old = record.price
-            ports.audit(
-                "prices.set",
-                {
-                    "price_micro": price.price,
-                    "unit_price_micro": price.unit_price,
-                    "max_units": price.max_units,
-                    "previous_price_micro": old.price,
-                    "previous_unit_price_micro": old.unit_price,
-                    "previous_max_units": old.max_units,
-                },
-                tool=record.exposed_name,
-            )
+            set_price(admin, record, price)
         case AddGrant(grant=grant):
-            ports.grants.add(grant)
-            _audit_grant(ports, "grants.add", grant)
+            add_grant(admin, grant, planned=True)
         case RemoveGrant(grant=grant):
-            if ports.grants.remove(grant):
-                _audit_grant(ports, "grants.remove", grant)
+            remove_grant(admin, grant, missing_ok=True)
         case SetBudget(owner=owner, team=team, limit=limit):
-            period = period_of(ports.clock())
-            ports.budgets.set_limit(owner, team, limit, period)
-            ports.audit(
-                "budgets.set",
-                {"owner_kind": owner.kind.value, "owner": owner.name, "limit_micro": limit, "period": period},
-                team=team,
-                principal=owner.name if owner.kind is OwnerKind.PRINCIPAL else None,
-            )
+            capped = owner.name if owner.kind is OwnerKind.PRINCIPAL else None
+            set_budget(admin, team, limit, principal=capped, planned=True)
         case RemoveBudget(owner=owner, team=team, previous=previous):
-            if ports.budgets.remove_limit(owner):
-                ports.audit(
-                    "budgets.remove",
-                    {"owner_kind": owner.kind.value, "owner": owner.name, "previous_limit_micro": previous},
-                    team=team,
-                    principal=owner.name if owner.kind is OwnerKind.PRINCIPAL else None,
-                )
+            remove_budget(admin, owner, team, previous)
         case SetRateLimit(scope=scope, subject=subject, per_minute=per_minute, team=team):
-            ports.budgets.set_rate_limit(RateLimit(scope, subject, per_minute))
             by_principal = scope is RateScope.PRINCIPAL
-            ports.audit(
-                "limits.set",
-                {"scope": scope.value, "subject": subject, "per_minute": per_minute},
-                team=team if by_principal else None,
+            set_rate_limit(
+                admin,
+                per_minute,
                 principal=subject if by_principal else None,
-                tool=subject if scope is RateScope.TOOL else None,
+                tool=None if by_principal else subject,
+                team=team,
+                planned=True,
             )
     return None
-
-
-def _audit_grant(ports: ConfigPorts, action: str, grant: Grant) -> None:
-    ports.audit(
-        action,
-        {"subject_kind": grant.subject_kind.value, "subject": grant.subject, "tool": grant.pattern},
-        team=grant.subject if grant.subject_kind is SubjectKind.TEAM else None,
-        principal=grant.subject if grant.subject_kind is SubjectKind.PRINCIPAL else None,
-    )

@@ -13,15 +13,13 @@ import re
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from mcp_steward.cli.admin import UsageError, _emit
+from mcp_steward.cli.admin import UsageError, _emit, ports
 from mcp_steward.cli.target import Target
-from mcp_steward.domain.budgets import MAX_PER_MINUTE, Owner, OwnerKind, Period, RateLimit, RateScope, period_of
-from mcp_steward.domain.money import MAX_MICROS, AmountError, Micros, format_credits, money_fields, parse_credits
-from mcp_steward.domain.names import ExposedName
-from mcp_steward.domain.ports import LimitBelowUsageError
+from mcp_steward.domain.budgets import MAX_PER_MINUTE, OwnerKind, Period, period_of
+from mcp_steward.domain.money import AmountError, Micros, format_credits, money_fields, parse_credits
 from mcp_steward.domain.pricing import MAX_UNITS, Price
-from mcp_steward.domain.registry import ToolRecord
-from mcp_steward.services.admin.ports import entity as _entity
+from mcp_steward.services.admin.budgets import known_team, set_budget, set_rate_limit
+from mcp_steward.services.admin.pricing import set_price
 
 _COUNT: Final = re.compile(r"[0-9]{1,7}")
 
@@ -38,31 +36,6 @@ def _count(value: str, option: str, maximum: int) -> int:
     if _COUNT.fullmatch(value.strip()) is None or int(value) > maximum:
         raise UsageError(f"{option} {value!r} must be a whole number from 0 to {maximum}")
     return int(value)
-
-
-def _team(target: Target, name: str) -> str:
-    team = _entity(name, "team")
-    if team not in dict(target.keys.teams()):
-        raise UsageError(f"no team {team!r} (teams are created by 'steward keys create'; see 'steward teams list')")
-    return team
-
-
-def _principal(target: Target, name: str, team: str | None = None) -> str:
-    """The principal's team; refused when the principal does not exist or belongs to another team."""
-    principal = _entity(name, "principal")
-    found = target.keys.principal(principal)
-    if found is None:
-        raise UsageError(f"no principal {principal!r} (principals are created by 'steward keys create')")
-    if team is not None and found != team:
-        raise UsageError(f"principal {principal} belongs to team {found}, not {team}")
-    return found
-
-
-def _tool(target: Target, name: str) -> ToolRecord:
-    tool = target.registry.catalog().tools.get(ExposedName(name))
-    if tool is None:
-        raise UsageError(f"no tool {name!r} (see 'steward tools list')")
-    return tool
 
 
 def _print_json(rows: list[dict[str, Any]]) -> None:
@@ -136,24 +109,7 @@ def prices_set(target: Target, args: argparse.Namespace) -> None:
     unit_price = _credits(args.unit_price, "--unit-price") if args.unit_price is not None else Micros(0)
     max_units = _count(args.max_units, "--max-units", MAX_UNITS) if args.max_units is not None else 0
     new = Price(price, unit_price, max_units)
-    if new.maximum > MAX_MICROS:
-        raise UsageError(f"the most a call could cost ({format_credits(new.maximum)} credits) is too large")
-    tool = _tool(target, args.tool)
-    target.actor()
-    target.registry.set_price(tool, new)
-    old = tool.price
-    target.record_admin(
-        "prices.set",
-        {
-            "price_micro": new.price,
-            "unit_price_micro": new.unit_price,
-            "max_units": new.max_units,
-            "previous_price_micro": old.price,
-            "previous_unit_price_micro": old.unit_price,
-            "previous_max_units": old.max_units,
-        },
-        tool=tool.exposed_name,
-    )
+    tool = set_price(ports(target), args.tool, new)
     metering = (
         f" + {format_credits(new.unit_price)} a unit, up to {new.max_units} units"
         if new.max_units
@@ -166,25 +122,10 @@ def prices_set(target: Target, args: argparse.Namespace) -> None:
 
 
 def budgets_set(target: Target, args: argparse.Namespace) -> None:
-    team = _team(target, args.team)
-    principal = args.principal
-    if principal is not None:
-        _principal(target, principal, team)
     limit = _credits(args.limit, "--limit")
-    owner = Owner(OwnerKind.PRINCIPAL, principal) if principal else Owner(OwnerKind.TEAM, team)
-    period = _current_period()
-    target.actor()
-    try:
-        target.budgets.set_limit(owner, team, limit, period)
-    except LimitBelowUsageError as exc:
-        raise UsageError(str(exc)) from None
-    target.record_admin(
-        "budgets.set",
-        {"owner_kind": owner.kind.value, "owner": owner.name, "limit_micro": limit, "period": period},
-        team=team,
-        principal=principal,
-    )
-    what = f"principal {principal}'s monthly cap" if principal else f"team {team}'s monthly limit"
+    principal = args.principal
+    period = set_budget(ports(target), args.team, limit, principal=principal)
+    what = f"principal {principal}'s monthly cap" if principal else f"team {args.team}'s monthly limit"
     print(f"set {what} to {format_credits(limit)} credits (from {period})")
 
 
@@ -214,7 +155,7 @@ def budget_rows(target: Target, team: str | None = None) -> list[dict[str, Any]]
 
 
 def budgets_show(target: Target, args: argparse.Namespace) -> None:
-    team = _team(target, args.team) if args.team is not None else None
+    team = known_team(ports(target), args.team) if args.team is not None else None
     rows = budget_rows(target, team)
     if args.json:
         _print_json(rows)
@@ -229,26 +170,11 @@ def budgets_show(target: Target, args: argparse.Namespace) -> None:
 
 def limits_set(target: Target, args: argparse.Namespace) -> None:
     per_minute = _count(args.per_minute, "--per-minute", MAX_PER_MINUTE)
-    if args.principal is not None:
-        scope, subject = RateScope.PRINCIPAL, _entity(args.principal, "principal")
-        team: str | None = _principal(target, subject)
-        tool = None
-    else:
-        scope, subject = RateScope.TOOL, _tool(target, args.tool).exposed_name
-        team, tool = None, subject
-    target.actor()
-    target.budgets.set_rate_limit(RateLimit(scope, subject, per_minute))
-    target.record_admin(
-        "limits.set",
-        {"scope": scope.value, "subject": subject, "per_minute": per_minute},
-        team=team,
-        principal=subject if scope is RateScope.PRINCIPAL else None,
-        tool=tool,
-    )
+    limit = set_rate_limit(ports(target), per_minute, principal=args.principal, tool=args.tool)
     if per_minute:
-        print(f"{scope.value} {subject} may make {per_minute} calls a minute")
+        print(f"{limit.scope.value} {limit.subject} may make {per_minute} calls a minute")
     else:
-        print(f"cleared the rate limit of {scope.value} {subject}")
+        print(f"cleared the rate limit of {limit.scope.value} {limit.subject}")
 
 
 def limits_list(target: Target, args: argparse.Namespace) -> None:

@@ -273,3 +273,23 @@ def test_a_template_that_does_not_parse_keeps_the_previous_one(copy: Path, tmp_p
         assert running.invoke(ECHO, {})[1]["env"]["OVERRIDDEN"] == "fixed"
     finally:
         stop_runner(running)
+
+
+def test_reserved_concurrency_from_the_template_limits_the_function(copy: Path, tmp_path: Path) -> None:
+    template = copy / "template.yaml"
+    running = start_runner(template, tmp_path)
+    try:
+        assert running.invoke("SlowFunction", {})[0]["StatusCode"] == 200
+        _write(
+            template,
+            template.read_text().replace(
+                "      Timeout: 1\n", "      Timeout: 1\n      ReservedConcurrentExecutions: 0\n"
+            ),
+        )
+        with pytest.raises(running.client.exceptions.TooManyRequestsException) as throttled:
+            running.invoke("SlowFunction", {})  # Lambda: a function reserved 0 is throttled on every invoke
+        error: dict[str, Any] = dict(throttled.value.response)
+        assert error["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+        assert running.invoke(ECHO, {})[0]["StatusCode"] == 200  # the other functions are untouched
+    finally:
+        stop_runner(running)

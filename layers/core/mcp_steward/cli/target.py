@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,6 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mcp_steward.cli import DEFAULT_STATE_FILE as DEFAULT_STATE_FILE  # re-exported
+from mcp_steward.contracts import state_file as state_contract
+from mcp_steward.contracts import template_ids
 from mcp_steward.domain.records import AuditRecord
 
 # boto3 and the adapters are imported where a target is built: building the parser and printing help (every
@@ -30,17 +31,10 @@ if TYPE_CHECKING:
     from mcp_steward.adapters.secrets_manager_vendor import SecretsManagerVendorSecrets
     from mcp_steward.domain.ports import VersionResolver
 
-#: Logical IDs in infra/template.yaml that admin commands need.
-TABLE_IDS = {
-    "keys": "KeysTable",
-    "registry": "RegistryTable",
-    "grants": "GrantsTable",
-    "budgets": "BudgetsTable",
-    "ledger": "LedgerTable",
-    "audit": "AuditTable",
-}
+#: Logical IDs in infra/template.yaml that admin commands need (:mod:`mcp_steward.contracts.template_ids`).
+TABLE_IDS = template_ids.TABLES
 #: The egress function's logical ID: vendor servers are listed (and called) through it.
-EGRESS_ID = "EgressFunction"
+EGRESS_ID = template_ids.EGRESS_FUNCTION
 #: The stack output naming the egress function's role, the only reader of vendor secrets.
 EGRESS_ROLE_OUTPUT = "EgressRoleArn"
 
@@ -232,31 +226,32 @@ def stack_output(cloudformation: Any, stack_name: str, key: str) -> str:
 def local_target(state_file: Path) -> Target:
     """The plane ``steward dev`` is running, as its state file describes it."""
     try:
-        state = json.loads(state_file.read_text())
-    except FileNotFoundError:
-        raise TargetError(f"no local plane: {state_file} does not exist (start one with 'make dev')") from None
-    except ValueError as exc:
-        raise TargetError(f"{state_file} is not valid JSON") from exc
+        state = state_contract.load(state_file)
+    except state_contract.StateFileError as exc:
+        raise TargetError(str(exc)) from exc.__cause__
     import boto3
 
     session = boto3.session.Session(
-        region_name=state["region"],
+        region_name=state.region,
         aws_access_key_id="local",
         aws_secret_access_key="local",  # noqa: S106
     )
-    functions = {k: FunctionRef(v["name"], int(v["timeout_s"])) for k, v in state.get("functions", {}).items()}
-    stack_name = str(state.get("stack_name", "steward-local"))
+    functions = {k: FunctionRef(v.name, v.timeout_s) for k, v in state.functions.items()}
+    stack_name = state.stack_name
+    endpoints: dict[str, Any] = {
+        "dynamodb": state.aws_endpoint_url,
+        "secretsmanager": state.aws_endpoint_url,
+        "lambda": state.lambda_endpoint_url,
+    }
     return _adapters(
         session,
-        state["tables"],
+        dict(state.tables),
         functions,
         f"the local plane ({state_file})",
         stack_name=stack_name,
         egress_role_arn=lambda: local_egress_role_arn(stack_name),
         local=True,
-        dynamodb=state["aws_endpoint_url"],
-        secretsmanager=state["aws_endpoint_url"],
-        **{"lambda": state["lambda_endpoint_url"]},
+        **endpoints,
     )
 
 

@@ -44,7 +44,8 @@ from mcp_steward.adapters.dynamodb_keys import DynamoDbKeyStore
 from mcp_steward.adapters.dynamodb_registry import DynamoDbRegistry
 from mcp_steward.adapters.lambda_invoker import LambdaInvoker
 from mcp_steward.adapters.lambda_versions import published_versions
-from mcp_steward.cli.target import EGRESS_ID, TABLE_IDS
+from mcp_steward.contracts import state_file as state_contract
+from mcp_steward.contracts import template_ids
 from mcp_steward.domain.budgets import Owner, OwnerKind, period_of
 from mcp_steward.domain.egress_policy import EgressPolicy
 from mcp_steward.domain.grants import Grant, SubjectKind
@@ -63,11 +64,12 @@ from mcp_steward.services.registration import RegistrationError, register_intern
 REGION = "us-east-1"
 STACK_NAME = "steward-local"
 STARTUP_TIMEOUT_S = 60.0
-GOVERNANCE_ID = "GovernanceFunction"
+GOVERNANCE_ID = template_ids.GOVERNANCE_FUNCTION
+EGRESS_ID = template_ids.EGRESS_FUNCTION
 #: Demo principals: name → (team, roles). alice can call the free currency tools.
 DEMO_PRINCIPALS = {"alice": ("finance", ()), "bob": ("support", ()), "admin": ("platform", ("admin",))}
 #: Demo servers: name → template logical ID.
-DEMO_SERVERS = {"currency": "CurrencyFunction", "hr": "HrDirectoryFunction"}
+DEMO_SERVERS = template_ids.DEMO_SERVERS
 DEMO_GRANTS = [
     Grant(SubjectKind.PRINCIPAL, "alice", "currency__*"),
     Grant(SubjectKind.TEAM, "support", "currency__convert"),
@@ -173,7 +175,7 @@ class LocalPlane:
     template_path: Path
     host: str = "127.0.0.1"
     port: int = 8787
-    state_file: Path = Path(".steward/local.json")
+    state_file: Path = state_contract.DEFAULT_PATH
     #: Exact ``https://host:port`` origins of loopback vendors the egress function may reach (else refused).
     vendor_origins: tuple[str, ...] = ()
     #: A CA file the egress function trusts besides the system's (the local vendors' TLS; never unverified).
@@ -310,22 +312,22 @@ class LocalPlane:
         )
         self._await_port("governance", self.host, self.port)
 
-        state = {
-            "mcp_url": self.mcp_url,
-            "aws_endpoint_url": moto_url,
-            "lambda_endpoint_url": lambda_url,
-            "region": REGION,
-            "stack_name": STACK_NAME,
-            "principals": principals,
-            "tables": {role: template.physical_name(logical_id) for role, logical_id in TABLE_IDS.items()},
-            "functions": {
-                logical_id: {"name": spec.function_name, "timeout_s": spec.timeout_s, "code_dir": str(spec.code_dir)}
+        state = state_contract.LocalState(
+            mcp_url=self.mcp_url,
+            aws_endpoint_url=moto_url,
+            lambda_endpoint_url=lambda_url,
+            region=REGION,
+            stack_name=STACK_NAME,
+            principals=principals,
+            tables={role: template.physical_name(logical_id) for role, logical_id in template_ids.TABLES.items()},
+            functions={
+                logical_id: state_contract.FunctionEntry(spec.function_name, spec.timeout_s, str(spec.code_dir))
                 for logical_id, spec in functions.items()
             },
-            "pid": os.getpid(),
+            pid=os.getpid(),
             # each piece's OS process (benchmarks measure the governance process's CPU per call)
-            "pids": {name: process.pid for name, process in self._children.items()},
-        }
+            pids={name: process.pid for name, process in self._children.items()},
+        ).encode()
         write_atomically(self.state_file, state)
         return state
 

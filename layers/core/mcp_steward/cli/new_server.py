@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from mcp_steward.cli import scaffold_files
+from mcp_steward.contracts import envelope
 from mcp_steward.domain.names import InvalidNameError, check_server_name
 from mcp_steward.local.template import TemplateError, load_template_document
 
@@ -195,16 +196,10 @@ def _event(name: str, method: str, params: dict[str, Any] | None) -> str:
     if params is not None:
         message["params"] = params
     principal = ("alice", "finance") if params else ("steward-sync", "steward")  # a caller; sync lists tools
-    event = {
-        "steward": {
-            "v": 1,
-            "request_id": f"example-{name}-{method.replace('/', '-')}",
-            "deadline_ms": 4_102_444_800_000,
-            "principal": {"id": principal[0], "team": principal[1], "obo": None},
-            "delegation": None,
-        },
-        "message": message,
-    }
+    steward = envelope.StewardContext(
+        f"example-{name}-{method.replace('/', '-')}", 4_102_444_800_000, envelope.Principal(*principal)
+    )
+    event = envelope.Envelope(steward, message).encode()
     return json.dumps(event, indent=2) + "\n"
 
 

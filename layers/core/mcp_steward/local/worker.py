@@ -11,9 +11,9 @@ native code) reaches the runner's log, never the protocol. Replies:
 - ``{"type": "result", "body"}`` (the handler's result as JSON text) or ``{"type": "error", "error"}`` per
   request ``{"request_id", "payload", "deadline_ms", "invoked_function_arn"}``.
 
-The second half of the module is the runner's side of the pipe: :class:`Worker` (one process) and
-:class:`FunctionPool` (the warm workers of one function). Everything here is standard library, so a worker
-starts fast.
+The second half of the module is the runner's side of the pipe: :class:`Worker` (one process),
+:class:`FunctionPool` (the warm workers of one function) and :class:`Capacity` (the bound across functions).
+Everything here is standard library, so a worker starts fast.
 """
 
 from __future__ import annotations
@@ -368,14 +368,12 @@ class FunctionPool:
         *,
         capacity: Capacity | None = None,
         queue_limit: int = 100,
-        env_for_worker: Callable[[Mapping[str, str]], Mapping[str, str]] | None = None,
     ) -> None:
         self.spec = spec
         self._env = env
         self.limit = max(0, limit)
         self.queue_limit = max(0, queue_limit)
         self._capacity = capacity or Capacity(max(1, self.limit), 2)
-        self._env_for_worker = env_for_worker
         self._cond = threading.Condition()
         self._idle: list[tuple[Worker, float]] = []  # (worker, idle since), the most recently used last
         self._busy: dict[Worker, bool] = {}  # worker → serving a nested invocation
@@ -493,10 +491,9 @@ class FunctionPool:
             return
         worker: Worker | None = None
         failure: dict[str, Any] | None = None
-        env = self._env_for_worker(self._env) if self._env_for_worker else self._env
         with self._capacity.starting:
             try:
-                worker = Worker(self.spec, env, generation)
+                worker = Worker(self.spec, self._env, generation)
                 first = worker.wait_ready()
                 if first.get("type") != "ready":
                     failure = dict(first.get("error") or {"errorMessage": "worker failed to start"})

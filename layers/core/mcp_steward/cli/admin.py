@@ -1,4 +1,7 @@
-"""Admin commands over a :class:`~mcp_steward.cli.target.Target`: keys, grants, servers, tools."""
+"""Admin commands over a :class:`~mcp_steward.cli.target.Target`: keys, grants, servers, tools.
+
+Each command parses its options, calls the admin operation in :mod:`mcp_steward.services.admin` (which checks,
+changes and audits) and prints; listings read the target's stores directly."""
 
 from __future__ import annotations
 
@@ -6,43 +9,31 @@ import argparse
 import difflib
 import json
 import sys
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from mcp_steward.cli.target import Target
-from mcp_steward.domain.approval import (
-    approval_refusal,
-    finding_rules,
-    rejected_by,
-    rejected_by_scan,
-    rejection_refusal,
-)
+from mcp_steward.domain.approval import rejected_by
 from mcp_steward.domain.grants import Grant
 from mcp_steward.domain.money import format_credits, money_fields, parse_credits
-from mcp_steward.domain.names import SERVER_NAME, ExposedName, ServerName
-from mcp_steward.domain.ports import ConcurrentChangeError
-from mcp_steward.domain.registry import (
-    MAX_NESTED_CALLS,
-    DelegationMode,
-    DelegationPolicy,
-    Rejection,
-    ServerKind,
-    ToolRecord,
-    ToolStatus,
-)
+from mcp_steward.domain.names import SERVER_NAME, ServerName
+from mcp_steward.domain.registry import DelegationMode, DelegationPolicy, ToolRecord, ToolStatus
 from mcp_steward.services.admin import AdminPorts, AdminRefusedError
 from mcp_steward.services.admin.grants import add_grant, grant_of, remove_grant
 from mcp_steward.services.admin.keys_and_teams import NewKey, create_key, revoke_key
-from mcp_steward.services.delegation_policy import set_delegation
-from mcp_steward.services.registration import (
-    RegistrationError,
-    approve,
-    register_internal_server,
-    register_server,
-    vendor_server,
+from mcp_steward.services.admin.pricing import known_tool
+from mcp_steward.services.admin.registry import (
+    InternalServer,
+    VendorServer,
+    add_server,
+    approve_tool,
+    disable_tool,
+    reject_tool,
+    reset_tool,
+    set_delegation,
+    sync_servers,
 )
-from mcp_steward.services.sync import sync_server
+from mcp_steward.services.registration import RegistrationError
 
 #: Refused input: exit 2, nothing changed. The CLI's own refusals (options that do not parse) and the admin
 #: services' are one type, so a command's caller (and its tests) catch one exception.
@@ -175,86 +166,30 @@ def _aliases(values: list[str] | None) -> dict[str, str]:
 def servers_add(target: Target, args: argparse.Namespace) -> None:
     if SERVER_NAME.fullmatch(args.name) is None:
         raise UsageError(f"server name {args.name!r} must match ^[a-z][a-z0-9-]{{0,15}}$")
-    # Other commands (steward apply) build their own namespaces: the vendor options may be absent there.
-    if getattr(args, "url", None) is not None:
-        _vendor_add(target, args)
+    aliases = _aliases(args.alias)
+    if args.url is not None:
+        # The egress rules are checked first (refused input exits 2). The egress also checks the target against the
+        # origins its credential was stored for (only it can read the secret): a refusal there changes nothing in
+        # the registry, is audited as ``servers.add_refused`` with the rule, and exits 1.
+        register(
+            target, VendorServer(args.name, args.url, args.allow_host or (), args.secret, args.auth_header, aliases)
+        )
         return
-    if getattr(args, "secret", None) or getattr(args, "auth_header", None) or getattr(args, "allow_host", None):
+    if args.secret or args.auth_header or args.allow_host:
         raise UsageError("--secret, --auth-header and --allow-host are for vendor servers (--url)")
     function = target.function(args.function)
-    target.actor()
-    tools = register_internal_server(
-        target.registry,
-        target.invoker,
-        name=args.name,
-        function_name=function.name,
-        function_timeout_s=function.timeout_s,
-        logical_id=args.function,
-        aliases=_aliases(args.alias),
-        versions=target.versions,
-    )
-    version = target.registry.catalog().servers[ServerName(args.name)].version
-    target.record_admin(
-        "servers.add",
-        {
-            "server": args.name,
-            "function": function.name,
-            "version": version,
-            "tools": {tool.exposed_name: tool.status.value for tool in tools},
-        },
-    )
-    print(f"registered {args.name} ({function.name}) with {len(tools)} tools:")
-    for tool in tools:
-        print(f"  {tool.exposed_name}  {tool.status.value}  (scan: {tool.verdict})")
+    register(target, InternalServer(args.name, function.name, function.timeout_s, args.function, aliases))
 
 
-def _vendor_add(target: Target, args: argparse.Namespace) -> None:
-    """A vendor server: the egress rules checked here first (refused input exits 2), then its tools listed
-    through the egress function, scanned and recorded pending.
-
-    The egress also checks the target against the origins its credential was stored for (only it can read the
-    secret): a refusal there (``credential_origin``, or any other egress rule) changes nothing in the registry and is
-    audited as ``servers.add_refused`` with the rule, before the error exits 1."""
-    try:
-        server = vendor_server(
-            args.name,
-            url=args.url,
-            allowed_hosts=args.allow_host or (),
-            secret_id=args.secret,
-            auth_header=args.auth_header,
-            secret_prefix=target.vendor_secret_prefix,
-        )
-    except RegistrationError as exc:
-        raise UsageError(str(exc)) from None
-    target.actor()
-    try:
-        tools = register_server(
-            target.registry, target.invoker, server, versions=target.versions, aliases=_aliases(args.alias)
-        )
-    except RegistrationError as exc:
-        if exc.rule is not None:
-            detail = {
-                "server": args.name,
-                "kind": "vendor",
-                "url": server.url,
-                "allowed_hosts": list(server.allowed_hosts),
-                "secret_id": server.secret_id,  # the reference, never the value
-                "rule": exc.rule,
-            }
-            target.record_admin("servers.add_refused", detail)
-        raise
-    target.record_admin(
-        "servers.add",
-        {
-            "server": args.name,
-            "kind": "vendor",
-            "url": server.url,
-            "allowed_hosts": list(server.allowed_hosts),
-            "secret_id": server.secret_id,  # the reference, never the value
-            "tools": {tool.exposed_name: tool.status.value for tool in tools},
-        },
-    )
-    print(f"registered vendor {args.name} ({server.url}) with {len(tools)} tools:")
+def register(target: Target, server: InternalServer | VendorServer) -> None:
+    """Register (or register again) a server, as ``steward servers add`` and ``steward apply`` do, and print its
+    tools."""
+    tools = add_server(ports(target), server)
+    if isinstance(server, VendorServer):
+        url = target.registry.catalog().servers[ServerName(server.name)].url  # as the registry holds it
+        print(f"registered vendor {server.name} ({url}) with {len(tools)} tools:")
+    else:
+        print(f"registered {server.name} ({server.function_name}) with {len(tools)} tools:")
     for tool in tools:
         print(f"  {tool.exposed_name}  {tool.status.value}  (scan: {tool.verdict})")
 
@@ -277,20 +212,12 @@ def servers_list(target: Target, args: argparse.Namespace) -> None:
 
 def servers_delegation(target: Target, args: argparse.Namespace) -> None:
     """Set what one invocation of an internal server may spend on nested calls (``--calls 0``: none)."""
-    server = target.registry.catalog().servers.get(ServerName(args.name))
-    if server is None:
-        raise UsageError(f"no server {args.name!r} (see 'steward servers list')")
-    if server.kind is not ServerKind.INTERNAL:
-        raise UsageError(f"{args.name} is a vendor server: only internal servers make nested calls")
-    if not 0 <= args.calls <= MAX_NESTED_CALLS:
-        raise UsageError(f"--calls must be between 0 and {MAX_NESTED_CALLS}")
     try:
         credit = parse_credits(args.credit)
     except ValueError as exc:
         raise UsageError(f"--credit: {exc}") from None
     policy = DelegationPolicy(calls=args.calls, credit=credit, mode=DelegationMode(args.mode))
-    target.actor()
-    set_delegation(target.registry, target.record_admin, server.name, policy)
+    set_delegation(ports(target), args.name, policy)
     print(
         f"{args.name}: up to {policy.calls} nested calls and {format_credits(policy.credit)} credits per invocation"
         f" ({policy.mode} mode)"
@@ -300,27 +227,19 @@ def servers_delegation(target: Target, args: argparse.Namespace) -> None:
 
 
 def servers_sync(target: Target, args: argparse.Namespace) -> None:
-    servers = target.registry.catalog().servers
     if args.all == bool(args.name):
         raise UsageError("name one server or give --all")
-    if args.name and args.name not in servers:
-        raise UsageError(f"no server {args.name!r} (see 'steward servers list')")
-    target.actor()
     failed = []
-    for name in sorted(servers) if args.all else [ServerName(args.name)]:
-        report = sync_server(target.registry, target.invoker, servers[name], target.versions)
+    for report in sync_servers(ports(target), None if args.all else [args.name]):
+        name = report.server
         if report.error is not None:
             failed.append(name)
             print(f"{name}: not synced, nothing changed: {report.error}")
             continue
         for transition in report.transitions:
-            target.record_admin("tools.transition", transition.detail(), tool=transition.tool)
             print(f"{name}: {transition.tool} {transition.before or 'new'} -> {transition.after} ({transition.reason})")
         if report.skipped:
             print(f"{name}: skipped tools with invalid names: {', '.join(report.skipped)}")
-        target.record_admin(
-            "servers.sync", {"server": name, "version": report.version, "transitions": len(report.transitions)}
-        )
         print(f"{name}: synced, {len(report.transitions)} changes")
     if failed:
         raise RegistrationError(f"could not list {', '.join(failed)}")
@@ -342,114 +261,32 @@ def tools_list(target: Target, args: argparse.Namespace) -> None:
     _emit(rows, args.json, ["name", "server", "upstream_name", "status", "price", "unit_price", "max_units"])
 
 
-def _tool(target: Target, name: str) -> ToolRecord:
-    tool = target.registry.catalog().tools.get(ExposedName(name))
-    if tool is None:
-        raise UsageError(f"no tool {name!r} (see 'steward tools list')")
-    return tool
-
-
 def tools_approve(target: Target, args: argparse.Namespace) -> None:
-    catalog = target.registry.catalog()
-    tool = _tool(target, args.name)
-    refusal = approval_refusal(tool, args.acknowledge or [])
-    if refusal is not None and refusal.rejected:
-        raise UsageError(f"{rejection_refusal(tool)} (see 'steward tools show {args.name}')")
-    if refusal is not None:
-        raise UsageError(
-            f"{args.name} has scan findings ({tool.verdict}): approve with --acknowledge for each finding's rule: "
-            + " ".join(f"--acknowledge {rule}" for rule in refusal.unacknowledged)
-        )
-    rules = finding_rules(tool)
-    target.actor()
-    approved = approve(tool, catalog.servers[tool.server])
-    try:
-        target.registry.put_tool(approved)  # only if the tool is still the one just checked
-    except ConcurrentChangeError:
-        raise RegistrationError(
-            f"{args.name} changed while it was being approved (a sync ran?): nothing was approved; "
-            f"review 'steward tools show {args.name}' and approve again"
-        ) from None
-    target.record_admin(
-        "tools.approve",
-        {
-            "previous_status": tool.status.value,
-            "pinned_hash": approved.pinned_hash,
-            "pinned_version": approved.pinned_version,
-            "acknowledged": rules,
-        },
-        tool=tool.exposed_name,
-    )
+    approved = approve_tool(ports(target), args.name, args.acknowledge or [])
     print(f"approved {args.name} (pinned {approved.pinned_hash})")
-
-
-def _set_status(target: Target, args: argparse.Namespace, status: ToolStatus, action: str) -> None:
-    tool = _tool(target, args.name)
-    target.actor()
-    target.registry.set_status(tool, status)
-    target.record_admin(action, {"previous_status": tool.status.value}, tool=tool.exposed_name)
-    print(f"{status.value} {args.name}")
-
-
-def _put_tool(target: Target, tool: ToolRecord, doing: str) -> None:
-    """Write a tool read just before, only if it is still that record (the registry's revision)."""
-    try:
-        target.registry.put_tool(tool)
-    except ConcurrentChangeError:
-        raise RegistrationError(
-            f"{tool.exposed_name} changed while it was being {doing} (a sync ran?): nothing changed; "
-            f"review 'steward tools show {tool.exposed_name}' and try again"
-        ) from None
 
 
 def tools_reject(target: Target, args: argparse.Namespace) -> None:
     """Reject a tool, recording who did (``steward tools reset`` returns it to pending)."""
-    tool = _tool(target, args.name)
-    if tool.status is ToolStatus.REJECTED:
+    if reject_tool(ports(target), args.name) is None:
+        tool = known_tool(ports(target), args.name)
         print(f"{args.name} is already rejected by {rejected_by(tool)}")
         return
-    actor = target.actor()
-    rejection = Rejection(by=actor, at=datetime.now(UTC), hash=tool.current_hash)
-    _put_tool(target, replace(tool, status=ToolStatus.REJECTED, rejection=rejection), "rejected")
-    target.record_admin("tools.reject", {"previous_status": tool.status.value}, tool=tool.exposed_name)
     print(f"rejected {args.name} ('steward tools reset {args.name}' returns it to pending)")
-
-
-#: Why ``tools reset`` leaves a tool of this status alone.
-_NOT_RESET = {
-    ToolStatus.PENDING: "it is already pending",
-    ToolStatus.APPROVED: "'steward tools disable' or 'steward tools reject' withdraws an approved tool",
-    ToolStatus.QUARANTINED: "review 'steward tools show', then approve or reject it",
-}
 
 
 def tools_reset(target: Target, args: argparse.Namespace) -> None:
     """Return a rejected or disabled tool to pending (unpinned, to be reviewed and approved again). A tool the
     scan finds malicious stays rejected: only a changed definition (``steward servers sync``) can free it."""
-    tool = _tool(target, args.name)
-    if rejected_by_scan(tool):
-        raise UsageError(
-            f"{args.name} was rejected by {rejected_by(tool)}: it stays rejected while its definition is malicious"
-        )
-    if tool.status not in (ToolStatus.REJECTED, ToolStatus.DISABLED):
-        raise UsageError(
-            f"{args.name} is {tool.status.value}: only a rejected or disabled tool is reset; {_NOT_RESET[tool.status]}"
-        )
+    tool = reset_tool(ports(target), args.name)
     who = rejected_by(tool)
-    target.actor()
-    pending = replace(
-        tool, status=ToolStatus.PENDING, rejection=None, pinned_hash=None, pinned_version=None, previous_definition=None
-    )
-    _put_tool(target, pending, "reset")
-    target.record_admin(
-        "tools.reset", {"previous_status": tool.status.value, "rejected_by": who}, tool=tool.exposed_name
-    )
     was = f"rejected by {who}" if who is not None else tool.status.value
     print(f"reset {args.name} to pending (it was {was}); 'steward tools approve {args.name}' approves it")
 
 
 def tools_disable(target: Target, args: argparse.Namespace) -> None:
-    _set_status(target, args, ToolStatus.DISABLED, "tools.disable")
+    disable_tool(ports(target), args.name)
+    print(f"{ToolStatus.DISABLED.value} {args.name}")
 
 
 def definition_diff(before: dict[str, Any] | None, after: dict[str, Any]) -> str:
@@ -467,7 +304,7 @@ def definition_diff(before: dict[str, Any] | None, after: dict[str, Any]) -> str
 
 
 def tools_show(target: Target, args: argparse.Namespace) -> None:
-    tool = _tool(target, args.name)
+    tool = known_tool(ports(target), args.name)
     server = target.registry.catalog().servers.get(tool.server)
     shown = {
         "name": tool.exposed_name,

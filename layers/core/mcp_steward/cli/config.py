@@ -24,6 +24,7 @@ from mcp_steward.cli import admin
 from mcp_steward.cli.admin import UsageError
 from mcp_steward.cli.target import Target
 from mcp_steward.domain.config_file import ConfigFileError, StewardFile, load_config, to_document
+from mcp_steward.services.admin.registry import InternalServer, VendorServer
 from mcp_steward.services.config_apply import ConfigConflictError, ConfigPorts, apply, plan, read_state
 from mcp_steward.services.config_changes import Change, Plan, RegisterServer, RemoveBudget, RemoveGrant, SetRateLimit
 from mcp_steward.services.config_export import export_config
@@ -78,18 +79,17 @@ def read_config(source: str) -> tuple[StewardFile, str]:
 
 def _ports(target: Target) -> ConfigPorts:
     def register(change: RegisterServer) -> None:
-        """``steward servers add NAME --function ID | --url URL [--secret ...] [--alias ...]``, as parsed."""
+        """Register the server as ``steward servers add`` does (and audit it)."""
         vendor = change.vendor
-        args = argparse.Namespace(
-            name=change.server,
-            function=change.function,
-            url=vendor.url if vendor else None,
-            secret=vendor.secret if vendor else None,
-            auth_header=vendor.auth_header if vendor else None,
-            allow_host=list(vendor.allow_hosts) if vendor and vendor.allow_hosts else None,
-            alias=[f"{upstream}={exposed}" for upstream, exposed in sorted(change.aliases.items())] or None,
+        if vendor is not None:
+            endpoint = (vendor.url, vendor.allow_hosts, vendor.secret, vendor.auth_header)
+            admin.register(target, VendorServer(change.server, *endpoint, aliases=change.aliases))
+            return
+        logical_id = change.function or ""
+        function = target.function(logical_id)
+        admin.register(
+            target, InternalServer(change.server, function.name, function.timeout_s, logical_id, change.aliases)
         )
-        admin.servers_add(target, args)
 
     return ConfigPorts(
         directory=target.keys,

@@ -29,7 +29,6 @@ import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -46,19 +45,20 @@ from mcp_steward.adapters.lambda_invoker import LambdaInvoker
 from mcp_steward.adapters.lambda_versions import published_versions
 from mcp_steward.contracts import state_file as state_contract
 from mcp_steward.contracts import template_ids
-from mcp_steward.domain.budgets import Owner, OwnerKind, period_of
 from mcp_steward.domain.egress_policy import EgressPolicy
 from mcp_steward.domain.grants import Grant, SubjectKind
-from mcp_steward.domain.identity import PrincipalId, TeamName
-from mcp_steward.domain.keys import KeyRecord, new_key_id, new_token, token_digest
 from mcp_steward.domain.money import parse_credits
-from mcp_steward.domain.names import ExposedName
 from mcp_steward.domain.pricing import Price
 from mcp_steward.domain.registry import ToolStatus
 from mcp_steward.egress.settings import CA_FILE_VARIABLE, LOCAL_ORIGINS_VARIABLE
 from mcp_steward.local import demo_data, store
 from mcp_steward.local.store import StoreError, StoreLayout
 from mcp_steward.local.template import LocalTemplate, TemplateError
+from mcp_steward.services.admin import AdminPorts
+from mcp_steward.services.admin.budgets import set_budget
+from mcp_steward.services.admin.grants import add_grant
+from mcp_steward.services.admin.keys_and_teams import NewKey, create_key
+from mcp_steward.services.admin.pricing import set_price
 from mcp_steward.services.registration import RegistrationError, register_internal_server
 
 REGION = "us-east-1"
@@ -86,6 +86,10 @@ SNAPSHOT_INTERVAL_S = 2.0
 #: moto writes its last snapshot on SIGTERM (10,000 items: about a second; a generous bound).
 MOTO_STOP_TIMEOUT_S = 120.0
 _LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": ""}
+
+
+def _unaudited(action: str, detail: dict[str, Any], **subjects: str | None) -> None:
+    """The demo seed's audit writer: its writes are the plane's initial state, not an admin's change."""
 
 
 class PlaneError(Exception):
@@ -365,28 +369,25 @@ class LocalPlane:
         demo_data.seed_currency(dynamodb, currency_env["RATES_TABLE"])
         demo_data.seed_hr_directory(dynamodb, secretsmanager, hr_env["DIRECTORY_TABLE"], hr_env["DIRECTORY_SECRET_ARN"])
 
-        keys = DynamoDbKeyStore(dynamodb, governance_env["KEYS_TABLE"])
+        registry = DynamoDbRegistry(dynamodb, governance_env["REGISTRY_TABLE"])
+        tables = {role: governance_env[f"{role.upper()}_TABLE"] for role in METERING_ROLES}
+        # The demo's keys, grants, prices and budgets go through the admin operations (checked as a command's
+        # are); they are the plane's initial state, not an admin's change: nothing is audited.
+        admin = AdminPorts(
+            keys=DynamoDbKeyStore(dynamodb, governance_env["KEYS_TABLE"]),
+            registry=registry,
+            grants=DynamoDbGrantStore(dynamodb, governance_env["GRANTS_TABLE"]),
+            budgets=DynamoDbBudgetLedger.for_tables(dynamodb, tables),
+            audit=_unaudited,
+        )
         principals: dict[str, Any] = {}
         for name, (team, roles) in DEMO_PRINCIPALS.items():
-            keys.ensure_principal(name, team)
-            token = new_token()
-            keys.put(
-                KeyRecord(
-                    key_id=new_key_id(),
-                    digest=token_digest(token),
-                    principal=PrincipalId(name),
-                    team=TeamName(team),
-                    roles=frozenset(roles),
-                    obo=None,
-                    created_at=datetime.now(UTC),
-                )
-            )
+            token = create_key(admin, NewKey(name, team, roles)).token
             principals[name] = {"team": team, "token": token, "roles": list(roles)}
 
         def lambda_client(config: Config) -> Any:
             return session.client("lambda", endpoint_url=lambda_url, config=config)
 
-        registry = DynamoDbRegistry(dynamodb, governance_env["REGISTRY_TABLE"])
         invoker = LambdaInvoker(lambda_client)
         self._closers.append(invoker.close)
         versions = published_versions(lambda_client(Config(read_timeout=60)))
@@ -403,17 +404,12 @@ class LocalPlane:
                 status=ToolStatus.APPROVED,
                 versions=versions,
             )
-        grants = DynamoDbGrantStore(dynamodb, governance_env["GRANTS_TABLE"])
         for grant in DEMO_GRANTS:
-            grants.add(grant)
-        catalog = registry.catalog()
+            add_grant(admin, grant)
         for tool, price in DEMO_PRICES.items():
-            registry.set_price(catalog.tools[ExposedName(tool)], Price(price=parse_credits(price)))
-        tables = {role: governance_env[f"{role.upper()}_TABLE"] for role in METERING_ROLES}
-        budgets = DynamoDbBudgetLedger.for_tables(dynamodb, tables)
-        period = period_of(datetime.now(UTC))
+            set_price(admin, tool, Price(price=parse_credits(price)))
         for team, limit in DEMO_BUDGETS.items():
-            budgets.set_limit(Owner(OwnerKind.TEAM, team), team, parse_credits(limit), period)
+            set_budget(admin, team, parse_credits(limit))
         return principals
 
     def failed_child(self) -> str | None:

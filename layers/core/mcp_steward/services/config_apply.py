@@ -3,8 +3,9 @@
 Servers are registered first (their tools can only be reviewed once listed), then the state is read and
 planned again, and the rest is applied in order: delegation policies, principals, approvals and prices,
 grants, budgets, rate limits. A plan with refusals changes nothing (after registration: nothing more). Every
-change goes through the ports and is followed by its admin audit record, with the same action and detail as
-the matching ``steward`` command; a run that changed something ends with a ``config.apply`` record.
+change is made by the admin operation the matching ``steward`` command calls (:mod:`mcp_steward.services.admin`),
+which writes its audit record with the same action and detail; a run that changed something ends with a
+``config.apply`` record.
 """
 
 from __future__ import annotations

@@ -174,6 +174,22 @@ def child_environment(**extra: str) -> dict[str, str]:
     return {k: v for k, v in env.items() if v != ""}
 
 
+def _function_entries(template: LocalTemplate) -> dict[str, state_contract.FunctionEntry]:
+    return {
+        logical_id: state_contract.FunctionEntry(spec.function_name, spec.timeout_s, str(spec.code_dir))
+        for logical_id, spec in template.functions().items()
+    }
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    """What changes when the template file does (the runner watches it the same way)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+
 @dataclass
 class LocalPlane:
     template_path: Path
@@ -192,6 +208,8 @@ class LocalPlane:
     _children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _workdir: Path | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list)
+    _state: dict[str, Any] | None = None
+    _template_stamp: tuple[int, int, int] | None = None
 
     @property
     def mcp_url(self) -> str:
@@ -324,16 +342,31 @@ class LocalPlane:
             stack_name=STACK_NAME,
             principals=principals,
             tables={role: template.physical_name(logical_id) for role, logical_id in template_ids.TABLES.items()},
-            functions={
-                logical_id: state_contract.FunctionEntry(spec.function_name, spec.timeout_s, str(spec.code_dir))
-                for logical_id, spec in functions.items()
-            },
+            functions=_function_entries(template),
             pid=os.getpid(),
             # each piece's OS process (benchmarks measure the governance process's CPU per call)
             pids={name: process.pid for name, process in self._children.items()},
         ).encode()
         write_atomically(self.state_file, state)
+        self._state, self._template_stamp = state, _stamp(self.template_path)
         return state
+
+    def refresh_functions(self) -> None:
+        """The runner re-reads the template when it changes (``local/runner.py``); keep the state file's function
+        list, with which admin commands resolve ``--function LogicalId``, in step. A template that does not load
+        changes nothing (the runner logs why)."""
+        stamp = _stamp(self.template_path)
+        if self._state is None or stamp == self._template_stamp:
+            return
+        self._template_stamp = stamp
+        try:
+            template = LocalTemplate.load(self.template_path, stack_name=STACK_NAME, region=REGION)
+            functions = {logical_id: entry.encode() for logical_id, entry in _function_entries(template).items()}
+        except (OSError, TemplateError):
+            return
+        if functions != self._state.get("functions"):
+            self._state["functions"] = functions
+            write_atomically(self.state_file, self._state)
 
     def _enable_snapshots(self, moto_url: str) -> None:
         """Have moto write the first snapshot now (the restored or seeded store) and keep it from then on."""
@@ -551,6 +584,7 @@ def _run_locked(plane: LocalPlane, *, fresh: bool) -> int:
         state = plane.start()
         print(banner(state, restored=plane.snapshot is not None, store_dir=layout.root), flush=True)
         while not stop.wait(0.5):
+            plane.refresh_functions()
             failure = plane.failed_child()
             if failure:
                 print(f"steward dev: {failure}; stopping", file=sys.stderr)

@@ -30,9 +30,7 @@ ALLOWED: frozenset[str] = frozenset()
 
 #: References still to re-point, in files other engineers were editing when the rest was swept: each still holds
 #: the references counted here. The lead empties this once those files point to docs/design.md too.
-KNOWN_REMAINING_OUTSIDE_REFERENCES: dict[str, int] = {
-    "layers/core/mcp_steward/local/plane.py": 1,
-}
+KNOWN_REMAINING_OUTSIDE_REFERENCES: dict[str, int] = {}
 
 
 def _tracked_files() -> list[str]:

@@ -1,4 +1,4 @@
-"""``steward dev``: the whole plane on one machine, no AWS account and no Docker (DESIGN.md section 7).
+"""``steward dev``: the whole plane on one machine, no AWS account and no Docker (docs/design.md section 7).
 
 Three OS processes: a serialized moto server (DynamoDB, Secrets Manager), the local function runner
 (Lambda's Invoke API over the template's functions) and the governance app under uvicorn, which is the

@@ -158,8 +158,10 @@ class CallConfig:
     rate_limits: tuple[RateLimit, ...]
 
 
-class BudgetLedger(Protocol):
-    """Reservations against period budgets, each transition in one transaction (docs/design.md section 4)."""
+class Reservations(Protocol):
+    """The call path's side of the budgets: reservations against period budgets, each transition in one
+    transaction (docs/design.md section 4). The governance pipeline reserves and settles; the sweeper finds and
+    closes what was abandoned."""
 
     def call_config(self, team: str, principal: str, tool: str) -> CallConfig:
         """Standing limit, cap and rate limits for a call (callers cache it)."""
@@ -186,10 +188,6 @@ class BudgetLedger(Protocol):
         idempotency record. Exactly once: False when the reservation was already closed (by the sweeper)."""
         ...
 
-    def record(self, audit: AuditRecord) -> None:
-        """Write one audit record (a denial before any reservation)."""
-        ...
-
     def open_reservations(self, now: datetime) -> list[Reservation]:
         """Reservations still open after their ``expires_at``: their owners are provably gone."""
         ...
@@ -199,6 +197,10 @@ class BudgetLedger(Protocol):
         ``expired_before``: the sweeper's gauges. In DynamoDB a count of the sparse index, which may lag a
         settle by a moment."""
         ...
+
+
+class BudgetLimits(Protocol):
+    """The administration of budgets: standing limits, caps and rate limits, and what they stand at."""
 
     def set_limit(self, owner: Owner, team: str, limit: Micros, period: Period) -> None:
         """Set a standing monthly limit and apply it to the current period item if it exists.
@@ -225,6 +227,25 @@ class BudgetLedger(Protocol):
     def limits(self) -> list[tuple[Owner, str, Micros]]:
         """Every standing limit: (owner, team, limit)."""
         ...
+
+
+class AuditWriter(Protocol):
+    """The audit trail's writer: decisions with no reservation behind them, and admin actions."""
+
+    def record(self, audit: AuditRecord) -> None:
+        """Write one audit record (a denial before any reservation)."""
+        ...
+
+
+class CallLedger(Reservations, AuditWriter, Protocol):
+    """What the tools/call pipeline needs of the budgets: reserve and settle, and audit a denial that came before
+    any reservation (``services/calls.py``)."""
+
+
+class BudgetLedger(Reservations, BudgetLimits, AuditWriter, Protocol):
+    """The three budget roles at once, as one store implements them (``DynamoDbBudgetLedger``,
+    ``InMemoryBudgetLedger``): what the composition root builds. A dependent names the narrowest of
+    :class:`Reservations`, :class:`BudgetLimits` and :class:`AuditWriter` it uses."""
 
 
 class LimitBelowUsageError(ValueError):

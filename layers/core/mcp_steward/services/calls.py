@@ -51,8 +51,8 @@ from mcp_steward.domain.grants import Grant
 from mcp_steward.domain.idempotency import MAX_KEY_CHARS, IdempotencyKey, arguments_digest
 from mcp_steward.domain.identity import Principal
 from mcp_steward.domain.ports import (
-    BudgetLedger,
     CallConfig,
+    CallLedger,
     DelegationKeys,
     InvocationError,
     StoreRejectedError,
@@ -126,7 +126,7 @@ class CallTool:
     def __init__(
         self,
         tools: ToolService,
-        budgets: BudgetLedger,
+        budgets: CallLedger,
         invoker: ToolInvoker,
         *,
         function_timeout: timedelta = timedelta(seconds=28),

@@ -23,7 +23,7 @@ from typing import Any
 from mcp_steward.contracts import nested_event
 from mcp_steward.domain.delegation import DelegationError, verify
 from mcp_steward.domain.identity import Principal, PrincipalId, TeamName
-from mcp_steward.domain.ports import BudgetLedger, DelegationKeys, StoreUnavailableError
+from mcp_steward.domain.ports import AuditWriter, DelegationKeys, StoreUnavailableError
 from mcp_steward.domain.records import AuditRecord, Decision
 from mcp_steward.protocol.errors import (
     GovernanceDeniedError,
@@ -44,14 +44,14 @@ class NestedGovernance:
         self,
         call_tool: CallTool,
         keys: DelegationKeys,
-        budgets: BudgetLedger,
+        budgets: AuditWriter,
         *,
         function_timeout_s: int = MAX_NESTED_S,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._call_tool = call_tool
         self._keys = keys
-        self._budgets = budgets
+        self._audit = budgets
         self._timeout_ms = function_timeout_s * 1000
         self._clock = clock
 
@@ -98,7 +98,7 @@ class NestedGovernance:
 
     def _refuse(self, request_id: str, at: datetime, name: object, why: str) -> None:
         """Audit a refused token: nothing in it is believed, so the record names no principal."""
-        self._budgets.record(
+        self._audit.record(
             AuditRecord(
                 kind="decision",
                 at=at,

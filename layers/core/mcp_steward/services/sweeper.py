@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from mcp_steward.domain.budgets import Reservation, Settlement, settlement_of
-from mcp_steward.domain.ports import BudgetLedger
+from mcp_steward.domain.ports import Reservations
 from mcp_steward.domain.records import Outcome
 
 
@@ -30,7 +30,7 @@ def abandoned_settlement(reservation: Reservation, at: datetime) -> Settlement:
     )
 
 
-def sweep(budgets: BudgetLedger, now: datetime) -> list[str]:
+def sweep(budgets: Reservations, now: datetime) -> list[str]:
     """Settle every abandoned reservation; returns the request ids this run closed."""
     closed = []
     for reservation in budgets.open_reservations(now):

@@ -19,6 +19,9 @@ it finds is this request's (reserve), or the reservation was closed by this very
 Idempotency records (``IDEM#<record id>``, see :mod:`mcp_steward.domain.idempotency`) bind the exposed tool and
 the arguments' digest, expire (``ttl``) a day after their call closes or after an unsettled call's expiry, and an
 expired record still in the table (DynamoDB deletes lazily) is overwritten as if absent.
+
+Every key (period, limit, rate, reservation, idempotency, grant and tool items) is spelled in
+:mod:`mcp_steward.adapters.dynamodb_schema`.
 """
 
 from __future__ import annotations
@@ -44,6 +47,27 @@ from mcp_steward.adapters.dynamodb_common import (
     store_errors,
 )
 from mcp_steward.adapters.dynamodb_records import audit_item, ledger_item
+from mcp_steward.adapters.dynamodb_schema import (
+    LIMIT_SK,
+    OPEN_SHARDS,
+    RATE_LIMIT_PK,
+    grant_key,
+    idempotency_key,
+    limit_key,
+    open_shard,
+    open_shard_of,
+    owner_pk,
+    period_key,
+    principal_pk,
+    rate_counter_key,
+    rate_limit_key,
+    rate_limit_of,
+    rate_limit_sk,
+    reservation_key,
+    reservation_request_id,
+    team_pk,
+    tool_key,
+)
 from mcp_steward.domain.budgets import (
     IDEMPOTENCY_TTL,
     NO_NESTING,
@@ -76,7 +100,6 @@ from mcp_steward.domain.ports import CallConfig, LimitBelowUsageError, StoreReje
 from mcp_steward.domain.pricing import Price
 from mcp_steward.domain.records import AuditRecord
 
-OPEN_SHARDS: Final = 8
 CLOSED_TTL: Final = timedelta(days=35)
 COUNTER_TTL: Final = timedelta(minutes=10)
 MAX_CONFLICT_RETRIES: Final = 8
@@ -88,10 +111,6 @@ def _iso(at: datetime) -> str:
 
 def _epoch(at: datetime) -> int:
     return int(at.timestamp())
-
-
-def _idempotency_pk(record_id: str) -> str:
-    return f"IDEM#{record_id}"
 
 
 def _token(kind: str, identity: str, call: str, attempt: int) -> str:
@@ -106,10 +125,6 @@ def _token(kind: str, identity: str, call: str, attempt: int) -> str:
 
 #: Errors that retrying the same transaction cannot fix.
 _REJECTED: Final = frozenset({"ValidationException", "SerializationException", "IdempotentParameterMismatchException"})
-
-
-def _open_shard(request_id: str) -> str:
-    return f"OPEN#{int(hashlib.sha256(request_id.encode()).hexdigest(), 16) % OPEN_SHARDS}"
 
 
 class _CancelledError(Exception):
@@ -234,10 +249,10 @@ class DynamoDbBudgetLedger:
 
     def call_config(self, team: str, principal: str, tool: str) -> CallConfig:
         keys = [
-            {"pk": s(f"TEAM#{team}"), "sk": s("LIMIT")},
-            {"pk": s(f"PRINCIPAL#{principal}"), "sk": s("LIMIT")},
-            {"pk": s("RATELIMIT"), "sk": s(f"{RateScope.PRINCIPAL}#{principal}")},
-            {"pk": s("RATELIMIT"), "sk": s(f"{RateScope.TOOL}#{tool}")},
+            limit_key(Owner(OwnerKind.TEAM, team)),
+            limit_key(Owner(OwnerKind.PRINCIPAL, principal)),
+            rate_limit_key(RateScope.PRINCIPAL, principal),
+            rate_limit_key(RateScope.TOOL, tool),
         ]
         with store_errors("reading a call's budget configuration"):
             answer = self._client.batch_get_item(RequestItems={self._budgets: {"Keys": keys, "ConsistentRead": True}})
@@ -246,15 +261,15 @@ class DynamoDbBudgetLedger:
                 raise StoreUnavailableError("DynamoDB left keys unprocessed (throttled)")
 
         def limit(pk: str) -> Micros | None:
-            item = found.get((pk, "LIMIT"))
+            item = found.get((pk, LIMIT_SK))
             return Micros(int(item["limit"]["N"])) if item else None
 
         rates = []
         for scope, subject in ((RateScope.PRINCIPAL, principal), (RateScope.TOOL, tool)):
-            item = found.get(("RATELIMIT", f"{scope}#{subject}"))
+            item = found.get((RATE_LIMIT_PK, rate_limit_sk(scope, subject)))
             if item:
                 rates.append(RateLimit(scope, subject, int(item["per_minute"]["N"])))
-        return CallConfig(limit(f"TEAM#{team}"), limit(f"PRINCIPAL#{principal}"), tuple(rates))
+        return CallConfig(limit(team_pk(team)), limit(principal_pk(principal)), tuple(rates))
 
     def reserve(self, request: ReservationRequest) -> Reservation | Replay:
         period = request.period
@@ -266,7 +281,7 @@ class DynamoDbBudgetLedger:
                 {
                     "ConditionCheck": {
                         "TableName": self._grants,
-                        "Key": {"pk": s(f"{grant.subject_kind}#{grant.subject}"), "sk": s(f"GRANT#{grant.pattern}")},
+                        "Key": grant_key(grant),
                         "ConditionExpression": "attribute_exists(pk)",
                     }
                 }
@@ -276,7 +291,7 @@ class DynamoDbBudgetLedger:
             {
                 "ConditionCheck": {
                     "TableName": self._registry,
-                    "Key": {"pk": s(f"SERVER#{request.server}"), "sk": s(f"TOOL#{request.tool}")},
+                    "Key": tool_key(request.server, request.tool),
                     **_tool_condition(request.pin),
                 }
             }
@@ -289,7 +304,7 @@ class DynamoDbBudgetLedger:
                 {
                     "Update": {
                         "TableName": self._budgets,
-                        "Key": {"pk": s(f"RES#{request.parent}"), "sk": s("RES")},
+                        "Key": reservation_key(request.parent),
                         "UpdateExpression": "SET nested_calls_left = nested_calls_left - :one, "
                         "nested_credit_left = nested_credit_left - :amount",
                         "ConditionExpression": "#status = :reserved AND nested_calls_left >= :one "
@@ -309,7 +324,7 @@ class DynamoDbBudgetLedger:
                 {
                     "Update": {
                         "TableName": self._budgets,
-                        "Key": {"pk": s(owner.key), "sk": s(f"PERIOD#{period}")},
+                        "Key": period_key(owner, period),
                         "UpdateExpression": "SET available = available - :amount, reserved = reserved + :amount",
                         "ConditionExpression": "available >= :amount",
                         "ExpressionAttributeValues": {":amount": n(amount)},
@@ -324,7 +339,7 @@ class DynamoDbBudgetLedger:
                 {
                     "Update": {
                         "TableName": self._budgets,
-                        "Key": {"pk": s(f"RATE#{limit.scope}#{limit.subject}"), "sk": s(f"MIN#{minute}")},
+                        "Key": rate_counter_key(limit.scope, limit.subject, minute),
                         "UpdateExpression": "ADD #count :one SET #ttl = :ttl",
                         "ConditionExpression": "attribute_not_exists(#count) OR #count < :limit",
                         "ExpressionAttributeNames": {"#count": "count", "#ttl": "ttl"},
@@ -355,8 +370,7 @@ class DynamoDbBudgetLedger:
                     "Put": {
                         "TableName": self._budgets,
                         "Item": {
-                            "pk": s(_idempotency_pk(key.record_id)),
-                            "sk": s("IDEM"),
+                            **idempotency_key(key.record_id),
                             "status": s(ReservationStatus.RESERVED),
                             "request_id": s(request.request_id),
                             "tool": s(key.tool),
@@ -385,9 +399,7 @@ class DynamoDbBudgetLedger:
 
     def open_period(self, owner: Owner, period: Period) -> bool:
         with store_errors("reading a standing limit"):
-            item = self._client.get_item(
-                TableName=self._budgets, Key={"pk": s(owner.key), "sk": s("LIMIT")}, ConsistentRead=True
-            ).get("Item")
+            item = self._client.get_item(TableName=self._budgets, Key=limit_key(owner), ConsistentRead=True).get("Item")
         if item is None:
             return False
         limit = item["limit"]["N"]
@@ -396,8 +408,7 @@ class DynamoDbBudgetLedger:
                 self._client.put_item(
                     TableName=self._budgets,
                     Item={
-                        "pk": s(owner.key),
-                        "sk": s(f"PERIOD#{period}"),
+                        **period_key(owner, period),
                         "owner_kind": s(owner.kind),
                         "owner": s(owner.name),
                         "team": item.get("team", s(owner.name)),
@@ -424,7 +435,7 @@ class DynamoDbBudgetLedger:
             {
                 "Update": {
                     "TableName": self._budgets,
-                    "Key": {"pk": s(f"RES#{reservation.request_id}"), "sk": s("RES")},
+                    "Key": reservation_key(reservation.request_id),
                     "UpdateExpression": "SET #status = :closed, cost = :cost, closed_at = :now, #ttl = :ttl, "
                     "settle_token = :token REMOVE open_shard, open_expires_at",
                     "ConditionExpression": "#status = :reserved",
@@ -446,7 +457,7 @@ class DynamoDbBudgetLedger:
                 {
                     "Update": {
                         "TableName": self._budgets,
-                        "Key": {"pk": s(owner.key), "sk": s(f"PERIOD#{reservation.period}")},
+                        "Key": period_key(owner, reservation.period),
                         "UpdateExpression": "SET reserved = reserved - :amount, charged = charged + :cost, "
                         "available = available + :refund",
                         "ExpressionAttributeValues": {
@@ -492,7 +503,7 @@ class DynamoDbBudgetLedger:
                     self._budgets,
                     IndexName="OpenReservations",
                     KeyConditionExpression="open_shard = :shard AND open_expires_at < :now",
-                    ExpressionAttributeValues={":shard": s(f"OPEN#{shard}"), ":now": s(_iso(now))},
+                    ExpressionAttributeValues={":shard": s(open_shard(shard)), ":now": s(_iso(now))},
                 ):
                     item = self._client.get_item(
                         TableName=self._budgets, Key={"pk": key["pk"], "sk": key["sk"]}, ConsistentRead=True
@@ -515,7 +526,7 @@ class DynamoDbBudgetLedger:
                     IndexName="OpenReservations",
                     Select="COUNT",
                     KeyConditionExpression=condition,
-                    ExpressionAttributeValues={":shard": s(f"OPEN#{shard}"), **values},
+                    ExpressionAttributeValues={":shard": s(open_shard(shard)), **values},
                 ):
                     count += page.get("Count", 0)
         return count
@@ -529,8 +540,7 @@ class DynamoDbBudgetLedger:
                 "Put": {
                     "TableName": self._budgets,
                     "Item": {
-                        "pk": s(owner.key),
-                        "sk": s("LIMIT"),
+                        **limit_key(owner),
                         "owner_kind": s(owner.kind),
                         "owner": s(owner.name),
                         "team": s(team),
@@ -546,7 +556,7 @@ class DynamoDbBudgetLedger:
                 {
                     "Update": {
                         "TableName": self._budgets,
-                        "Key": {"pk": s(owner.key), "sk": s(f"PERIOD#{period}")},
+                        "Key": period_key(owner, period),
                         "UpdateExpression": "SET #limit = :limit, available = available + :delta",
                         "ConditionExpression": "#limit = :old AND available >= :shrink",
                         "ExpressionAttributeNames": {"#limit": "limit"},
@@ -562,7 +572,7 @@ class DynamoDbBudgetLedger:
             if current.reserved + current.charged > limit:
                 raise LimitBelowUsageError(_below_usage(current, limit))
         try:
-            self._transact(actions, ("limit", owner.key))
+            self._transact(actions, ("limit", owner_pk(owner)))
         except _CancelledError as cancelled:
             latest = self.period_budget(owner, period)
             if latest is not None and latest.reserved + latest.charged > limit:
@@ -574,7 +584,7 @@ class DynamoDbBudgetLedger:
             with store_errors("removing a limit"):
                 self._client.delete_item(
                     TableName=self._budgets,
-                    Key={"pk": s(owner.key), "sk": s("LIMIT")},
+                    Key=limit_key(owner),
                     ConditionExpression="attribute_exists(pk)",
                 )
         except StoreUnavailableError as exc:
@@ -586,7 +596,7 @@ class DynamoDbBudgetLedger:
     def period_budget(self, owner: Owner, period: Period) -> PeriodBudget | None:
         with store_errors("reading a period budget"):
             item = self._client.get_item(
-                TableName=self._budgets, Key={"pk": s(owner.key), "sk": s(f"PERIOD#{period}")}, ConsistentRead=True
+                TableName=self._budgets, Key=period_key(owner, period), ConsistentRead=True
             ).get("Item")
         if item is None:
             return None
@@ -600,7 +610,7 @@ class DynamoDbBudgetLedger:
         )
 
     def set_rate_limit(self, limit: RateLimit) -> None:
-        key = {"pk": s("RATELIMIT"), "sk": s(f"{limit.scope}#{limit.subject}")}
+        key = rate_limit_key(limit.scope, limit.subject)
         with store_errors("setting a rate limit"):
             if limit.per_minute <= 0:
                 self._client.delete_item(TableName=self._budgets, Key=key)
@@ -614,13 +624,13 @@ class DynamoDbBudgetLedger:
                     self._client,
                     self._budgets,
                     KeyConditionExpression="pk = :pk",
-                    ExpressionAttributeValues={":pk": s("RATELIMIT")},
+                    ExpressionAttributeValues={":pk": s(RATE_LIMIT_PK)},
                 )
             )
         limits = []
         for item in items:
-            scope, _, subject = item["sk"]["S"].partition("#")
-            limits.append(RateLimit(RateScope(scope), subject, int(item["per_minute"]["N"])))
+            scope, subject = rate_limit_of(item["sk"]["S"])
+            limits.append(RateLimit(scope, subject, int(item["per_minute"]["N"])))
         return sorted(limits, key=lambda limit: (limit.scope, limit.subject))
 
     def limits(self) -> list[tuple[Owner, str, Micros]]:
@@ -630,7 +640,7 @@ class DynamoDbBudgetLedger:
                     self._client,
                     self._budgets,
                     FilterExpression="sk = :limit",
-                    ExpressionAttributeValues={":limit": s("LIMIT")},
+                    ExpressionAttributeValues={":limit": s(LIMIT_SK)},
                 )
             )
         found = [
@@ -656,7 +666,7 @@ def _close_idempotency(settlement: Settlement, now: datetime, table: str) -> dic
     key keeps its own."""
     reservation = settlement.reservation
     assert reservation.idempotency_record is not None
-    key = {"pk": s(_idempotency_pk(reservation.idempotency_record)), "sk": s("IDEM")}
+    key = idempotency_key(reservation.idempotency_record)
     if settlement.releases_key:
         # the tool never ran: the key is freed, so a retry with it runs instead of replaying the refusal
         return {
@@ -766,8 +776,7 @@ def _denial(
 
 def _reservation_item(reservation: Reservation) -> Item:
     item: Item = {
-        "pk": s(f"RES#{reservation.request_id}"),
-        "sk": s("RES"),
+        **reservation_key(reservation.request_id),
         "status": s(ReservationStatus.RESERVED),
         "principal": s(reservation.principal),
         "team": s(reservation.team),
@@ -782,7 +791,7 @@ def _reservation_item(reservation: Reservation) -> Item:
         "started_at": s(_iso(reservation.started_at)),
         "expires_at": s(_iso(reservation.expires_at)),
         # the sparse index's keys: present only while the reservation is open (removed when it closes)
-        "open_shard": s(_open_shard(reservation.request_id)),
+        "open_shard": s(open_shard_of(reservation.request_id)),
         "open_expires_at": s(_iso(reservation.expires_at)),
         "nested_calls": n(reservation.allowance.calls),
         "nested_credit": n(reservation.allowance.credit),
@@ -804,7 +813,7 @@ def _reservation_of(item: Item) -> Reservation:
         return int(item[name]["N"])
 
     return Reservation(
-        request_id=item["pk"]["S"].removeprefix("RES#"),
+        request_id=reservation_request_id(item["pk"]["S"]),
         principal=item["principal"]["S"],
         obo=item.get("obo", {}).get("S"),
         team=item["team"]["S"],

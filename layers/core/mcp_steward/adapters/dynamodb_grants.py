@@ -1,8 +1,10 @@
-"""The grants table: ``pk = <kind>#<subject>`` (principal, team or server), ``sk = GRANT#<pattern>``."""
+"""The grants table: ``pk = <kind>#<subject>`` (principal, team or server), ``sk = GRANT#<pattern>``
+(spelled in :mod:`mcp_steward.adapters.dynamodb_schema`)."""
 
 from __future__ import annotations
 
-from mcp_steward.adapters.dynamodb_common import DynamoDBClient, Item, query_all, s, scan_all, store_errors
+from mcp_steward.adapters.dynamodb_common import DynamoDBClient, query_all, s, scan_all, store_errors
+from mcp_steward.adapters.dynamodb_schema import GRANT_PREFIX, grant_key, grant_of, grant_pattern, grant_pk
 from mcp_steward.domain.grants import Grant, SubjectKind
 
 
@@ -19,30 +21,23 @@ class DynamoDbGrantStore:
                     self._client,
                     self._table,
                     KeyConditionExpression="pk = :pk AND begins_with(sk, :g)",
-                    ExpressionAttributeValues={":pk": s(f"{kind}#{subject}"), ":g": s("GRANT#")},
+                    ExpressionAttributeValues={":pk": s(grant_pk(kind, subject)), ":g": s(GRANT_PREFIX)},
                     ConsistentRead=True,
                 ):
-                    grants.append(Grant(kind, subject, item["sk"]["S"].removeprefix("GRANT#")))
+                    grants.append(Grant(kind, subject, grant_pattern(item["sk"]["S"])))
         return grants
 
     def add(self, grant: Grant) -> None:
         with store_errors("adding a grant"):
-            self._client.put_item(TableName=self._table, Item=_key(grant))
+            self._client.put_item(TableName=self._table, Item=grant_key(grant))
 
     def remove(self, grant: Grant) -> bool:
         with store_errors("removing a grant"):
-            answer = self._client.delete_item(TableName=self._table, Key=_key(grant), ReturnValues="ALL_OLD")
+            answer = self._client.delete_item(TableName=self._table, Key=grant_key(grant), ReturnValues="ALL_OLD")
         return "Attributes" in answer
 
     def all(self) -> list[Grant]:
         with store_errors("listing grants"):
             items = list(scan_all(self._client, self._table, ConsistentRead=True))
-        grants = []
-        for item in items:
-            kind, _, subject = item["pk"]["S"].partition("#")
-            grants.append(Grant(SubjectKind(kind), subject, item["sk"]["S"].removeprefix("GRANT#")))
+        grants = [grant_of({"pk": item["pk"], "sk": item["sk"]}) for item in items]
         return sorted(grants, key=str)
-
-
-def _key(grant: Grant) -> Item:
-    return {"pk": s(f"{grant.subject_kind}#{grant.subject}"), "sk": s(f"GRANT#{grant.pattern}")}

@@ -3,7 +3,8 @@
 Items: a key ``pk = KEY#<sha256>``, ``sk = KEY``; a principal ``pk = PRINCIPAL#<name>``, ``sk = PRINCIPAL``
 (``team``, ``created_at``); a team ``pk = TEAM#<name>``, ``sk = TEAM`` (``created_at``). A principal belongs to
 exactly one team. Keys created before principals were entities name their principal's team themselves: a
-principal known only from such keys belongs to the team of its oldest key.
+principal known only from such keys belongs to the team of its oldest key. The keys are spelled in
+:mod:`mcp_steward.adapters.dynamodb_schema`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mcp_steward.adapters.dynamodb_common import DynamoDBClient, Item, error_code, s, scan_all, store_errors
+from mcp_steward.adapters.dynamodb_schema import (
+    API_KEY_SK,
+    PRINCIPAL_SK,
+    TEAM_SK,
+    api_key_digest,
+    api_key_key,
+    principal_key,
+    principal_of,
+    team_key,
+    team_of,
+)
 from mcp_steward.domain.identity import KeyId, Principal, PrincipalId, TeamName
 from mcp_steward.domain.keys import KeyRecord, token_digest
 from mcp_steward.domain.ports import StoreUnavailableError
@@ -20,8 +32,7 @@ from mcp_steward.domain.ports import StoreUnavailableError
 
 def _to_item(record: KeyRecord) -> Item:
     item: Item = {
-        "pk": s(f"KEY#{record.digest}"),
-        "sk": s("KEY"),
+        **api_key_key(record.digest),
         "key_id": s(record.key_id),
         "principal": s(record.principal),
         "team": s(record.team),
@@ -50,7 +61,7 @@ def _from_item(item: Item) -> KeyRecord:
     obo = item.get("obo", {}).get("S")
     return KeyRecord(
         key_id=KeyId(item["key_id"]["S"]),
-        digest=item["pk"]["S"].removeprefix("KEY#"),
+        digest=api_key_digest(item["pk"]["S"]),
         principal=PrincipalId(item["principal"]["S"]),
         team=TeamName(item["team"]["S"]),
         roles=frozenset(role for role in roles.split(",") if role),
@@ -73,7 +84,7 @@ class DynamoDbKeyStore:
         with store_errors("resolving an API key"):
             answer = self._client.get_item(
                 TableName=self._table,
-                Key={"pk": s(f"KEY#{token_digest(token)}"), "sk": s("KEY")},
+                Key=api_key_key(token_digest(token)),
                 ConsistentRead=True,
             )
         item = answer.get("Item")
@@ -97,7 +108,7 @@ class DynamoDbKeyStore:
     def records(self) -> list[KeyRecord]:
         with store_errors("listing API keys"):
             items = list(scan_all(self._client, self._table, ConsistentRead=True))
-        return sorted((_from_item(item) for item in items if item["sk"]["S"] == "KEY"), key=lambda r: r.key_id)
+        return sorted((_from_item(item) for item in items if item["sk"]["S"] == API_KEY_SK), key=lambda r: r.key_id)
 
     def revoke(self, key_id: str) -> bool:
         """Mark a key revoked. Returns False when no key has that id."""
@@ -106,7 +117,7 @@ class DynamoDbKeyStore:
                 with store_errors("revoking an API key"):
                     self._client.update_item(
                         TableName=self._table,
-                        Key={"pk": s(f"KEY#{record.digest}"), "sk": s("KEY")},
+                        Key=api_key_key(record.digest),
                         UpdateExpression="SET revoked = :t",
                         ExpressionAttributeValues={":t": {"BOOL": True}},
                     )
@@ -117,17 +128,17 @@ class DynamoDbKeyStore:
 
     def principal_team(self, name: str) -> str | None:
         with store_errors("reading a principal"):
-            item = self._client.get_item(
-                TableName=self._table, Key={"pk": s(f"PRINCIPAL#{name}"), "sk": s("PRINCIPAL")}, ConsistentRead=True
-            ).get("Item")
+            item = self._client.get_item(TableName=self._table, Key=principal_key(name), ConsistentRead=True).get(
+                "Item"
+            )
         return str(item["team"]["S"]) if item is not None else None
 
     def principal(self, name: str) -> str | None:
         """The team ``name`` belongs to, or None when there is no such principal."""
         with store_errors("reading a principal"):
-            item = self._client.get_item(
-                TableName=self._table, Key={"pk": s(f"PRINCIPAL#{name}"), "sk": s("PRINCIPAL")}, ConsistentRead=True
-            ).get("Item")
+            item = self._client.get_item(TableName=self._table, Key=principal_key(name), ConsistentRead=True).get(
+                "Item"
+            )
             if item is not None:
                 return str(item["team"]["S"])
             keys = [
@@ -137,7 +148,7 @@ class DynamoDbKeyStore:
                     self._table,
                     ConsistentRead=True,
                     FilterExpression="sk = :key AND principal = :name",
-                    ExpressionAttributeValues={":key": s("KEY"), ":name": s(name)},
+                    ExpressionAttributeValues={":key": s(API_KEY_SK), ":name": s(name)},
                 )
             ]
         return _legacy_teams(keys).get(name)
@@ -157,8 +168,7 @@ class DynamoDbKeyStore:
                 "Put": {
                     "TableName": self._table,
                     "Item": {
-                        "pk": s(f"PRINCIPAL#{principal}"),
-                        "sk": s("PRINCIPAL"),
+                        **principal_key(principal),
                         "team": s(team),
                         "created_at": now,
                     },
@@ -168,7 +178,7 @@ class DynamoDbKeyStore:
             {
                 "Update": {
                     "TableName": self._table,
-                    "Key": {"pk": s(f"TEAM#{team}"), "sk": s("TEAM")},
+                    "Key": team_key(team),
                     "UpdateExpression": "SET created_at = if_not_exists(created_at, :now)",
                     "ExpressionAttributeValues": {":now": now},
                 }
@@ -190,11 +200,9 @@ class DynamoDbKeyStore:
         """Every principal with its team (entities, and principals known only from their keys), and the teams."""
         with store_errors("listing teams"):
             items = list(scan_all(self._client, self._table, ConsistentRead=True))
-        entities = {
-            i["pk"]["S"].removeprefix("PRINCIPAL#"): i["team"]["S"] for i in items if i["sk"]["S"] == "PRINCIPAL"
-        }
-        legacy = _legacy_teams([_from_item(i) for i in items if i["sk"]["S"] == "KEY"])
-        teams = [i["pk"]["S"].removeprefix("TEAM#") for i in items if i["sk"]["S"] == "TEAM"]
+        entities = {principal_of(i["pk"]["S"]): i["team"]["S"] for i in items if i["sk"]["S"] == PRINCIPAL_SK}
+        legacy = _legacy_teams([_from_item(i) for i in items if i["sk"]["S"] == API_KEY_SK])
+        teams = [team_of(i["pk"]["S"]) for i in items if i["sk"]["S"] == TEAM_SK]
         return {**legacy, **entities}, teams
 
     def members(self) -> dict[str, str]:

@@ -13,21 +13,31 @@ only when set, ``detail`` (compact JSON) and ``ttl``.
 ``at`` is ISO-8601 UTC with microseconds (``2026-11-24T21:31:05.123456Z``), so ``sk`` sorts by time. A naive
 datetime is taken as UTC. Reads are eventually consistent (reports and the aggregator tolerate a second of
 lag; the aggregator recomputes every run). Items past their ``ttl`` but not yet deleted by DynamoDB are
-still returned.
+still returned. The keys are spelled in :mod:`mcp_steward.adapters.dynamodb_schema` (``shard_of``, ``iso_utc``,
+``ledger_pk`` and ``audit_pk`` are re-exported here for the readers that import them from this module).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Collection, Iterator
 from datetime import UTC, date, datetime
 from typing import Final
 
 from mcp_steward.adapters.dynamodb_common import DynamoDBClient, Item, n, query_all, s, scan_all, store_errors
+from mcp_steward.adapters.dynamodb_schema import (
+    LEDGER_PREFIX,
+    SHARDS,
+    audit_pk,
+    audit_sk,
+    audit_sk_bounds,
+    iso_utc,
+    ledger_pk,
+    ledger_sk,
+    shard_of,
+)
 from mcp_steward.domain.records import AuditRecord, Decision, LedgerEntry, Outcome
 
-SHARDS: Final = 8
 DEFAULT_RETENTION_DAYS: Final = 400
 _DAY_S: Final = 86_400
 _OPTIONAL_AUDIT: Final = ("principal", "obo", "team", "tool", "reason", "actor", "action")
@@ -48,18 +58,8 @@ __all__ = [
 ]
 
 
-def shard_of(request_id: str) -> int:
-    """The write shard of a request: ``int(sha256(request_id), 16) % 8``."""
-    return int(hashlib.sha256(request_id.encode("utf-8")).hexdigest(), 16) % SHARDS
-
-
 def _utc(at: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-
-
-def iso_utc(at: datetime) -> str:
-    """``2026-11-24T21:31:05.123456Z``: fixed width, so strings sort as times do."""
-    return _utc(at).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _ttl(at: datetime, retention_days: int) -> dict[str, str]:
@@ -72,20 +72,12 @@ def days(since: date, until: date) -> Iterator[date]:
         yield date.fromordinal(ordinal)
 
 
-def ledger_pk(team: str, day: date, shard: int) -> str:
-    return f"LEDGER#{team}#{day.isoformat()}#{shard}"
-
-
-def audit_pk(day: date, shard: int) -> str:
-    return f"AUDIT#{day.isoformat()}#{shard}"
-
-
 def ledger_item(entry: LedgerEntry, retention_days: int = DEFAULT_RETENTION_DAYS) -> Item:
     """The LedgerTable item of one call (low-level attribute values, ready for ``Put``)."""
     at = _utc(entry.at)
     item: Item = {
         "pk": s(ledger_pk(entry.team, at.date(), shard_of(entry.request_id))),
-        "sk": s(f"{iso_utc(at)}#{entry.request_id}"),
+        "sk": s(ledger_sk(at, entry.request_id)),
         "request_id": s(entry.request_id),
         "at": s(iso_utc(at)),
         "principal": s(entry.principal),
@@ -131,7 +123,7 @@ def audit_item(record: AuditRecord, retention_days: int = DEFAULT_RETENTION_DAYS
     at = _utc(record.at)
     item: Item = {
         "pk": s(audit_pk(at.date(), shard_of(record.request_id))),
-        "sk": s(f"{iso_utc(at)}#{record.request_id}#{record.kind}"),
+        "sk": s(audit_sk(at, record.request_id, record.kind)),
         "kind": s(record.kind),
         "at": s(iso_utc(at)),
         "request_id": s(record.request_id),
@@ -214,7 +206,7 @@ class DynamoDbRecords:
             FilterExpression="begins_with(pk, :ledger) AND #at BETWEEN :lo AND :hi",
             ExpressionAttributeNames={"#at": "at"},
             ExpressionAttributeValues={
-                ":ledger": s("LEDGER#"),
+                ":ledger": s(LEDGER_PREFIX),
                 ":lo": s(since.isoformat()),
                 ":hi": s(f"{until.isoformat()}U"),  # every time of that day sorts below "YYYY-MM-DDU"
             },
@@ -231,7 +223,8 @@ class DynamoDbRecords:
         end = _utc(until) if until is not None else self._clock().astimezone(UTC)
         if end < start:
             return []
-        values: Item = {":lo": s(iso_utc(start)), ":hi": s(f"{iso_utc(end)}$")}  # "$" sorts right after "#"
+        low, high = audit_sk_bounds(start, end)
+        values: Item = {":lo": s(low), ":hi": s(high)}
         extra: Item = {}
         if kind is not None:
             values[":kind"] = s(kind)

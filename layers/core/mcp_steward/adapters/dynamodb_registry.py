@@ -1,4 +1,5 @@
-"""The registry table: ``pk = SERVER#<name>``; ``sk = SERVER`` for the server, ``TOOL#<exposed>`` per tool.
+"""The registry table: ``pk = SERVER#<name>``; ``sk = SERVER`` for the server, ``TOOL#<exposed>`` per tool (spelled
+in :mod:`mcp_steward.adapters.dynamodb_schema`).
 
 Tool definitions are stored as JSON strings so that numbers survive exactly (no float/Decimal conversion).
 Each tool item carries a ``revision`` that every write moves on; writing a record read from the table is
@@ -21,6 +22,15 @@ from mcp_steward.adapters.dynamodb_common import (
     scan_all,
     store_errors,
 )
+from mcp_steward.adapters.dynamodb_schema import (
+    SERVER_SK,
+    TOOL_PREFIX,
+    server_key,
+    server_of,
+    server_pk,
+    tool_key,
+    tool_of,
+)
 from mcp_steward.domain.money import Micros
 from mcp_steward.domain.names import ExposedName, ServerName
 from mcp_steward.domain.ports import ConcurrentChangeError, StoreUnavailableError
@@ -41,8 +51,7 @@ MAX_TOOLS_PER_SERVER = 99  # one TransactWriteItems holds 100 actions: the serve
 
 def _server_item(server: ServerRecord) -> Item:
     item: Item = {
-        "pk": s(f"SERVER#{server.name}"),
-        "sk": s("SERVER"),
+        **server_key(server.name),
         "kind": s(server.kind),
         "function_name": s(server.function_name),
         "function_timeout_s": {"N": str(server.function_timeout_s)},
@@ -105,8 +114,7 @@ def _json(value: object) -> str:
 
 def _tool_item(tool: ToolRecord) -> Item:
     item: Item = {
-        "pk": s(f"SERVER#{tool.server}"),
-        "sk": s(f"TOOL#{tool.exposed_name}"),
+        **tool_key(tool.server, tool.exposed_name),
         "upstream_name": s(tool.upstream_name),
         "definition": s(_json(tool.definition)),
         "status": s(tool.status),
@@ -143,9 +151,9 @@ def _tool_of(item: Item) -> ToolRecord:
         else None
     )
     return ToolRecord(
-        exposed_name=ExposedName(item["sk"]["S"].removeprefix("TOOL#")),
+        exposed_name=ExposedName(tool_of(item["sk"]["S"])),
         upstream_name=item["upstream_name"]["S"],
-        server=ServerName(item["pk"]["S"].removeprefix("SERVER#")),
+        server=ServerName(server_of(item["pk"]["S"])),
         definition=json.loads(item["definition"]["S"]),
         status=ToolStatus(item["status"]["S"]),
         price=_price_of(item),
@@ -161,8 +169,8 @@ def _tool_of(item: Item) -> ToolRecord:
     )
 
 
-def _key(tool: ToolRecord) -> Item:
-    return {"pk": s(f"SERVER#{tool.server}"), "sk": s(f"TOOL#{tool.exposed_name}")}
+def _key(tool: ToolRecord) -> dict[str, Any]:
+    return tool_key(tool.server, tool.exposed_name)
 
 
 def _unchanged(tool: ToolRecord) -> dict[str, Any]:
@@ -202,11 +210,11 @@ class DynamoDbRegistry:
         with store_errors("reading the registry"):
             items = list(scan_all(self._client, self._table, ConsistentRead=True))
         for item in items:
-            name = ServerName(item["pk"]["S"].removeprefix("SERVER#"))
+            name = ServerName(server_of(item["pk"]["S"]))
             sort_key = item["sk"]["S"]
-            if sort_key == "SERVER":
+            if sort_key == SERVER_SK:
                 servers.append(_server_of(name, item))
-            elif sort_key.startswith("TOOL#"):
+            elif sort_key.startswith(TOOL_PREFIX):
                 tools.append(_tool_of(item))
         return Catalog.build(servers, tools)
 
@@ -217,7 +225,7 @@ class DynamoDbRegistry:
                 self._client,
                 self._table,
                 KeyConditionExpression="pk = :pk AND begins_with(sk, :tool)",
-                ExpressionAttributeValues={":pk": s(f"SERVER#{server}"), ":tool": s("TOOL#")},
+                ExpressionAttributeValues={":pk": s(server_pk(server)), ":tool": s(TOOL_PREFIX)},
                 ConsistentRead=True,
             )
             return [_tool_of(item) for item in items]
@@ -256,7 +264,7 @@ class DynamoDbRegistry:
         with store_errors("updating a server"):
             self._client.update_item(
                 TableName=self._table,
-                Key={"pk": s(f"SERVER#{server}"), "sk": s("SERVER")},
+                Key=server_key(server),
                 UpdateExpression=expression,
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeNames=names,

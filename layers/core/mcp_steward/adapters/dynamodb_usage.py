@@ -25,7 +25,17 @@ from mcp_steward.adapters.dynamodb_common import (
     scan_all,
     store_errors,
 )
-from mcp_steward.adapters.dynamodb_records import DEFAULT_RETENTION_DAYS, iso_utc
+from mcp_steward.adapters.dynamodb_records import DEFAULT_RETENTION_DAYS
+from mcp_steward.adapters.dynamodb_schema import (
+    LIMIT_SK,
+    aggregate_day_prefix,
+    aggregate_pk,
+    aggregate_sk,
+    iso_utc,
+    key,
+    period_sk,
+    team_pk,
+)
 from mcp_steward.domain.ports import StoreUnavailableError
 from mcp_steward.domain.usage import THRESHOLDS, DailyUsage, PeriodBalance, period_of
 
@@ -35,8 +45,8 @@ _DAY_S = 86_400
 def aggregate_item(row: DailyUsage, retention_days: int = DEFAULT_RETENTION_DAYS) -> Item:
     day_end = datetime(row.day.year, row.day.month, row.day.day, tzinfo=UTC).timestamp() + _DAY_S
     return {
-        "pk": s(f"AGG#{period_of(row.day)}"),
-        "sk": s(f"{row.day.isoformat()}#{row.team}#{row.tool}"),
+        "pk": s(aggregate_pk(period_of(row.day))),
+        "sk": s(aggregate_sk(row.day, row.team, row.tool)),
         "day": s(row.day.isoformat()),
         "team": s(row.team),
         "tool": s(row.tool),
@@ -77,7 +87,10 @@ class DynamoDbAggregates:
                 self._client,
                 self._table,
                 KeyConditionExpression="pk = :pk AND begins_with(sk, :day)",
-                ExpressionAttributeValues={":pk": s(f"AGG#{period_of(day)}"), ":day": s(f"{day.isoformat()}#")},
+                ExpressionAttributeValues={
+                    ":pk": s(aggregate_pk(period_of(day))),
+                    ":day": s(aggregate_day_prefix(day)),
+                },
                 ConsistentRead=True,
             )
             stale = [
@@ -97,7 +110,7 @@ class DynamoDbAggregates:
                     self._client,
                     self._table,
                     KeyConditionExpression="pk = :pk",
-                    ExpressionAttributeValues={":pk": s(f"AGG#{period}")},
+                    ExpressionAttributeValues={":pk": s(aggregate_pk(period))},
                 )
             )
         rows = [aggregate_from_item(item) for item in items]
@@ -130,17 +143,15 @@ class DynamoDbPeriods:
         self._clock = clock
 
     def _get(self, team: str, sk: str) -> Item | None:
-        answer = self._client.get_item(
-            TableName=self._table, Key={"pk": s(f"TEAM#{team}"), "sk": s(sk)}, ConsistentRead=True
-        )
+        answer = self._client.get_item(TableName=self._table, Key=key(team_pk(team), sk), ConsistentRead=True)
         return answer.get("Item")
 
     def balance(self, team: str, period: str) -> PeriodBalance | None:
         with store_errors("reading a team's budget"):
-            item = self._get(team, f"PERIOD#{period}")
+            item = self._get(team, period_sk(period))
             if item is not None:
                 return _balance(item, team, period, materialized=True)
-            standing = self._get(team, "LIMIT")
+            standing = self._get(team, LIMIT_SK)
         return _balance(standing, team, period, materialized=False) if standing is not None else None
 
     def claim_alert(self, team: str, period: str, threshold: int, token: str) -> bool:
@@ -148,7 +159,7 @@ class DynamoDbPeriods:
             with store_errors("recording a budget alert"):
                 self._client.update_item(
                     TableName=self._table,
-                    Key={"pk": s(f"TEAM#{team}"), "sk": s(f"PERIOD#{period}")},
+                    Key=key(team_pk(team), period_sk(period)),
                     UpdateExpression="SET #alert = :claim",
                     ConditionExpression="attribute_exists(pk) AND attribute_not_exists(#alert)",
                     ExpressionAttributeNames={"#alert": f"alert_{threshold}"},
@@ -165,7 +176,7 @@ class DynamoDbPeriods:
             with store_errors("releasing a budget alert"):
                 self._client.update_item(
                     TableName=self._table,
-                    Key={"pk": s(f"TEAM#{team}"), "sk": s(f"PERIOD#{period}")},
+                    Key=key(team_pk(team), period_sk(period)),
                     UpdateExpression="REMOVE #alert",
                     ConditionExpression="contains(#alert, :token)",  # only this writer's own claim
                     ExpressionAttributeNames={"#alert": f"alert_{threshold}"},

@@ -44,10 +44,6 @@ class Owner:
     kind: OwnerKind
     name: str
 
-    @property
-    def key(self) -> str:
-        return f"{'TEAM' if self.kind is OwnerKind.TEAM else 'PRINCIPAL'}#{self.name}"
-
 
 @dataclass(frozen=True, slots=True)
 class PeriodBudget:

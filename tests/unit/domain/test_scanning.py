@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import mcp_steward.domain.scanning as scanning
 from mcp_steward.domain.scanning import (
     MAX_EVIDENCE_CHARS,
     MAX_STRING_CHARS,
     MAX_TOTAL_CHARS,
+    STRUCTURAL_RULES,
     Finding,
     ScanResult,
     Severity,
@@ -21,6 +24,7 @@ from mcp_steward.domain.scanning import (
     scan_tool,
     verdict_of,
 )
+from mcp_steward.domain.scanning.rules import RULES, RULES_BY_ID
 
 CORPUS = Path(__file__).parents[2] / "data" / "scanner"
 
@@ -503,3 +507,52 @@ def test_corpus_files_are_well_formed_with_labels_and_provenance(name: str) -> N
     assert len(sources) >= 4
     documented = (CORPUS / "SOURCES.md").read_text(encoding="utf-8")
     assert all(f"`{source}`" in documented for source in sources)
+
+
+# --- the rule table ----------------------------------------------------------------------------------------------
+
+
+def test_the_rule_table_has_one_record_per_rule_with_its_explanation() -> None:
+    ids = [rule.id for rule in RULES]
+    assert len(ids) == len(set(ids)) == len(RULES_BY_ID)
+    for rule in RULES:
+        assert rule.explanation.endswith("."), rule.id
+        if rule.pattern is None:  # checked in code
+            assert not rule.anchors and not rule.case_sensitive, rule.id
+        else:
+            assert rule.scope == "text" and rule.anchors and not rule.structural, rule.id
+    assert {
+        "oversized_string",
+        "oversized_definition",
+        "excessive_nesting",
+        "unsupported_regex",
+        "backtracking_regex",
+    } == STRUCTURAL_RULES
+
+
+def test_every_rule_of_the_table_is_in_the_documented_list() -> None:
+    assert scanning.__doc__ is not None
+    assert [rule.id for rule in RULES if f"``{rule.id}``" not in scanning.__doc__] == []
+
+
+def test_every_match_of_a_text_rule_on_its_positives_contains_one_of_its_anchors() -> None:
+    checked = 0
+    for rule, description in POSITIVES:
+        record = RULES_BY_ID[rule]
+        match = None if record.pattern is None else re.search(record.pattern, description, record.flags)
+        if match is None:
+            continue  # a rule checked in code (a made-up tag pair is important_markup too)
+        matched = match[0] if record.case_sensitive else match[0].lower()
+        assert any(anchor in matched for anchor in record.anchors), (rule, description)
+        checked += 1
+    assert checked >= len({rule.id for rule in RULES if rule.pattern is not None})
+
+
+def test_every_finding_over_the_corpus_names_a_rule_of_the_table() -> None:
+    found: set[str] = set()
+    for name in ("benign", "malicious", "transcribed"):
+        for line in (CORPUS / f"{name}.jsonl").read_text(encoding="utf-8").splitlines():
+            entry = json.loads(line)
+            definition = entry.get("definition", entry)
+            found |= _rules(scan_tool(definition, other_tool_names=("send_email", "read_file", "add")))
+    assert found and found <= set(RULES_BY_ID)

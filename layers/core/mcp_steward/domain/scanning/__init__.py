@@ -10,7 +10,8 @@ The package is split by concept; this module re-exports its public names:
 - :mod:`.findings`: severities, findings, results and the bounds on the work;
 - :mod:`.walk`: the strings of a definition a model may read (and the size and nesting findings);
 - :mod:`.text`: normalization (as a model reads), the rules over characters, and the evidence quoted;
-- :mod:`.rules`: the text rules' patterns and anchors, and the patterns of the rules checked in code;
+- :mod:`.rules`: the rules as data, one record per rule (name, severity, scope, explanation and, for a text rule, its
+  pattern and anchors) in one table, and the patterns of the rules checked in code;
 - :mod:`.content`: the content rules applied to one normalized string;
 - :mod:`.schemas`: the rules over the schemas' regular expressions;
 - :mod:`.verdict`: ``scan_tool`` (every rule, in walk order) and the verdict that combines the findings.
@@ -20,7 +21,7 @@ Work is bounded on attacker-controlled input: at most :data:`MAX_STRING_CHARS` c
 :data:`MAX_NODES` nodes, and every pattern is a Python ``re`` written to run in linear time: each repetition is
 bounded (``{0,60}``), no quantifier is nested inside another unbounded one, and alternations are literal words, so
 the work per start position is a constant and a string of n characters costs O(n). Each rule is first prefiltered
-by literal anchors (``rules.ANCHORS``), so most strings never reach most patterns.
+by its literal anchors (``anchors`` of its record in :data:`.rules.RULES`), so most strings never reach most patterns.
 
 Rules (``rule``: severity): text is read as a model reads it (tag characters decoded, invisible characters removed,
 NFKC), per string:

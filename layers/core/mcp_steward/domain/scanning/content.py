@@ -11,29 +11,38 @@ from typing import Final
 
 from mcp_steward.domain.scanning.findings import MAX_EVIDENCE_CHARS, MAX_OTHER_NAMES, Finding, Severity
 from mcp_steward.domain.scanning.rules import (
-    ANCHORS,
     BASE64_RUN,
     CAPS_MARKUP,
-    CASE_SENSITIVE,
     FILE_ACTION,
     HEX_RUN,
     HTML_ELEMENTS,
     NEGATION,
     NOT_IMPERATIVE,
     PROMOTION_PHRASES,
+    RULES,
     SHADOW_CONTEXT,
-    TEXT_RULES,
     TOOL_CLAIM,
 )
 from mcp_steward.domain.scanning.text import escape_invisible, evidence_of, normalize, printable_text
 
+#: The text rules of the table, compiled, as (rule, severity, pattern) in table order: the order of the findings.
+_TEXT_RULES: Final = tuple(
+    (rule.id, rule.severity, re.compile(rule.pattern, rule.flags)) for rule in RULES if rule.pattern is not None
+)
+#: Rules matched on the text as written: capitals are their signal (``SYSTEM UPDATE:``, not "system update").
+_CASE_SENSITIVE: Final = frozenset(rule.id for rule in RULES if rule.case_sensitive)
+#: Each text rule's anchors as one alternation, searched in the lowercased text (the text as written for a
+#: case-sensitive rule); a cheap prefilter, never a decision.
 _ANCHOR_PATTERNS: Final = {
-    rule: re.compile("|".join(re.escape(anchor) for anchor in anchors)) for rule, anchors in ANCHORS.items()
+    rule.id: re.compile("|".join(re.escape(anchor) for anchor in rule.anchors))
+    for rule in RULES
+    if rule.pattern is not None and rule.anchors
 }
-
-
 _ANY_ANCHOR: Final = re.compile(
-    "|".join(re.escape(a.lower()) for a in sorted({a for anchors in ANCHORS.values() for a in anchors}, key=len))
+    "|".join(
+        re.escape(a.lower())
+        for a in sorted({a for rule in RULES if rule.pattern is not None for a in rule.anchors}, key=len)
+    )
 )
 
 
@@ -54,24 +63,24 @@ _LOWERCASE_RULES: Final = tuple(
         rule,
         severity,
         pattern
-        if rule in CASE_SENSITIVE
+        if rule in _CASE_SENSITIVE
         else re.compile(_lowercase_pattern(pattern.pattern), pattern.flags & ~re.IGNORECASE),
     )
-    for rule, severity, pattern in TEXT_RULES
+    for rule, severity, pattern in _TEXT_RULES
 )
 
 
 def text_findings(text: str, path: str, depth: int = 0) -> Iterator[Finding]:
     lowered = text.lower()
     same_length = len(lowered) == len(text)  # lower() changes the length of a few characters (U+0130)
-    rules = _LOWERCASE_RULES if same_length else TEXT_RULES
+    rules = _LOWERCASE_RULES if same_length else _TEXT_RULES
     if _ANY_ANCHOR.search(lowered) is None:  # most short schema strings ("string", "object", names)
         if depth == 0 and len(text) >= 24:
             yield from _encoded_findings(text, path)
             yield from _promotion_findings(text, path)
         return
     for rule, severity, pattern in rules:
-        case_sensitive = rule in CASE_SENSITIVE
+        case_sensitive = rule in _CASE_SENSITIVE
         subject = text if case_sensitive or not same_length else lowered
         anchors = _ANCHOR_PATTERNS.get(rule)
         if anchors is not None and anchors.search(text if case_sensitive else lowered) is None:

@@ -7,15 +7,15 @@ from typing import Any, Final
 
 from mcp_steward.domain.scanning.content import markup_findings, shadowing_findings, text_findings, tool_claim_findings
 from mcp_steward.domain.scanning.findings import Finding, ScanResult, Severity, Verdict
-from mcp_steward.domain.scanning.rules import SUSPICIOUS_PARAMETER
+from mcp_steward.domain.scanning.rules import RULES, SUSPICIOUS_PARAMETER
 from mcp_steward.domain.scanning.schemas import regex_findings
 from mcp_steward.domain.scanning.text import name_findings, normalize, unicode_findings
 from mcp_steward.domain.scanning.walk import readable_strings
 
 #: Rules about size and shape, which do not count towards the two-medium combination.
-STRUCTURAL_RULES: Final = frozenset(
-    {"oversized_string", "oversized_definition", "excessive_nesting", "unsupported_regex", "backtracking_regex"}
-)
+#: Rules about size and shape (marked ``structural`` in the table), which do not count towards the two-medium
+#: combination.
+STRUCTURAL_RULES: Final = frozenset(rule.id for rule in RULES if rule.structural)
 
 
 def verdict_of(findings: Collection[Finding]) -> Verdict:

@@ -8,7 +8,9 @@ Settle is one more transaction, every transition conditioned on the reservation 
 happens exactly once whoever gets there first (settle or the sweeper, even twice).
 
 Concurrent transactions on one item are cancelled with ``TransactionConflict``, not queued, and botocore does
-not retry them: they are retried here with jitter, within the caller's deadline.
+not retry them: they are retried with jitter, within the caller's deadline
+(:mod:`mcp_steward.adapters.dynamodb_transactions`, shared with the limits adapter,
+:mod:`mcp_steward.adapters.dynamodb_budget_limits`). :class:`DynamoDbBudgetLedger` is both over the same tables.
 
 Both transactions survive their own retries. botocore re-sends a ``TransactWriteItems`` whose answer timed out;
 each attempt carries a ``ClientRequestToken`` derived from the reservation (and the attempt), so DynamoDB
@@ -26,16 +28,12 @@ Every key (period, limit, rate, reservation, idempotency, grant and tool items) 
 
 from __future__ import annotations
 
-import hashlib
-import random
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, Self
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from mcp_steward.adapters.dynamodb_budget_limits import DynamoDbBudgetLimits
 from mcp_steward.adapters.dynamodb_common import (
     DynamoDBClient,
     Item,
@@ -43,7 +41,6 @@ from mcp_steward.adapters.dynamodb_common import (
     n,
     query_all,
     s,
-    scan_all,
     store_errors,
 )
 from mcp_steward.adapters.dynamodb_records import audit_item, ledger_item
@@ -56,18 +53,17 @@ from mcp_steward.adapters.dynamodb_schema import (
     limit_key,
     open_shard,
     open_shard_of,
-    owner_pk,
     period_key,
     principal_pk,
     rate_counter_key,
     rate_limit_key,
-    rate_limit_of,
     rate_limit_sk,
     reservation_key,
     reservation_request_id,
     team_pk,
     tool_key,
 )
+from mcp_steward.adapters.dynamodb_transactions import CancelledError, Transacting
 from mcp_steward.domain.budgets import (
     IDEMPOTENCY_TTL,
     NO_NESTING,
@@ -77,7 +73,6 @@ from mcp_steward.domain.budgets import (
     Owner,
     OwnerKind,
     Period,
-    PeriodBudget,
     PeriodMissing,
     RateLimit,
     RateScope,
@@ -96,13 +91,12 @@ from mcp_steward.domain.budgets import (
 )
 from mcp_steward.domain.idempotency import KeptResult
 from mcp_steward.domain.money import Micros
-from mcp_steward.domain.ports import CallConfig, LimitBelowUsageError, StoreRejectedError, StoreUnavailableError
+from mcp_steward.domain.ports import CallConfig, StoreRejectedError, StoreUnavailableError
 from mcp_steward.domain.pricing import Price
 from mcp_steward.domain.records import AuditRecord
 
 CLOSED_TTL: Final = timedelta(days=35)
 COUNTER_TTL: Final = timedelta(minutes=10)
-MAX_CONFLICT_RETRIES: Final = 8
 
 
 def _iso(at: datetime) -> str:
@@ -111,36 +105,6 @@ def _iso(at: datetime) -> str:
 
 def _epoch(at: datetime) -> int:
     return int(at.timestamp())
-
-
-def _token(kind: str, identity: str, call: str, attempt: int) -> str:
-    """A ``ClientRequestToken`` (at most 36 characters) for one attempt of one transaction: derived from what the
-    transaction is (``kind``, ``identity``: the reservation's request id, a settlement's token), this call of
-    ``_transact`` and the attempt. botocore re-sends an attempt with its token, so DynamoDB answers a re-sent
-    attempt that committed with success; every new attempt (after a definite cancellation, or a reserve made again
-    once its period was opened) gets a token of its own, since DynamoDB may answer a token it has seen with that
-    token's first outcome for ten minutes."""
-    return hashlib.sha256(f"{kind}|{identity}|{call}|{attempt}".encode()).hexdigest()[:36]
-
-
-#: Errors that retrying the same transaction cannot fix.
-_REJECTED: Final = frozenset({"ValidationException", "SerializationException", "IdempotentParameterMismatchException"})
-
-
-class _CancelledError(Exception):
-    def __init__(self, reasons: list[dict[str, Any]]) -> None:
-        super().__init__("transaction cancelled")
-        self.reasons = reasons
-
-    @property
-    def conflict_only(self) -> bool:
-        codes = {reason.get("Code", "None") for reason in self.reasons}
-        return "TransactionConflict" in codes and codes <= {"TransactionConflict", "None"}
-
-    @property
-    def rejected(self) -> bool:
-        """A reason retrying cannot fix: an invalid item or expression (``ValidationError``), say."""
-        return any(reason.get("Code") == "ValidationError" for reason in self.reasons)
 
 
 def _tool_condition(pin: str | None) -> dict[str, Any]:
@@ -156,9 +120,10 @@ def _tool_condition(pin: str | None) -> dict[str, Any]:
     }
 
 
-class DynamoDbBudgetLedger:
-    """The :class:`~mcp_steward.domain.ports.BudgetLedger` over the budgets, grants, registry, ledger and audit
-    tables. ``on_retry`` is told of every conflict retry (metrics); ``sleep`` and ``clock`` are injectable."""
+class DynamoDbReservations(Transacting):
+    """The :class:`~mcp_steward.domain.ports.Reservations` and the
+    :class:`~mcp_steward.domain.ports.AuditWriter` over the budgets, grants, registry, ledger and audit tables.
+    ``on_retry`` is told of every conflict retry (metrics); ``sleep`` and ``clock`` are injectable."""
 
     def __init__(
         self,
@@ -173,18 +138,14 @@ class DynamoDbBudgetLedger:
         sleep: Callable[[float], None] = time.sleep,
         on_retry: Callable[[], None] = lambda: None,
     ) -> None:
-        self._client = client
-        self._budgets = budgets
+        super().__init__(client, budgets=budgets, clock=clock, sleep=sleep, on_retry=on_retry)
         self._grants = grants
         self._registry = registry
         self._ledger = ledger
         self._audit = audit
-        self._clock = clock
-        self._sleep = sleep
-        self._on_retry = on_retry
 
     @classmethod
-    def for_tables(cls, client: DynamoDBClient, tables: Mapping[str, str], **options: Any) -> DynamoDbBudgetLedger:
+    def for_tables(cls, client: DynamoDBClient, tables: Mapping[str, str], **options: Any) -> Self:
         """From a role → table name map with ``budgets``, ``grants``, ``registry``, ``ledger`` and ``audit``."""
         return cls(
             client,
@@ -195,55 +156,6 @@ class DynamoDbBudgetLedger:
             audit=tables["audit"],
             **options,
         )
-
-    # --- transactions -------------------------------------------------------------------------------------
-
-    def _transact(
-        self, actions: list[dict[str, Any]], token: tuple[str, str], deadline: datetime | None = None
-    ) -> None:
-        """Run one transaction, retrying only ``TransactionConflict`` cancellations (and a transaction of ours
-        still in progress), with jitter. ``token`` names the transaction (kind, identity) for its
-        ``ClientRequestToken``.
-
-        Raises:
-            _CancelledError: a condition failed (the reasons say which).
-            StoreRejectedError: DynamoDB refused the request as malformed: retrying cannot fix it.
-            StoreUnavailableError: DynamoDB could not answer, or kept cancelling for conflicts.
-        """
-        call = uuid.uuid4().hex
-        for attempt in range(MAX_CONFLICT_RETRIES + 1):
-            try:
-                self._client.transact_write_items(
-                    TransactItems=actions,  # type: ignore[arg-type]
-                    ClientRequestToken=_token(*token, call, attempt),
-                )
-                return
-            except ClientError as exc:
-                error = exc.response.get("Error", {})
-                code = error.get("Code", "")
-                out_of_time = deadline is not None and self._clock() >= deadline
-                if code in _REJECTED:
-                    raise StoreRejectedError(f"DynamoDB refused the transaction: {code}") from exc
-                if code == "TransactionInProgressException":
-                    if attempt == MAX_CONFLICT_RETRIES or out_of_time:
-                        raise StoreUnavailableError("DynamoDB: the transaction is still in progress") from exc
-                    self._on_retry()
-                    self._sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 - jitter, not a secret
-                    continue
-                if code != "TransactionCanceledException":
-                    raise StoreUnavailableError(f"DynamoDB answered {code}") from exc
-                reasons: list[dict[str, Any]] = [dict(r) for r in exc.response.get("CancellationReasons", [])]
-                cancelled = _CancelledError(reasons)
-                if cancelled.rejected:
-                    raise StoreRejectedError("DynamoDB refused the transaction as invalid") from exc
-                if not cancelled.conflict_only or attempt == MAX_CONFLICT_RETRIES or out_of_time:
-                    if cancelled.conflict_only:
-                        raise StoreUnavailableError("DynamoDB kept cancelling the transaction (conflicts)") from exc
-                    raise cancelled from exc
-                self._on_retry()
-                self._sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 - jitter, not a secret
-            except BotoCoreError as exc:
-                raise StoreUnavailableError(f"DynamoDB: {type(exc).__name__}") from exc
 
     # --- reserve ------------------------------------------------------------------------------------------
 
@@ -390,7 +302,7 @@ class DynamoDbBudgetLedger:
             roles.append(("idempotency", None))
         try:
             self._transact(actions, ("reserve", request.request_id), deadline=request.expires_at)
-        except _CancelledError as cancelled:
+        except CancelledError as cancelled:
             found = _denial(cancelled.reasons, roles, request)
             if isinstance(found, (Replay, Reservation)):
                 return found
@@ -474,7 +386,7 @@ class DynamoDbBudgetLedger:
             actions.append(_close_idempotency(settlement, now, self._budgets))
         try:
             self._transact(actions, ("settle", settlement.token))
-        except _CancelledError as cancelled:
+        except CancelledError as cancelled:
             first = cancelled.reasons[0] if cancelled.reasons else {}
             if first.get("Code") == "ConditionalCheckFailed":
                 # Closed already: by this very settle (an attempt that committed, then its answer was lost), or
@@ -530,134 +442,6 @@ class DynamoDbBudgetLedger:
                 ):
                     count += page.get("Count", 0)
         return count
-
-    # --- administration -----------------------------------------------------------------------------------
-
-    def set_limit(self, owner: Owner, team: str, limit: Micros, period: Period) -> None:
-        current = self.period_budget(owner, period)
-        actions: list[dict[str, Any]] = [
-            {
-                "Put": {
-                    "TableName": self._budgets,
-                    "Item": {
-                        **limit_key(owner),
-                        "owner_kind": s(owner.kind),
-                        "owner": s(owner.name),
-                        "team": s(team),
-                        "limit": n(limit),
-                    },
-                }
-            }
-        ]
-        if current is not None:
-            # limit - old_limit is added to available; refused if available would go negative, that is if the
-            # new limit is below charged + reserved (conditions have no arithmetic: available >= old - new)
-            actions.append(
-                {
-                    "Update": {
-                        "TableName": self._budgets,
-                        "Key": period_key(owner, period),
-                        "UpdateExpression": "SET #limit = :limit, available = available + :delta",
-                        "ConditionExpression": "#limit = :old AND available >= :shrink",
-                        "ExpressionAttributeNames": {"#limit": "limit"},
-                        "ExpressionAttributeValues": {
-                            ":limit": n(limit),
-                            ":old": n(current.limit),
-                            ":delta": n(limit - current.limit),
-                            ":shrink": n(current.limit - limit),
-                        },
-                    }
-                }
-            )
-            if current.reserved + current.charged > limit:
-                raise LimitBelowUsageError(_below_usage(current, limit))
-        try:
-            self._transact(actions, ("limit", owner_pk(owner)))
-        except _CancelledError as cancelled:
-            latest = self.period_budget(owner, period)
-            if latest is not None and latest.reserved + latest.charged > limit:
-                raise LimitBelowUsageError(_below_usage(latest, limit)) from cancelled
-            raise StoreUnavailableError("the limit changed concurrently; try again") from cancelled
-
-    def remove_limit(self, owner: Owner) -> bool:
-        try:
-            with store_errors("removing a limit"):
-                self._client.delete_item(
-                    TableName=self._budgets,
-                    Key=limit_key(owner),
-                    ConditionExpression="attribute_exists(pk)",
-                )
-        except StoreUnavailableError as exc:
-            if error_code(exc.__cause__) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
-
-    def period_budget(self, owner: Owner, period: Period) -> PeriodBudget | None:
-        with store_errors("reading a period budget"):
-            item = self._client.get_item(
-                TableName=self._budgets, Key=period_key(owner, period), ConsistentRead=True
-            ).get("Item")
-        if item is None:
-            return None
-        return PeriodBudget(
-            owner=owner,
-            period=period,
-            limit=Micros(int(item["limit"]["N"])),
-            available=Micros(int(item["available"]["N"])),
-            reserved=Micros(int(item["reserved"]["N"])),
-            charged=Micros(int(item["charged"]["N"])),
-        )
-
-    def set_rate_limit(self, limit: RateLimit) -> None:
-        key = rate_limit_key(limit.scope, limit.subject)
-        with store_errors("setting a rate limit"):
-            if limit.per_minute <= 0:
-                self._client.delete_item(TableName=self._budgets, Key=key)
-            else:
-                self._client.put_item(TableName=self._budgets, Item={**key, "per_minute": n(limit.per_minute)})
-
-    def rate_limits(self) -> list[RateLimit]:
-        with store_errors("listing rate limits"):
-            items = list(
-                query_all(
-                    self._client,
-                    self._budgets,
-                    KeyConditionExpression="pk = :pk",
-                    ExpressionAttributeValues={":pk": s(RATE_LIMIT_PK)},
-                )
-            )
-        limits = []
-        for item in items:
-            scope, subject = rate_limit_of(item["sk"]["S"])
-            limits.append(RateLimit(scope, subject, int(item["per_minute"]["N"])))
-        return sorted(limits, key=lambda limit: (limit.scope, limit.subject))
-
-    def limits(self) -> list[tuple[Owner, str, Micros]]:
-        with store_errors("listing limits"):
-            items = list(
-                scan_all(
-                    self._client,
-                    self._budgets,
-                    FilterExpression="sk = :limit",
-                    ExpressionAttributeValues={":limit": s(LIMIT_SK)},
-                )
-            )
-        found = [
-            (Owner(OwnerKind(i["owner_kind"]["S"]), i["owner"]["S"]), i["team"]["S"], Micros(int(i["limit"]["N"])))
-            for i in items
-        ]
-        return sorted(found, key=lambda entry: (entry[0].kind, entry[0].name))
-
-
-def _below_usage(current: PeriodBudget, limit: int) -> str:
-    from mcp_steward.domain.money import format_credits
-
-    used = current.reserved + current.charged
-    return (
-        f"{current.owner.kind.value} {current.owner.name} has {format_credits(used)} credits charged and reserved "
-        f"in {current.period}; the limit cannot go below that (asked {format_credits(limit)})"
-    )
 
 
 def _close_idempotency(settlement: Settlement, now: datetime, table: str) -> dict[str, Any]:
@@ -832,3 +616,9 @@ def _reservation_of(item: Item) -> Reservation:
         parent=item.get("parent", {}).get("S"),
         chain=tuple(server["S"] for server in item.get("chain", {}).get("L", [])),
     )
+
+
+class DynamoDbBudgetLedger(DynamoDbReservations, DynamoDbBudgetLimits):
+    """The :class:`~mcp_steward.domain.ports.BudgetLedger`: the reservations (this module) and the limits
+    (:mod:`mcp_steward.adapters.dynamodb_budget_limits`) over the same tables and the same conflict-retried
+    transactions (:mod:`mcp_steward.adapters.dynamodb_transactions`); what the composition root builds."""

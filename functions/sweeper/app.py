@@ -7,11 +7,11 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from mcp_steward.adapters.dynamodb_budgets import DynamoDbBudgetLedger
+from mcp_steward.adapters.dynamodb_budgets import DynamoDbReservations
 from mcp_steward.observability import logger, metrics, record_sweep
 from mcp_steward.services.sweeper import sweep
 
-_budgets = DynamoDbBudgetLedger(
+_budgets = DynamoDbReservations(
     boto3.client("dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 5})),
     budgets=os.environ["BUDGETS_TABLE"],
     grants=os.environ["GRANTS_TABLE"],

@@ -18,7 +18,7 @@ from mcp_steward.domain.budgets import Owner, OwnerKind, RateScope, period_of
 from mcp_steward.domain.config_file import StewardFile
 from mcp_steward.domain.money import Micros
 from mcp_steward.domain.names import ServerName
-from mcp_steward.domain.ports import BudgetLedger, GrantStore, Registry
+from mcp_steward.domain.ports import BudgetLimits, GrantStore, Registry
 from mcp_steward.services.admin import AdminConflictError, AdminPorts, AuditSink, Directory
 from mcp_steward.services.admin.budgets import remove_budget, set_budget, set_rate_limit
 from mcp_steward.services.admin.grants import add_grant, remove_grant
@@ -53,7 +53,7 @@ class ConfigPorts:
     directory: Directory
     registry: Registry
     grants: GrantStore
-    budgets: BudgetLedger
+    budgets: BudgetLimits
     #: The template logical IDs this plane can register.
     functions: Collection[str]
     #: Registers (or registers again) a server and audits it, as ``steward servers add`` does.

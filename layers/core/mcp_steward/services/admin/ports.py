@@ -12,7 +12,7 @@ from mcp_steward.domain.grants import SubjectKind
 from mcp_steward.domain.identity import valid_entity_name
 from mcp_steward.domain.keys import KeyRecord
 from mcp_steward.domain.known import UnknownName
-from mcp_steward.domain.ports import BudgetLedger, GrantStore, Registry, ToolInvoker, VersionResolver
+from mcp_steward.domain.ports import BudgetLimits, GrantStore, Registry, ToolInvoker, VersionResolver
 from mcp_steward.domain.registry import ServerRecord
 
 
@@ -78,7 +78,7 @@ class AdminPorts:
     keys: Directory
     registry: Registry
     grants: GrantStore
-    budgets: BudgetLedger
+    budgets: BudgetLimits
     audit: AuditSink
     #: Who is acting, asked before the first change so that a failure to tell (no credentials) changes nothing.
     #: None: the caller asked already, or there is no one to ask (the seed).

@@ -3,6 +3,7 @@ figure is judged: timings belong to ``make bench``."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 
@@ -25,8 +26,18 @@ def test_each_command_is_compared_with_a_bare_interpreter() -> None:
 def test_make_bench_runs_all_or_the_one_named() -> None:
     assert cli_startup in BENCHMARKS
 
+    # Under `make test` this runs inside make: without its variables, the dry run prints no "Entering directory".
+    environment = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
+
     def command(*extra: str) -> str:
-        done = subprocess.run(["make", "-n", "bench", *extra], cwd=ROOT, capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            ["make", "--no-print-directory", "-n", "bench", *extra],
+            cwd=ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return done.stdout.strip().splitlines()[-1]
 
     assert command().endswith("/python -m bench")

@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from mcp_steward.contracts import ContractError
+from mcp_steward.contracts.state_path import DEFAULT_PATH as DEFAULT_PATH  # re-exported: the CLI imports state_path
 
-#: Where ``steward dev`` writes it and where commands look for it.
-DEFAULT_PATH: Final = Path(".steward/local.json")
 DEFAULT_STACK_NAME: Final = "steward-local"
 
 

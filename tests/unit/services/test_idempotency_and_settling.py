@@ -218,8 +218,9 @@ def test_a_settlement_the_store_refuses_is_settled_again_without_its_result() ->
     assert "currency:convert" in plane.text(answer)  # the caller still gets the tool's answer
     assert plane.budgets.count_open_reservations() == 0  # and the money is settled now, not by the sweeper
     assert plane.team()[3] == 1_000_000
-    with pytest.raises(GovernanceDeniedError):
+    with pytest.raises(GovernanceDeniedError) as refused:
         plane.run("currency__convert", key="K")  # not replayable, and not run again
+    assert refused.value.data == {"reason": "idempotency_result_not_kept", "why": "unencodable"}
 
 
 class RefusesReservations(InMemoryBudgetLedger):

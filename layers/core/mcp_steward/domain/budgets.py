@@ -300,8 +300,10 @@ class IdempotencyRecord:
 def kept_result(replay: dict[str, Any] | None, completed: bool = True) -> tuple[KeptResult, str | None]:
     """What an idempotency record keeps of a settled call: its result as UTF-8 JSON text, or why not. Never
     raises: a result that cannot be kept must not stop its call's money from settling."""
-    if not completed or replay is None:
+    if not completed:
         return KeptResult.ABANDONED, None
+    if replay is None:  # settled without its result: the store refused to keep it
+        return KeptResult.UNENCODABLE, None
     try:
         encoded = json.dumps(replay, separators=(",", ":"), ensure_ascii=False)
         size = len(encoded.encode("utf-8"))

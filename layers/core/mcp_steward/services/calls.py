@@ -79,7 +79,6 @@ _log = logging.getLogger(__name__)
 #: Added to the governance function's timeout for a reservation's expiry: its owner is then provably gone.
 RESERVATION_MARGIN: Final = timedelta(seconds=60)
 IDEMPOTENCY_META: Final = result_meta.IDEMPOTENCY_KEY
-MAX_IDEMPOTENCY_KEY: Final = MAX_KEY_CHARS
 #: Invocation failures that mean the tool never ran: nothing is charged.
 NOT_INVOKED: Final = frozenset(
     {"function_not_found", "throttled", "deadline_exceeded", "function_forbidden", "request_too_large"}
@@ -451,7 +450,6 @@ class CallTool:
                 latency_ms=int(latency_ms),
                 reason=outcome.value,
                 replay=None,
-                completed=False,
             )
             try:
                 self._budgets.settle(bare)
@@ -537,10 +535,8 @@ def _idempotency_key(meta: dict[str, Any] | None) -> str | None:
     if not meta or IDEMPOTENCY_META not in meta:
         return None
     key = meta[IDEMPOTENCY_META]
-    if not isinstance(key, str) or not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
-        raise InvalidParamsError(
-            f"_meta[{IDEMPOTENCY_META!r}] must be a string of 1 to {MAX_IDEMPOTENCY_KEY} characters"
-        )
+    if not isinstance(key, str) or not 1 <= len(key) <= MAX_KEY_CHARS:
+        raise InvalidParamsError(f"_meta[{IDEMPOTENCY_META!r}] must be a string of 1 to {MAX_KEY_CHARS} characters")
     return key
 
 

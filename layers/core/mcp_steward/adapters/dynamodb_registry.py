@@ -67,6 +67,10 @@ def _server_item(server: ServerRecord) -> Item:
     if server.allowed_hosts:
         item["allowed_hosts"] = {"L": [s(host) for host in server.allowed_hosts]}
     item.update(_delegation_attributes(server.delegation))
+    if not server.namespaced:
+        item["namespaced"] = {"BOOL": False}
+    if server.capabilities:
+        item["capabilities"] = {"L": [s(name) for name in sorted(server.capabilities)]}
     return item
 
 
@@ -105,6 +109,8 @@ def _server_of(name: ServerName, item: Item) -> ServerRecord:
             credit=Micros(int(item.get("nested_credit", {}).get("N", "0"))),
             mode=DelegationMode(optional("delegation_mode") or DelegationMode.SERVICE),
         ),
+        namespaced=bool(item.get("namespaced", {}).get("BOOL", True)),
+        capabilities=frozenset(str(name["S"]) for name in item.get("capabilities", {}).get("L", [])),
     )
 
 

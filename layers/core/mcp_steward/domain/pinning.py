@@ -15,8 +15,21 @@ from typing import Any
 
 import rfc8785
 
-#: The definition fields the pin covers; absent fields are omitted, other fields are ignored.
-PINNED_FIELDS = ("name", "title", "description", "inputSchema", "outputSchema", "annotations")
+#: The definition fields the pin covers; absent fields are omitted, other fields are ignored. One list for every
+#: primitive a model reads: tools (schemas, annotations), prompts (``arguments``), resources (``uri``, ``mimeType``)
+#: and resource templates (``uriTemplate``). A tool has none of the later fields, so its hash is what it was.
+PINNED_FIELDS = (
+    "name",
+    "title",
+    "description",
+    "inputSchema",
+    "outputSchema",
+    "annotations",
+    "arguments",
+    "uri",
+    "uriTemplate",
+    "mimeType",
+)
 SKIPPED_PARTS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
 
 

@@ -1,4 +1,12 @@
-"""Registered servers and their tools, as governance sees them."""
+"""Registered servers and what they expose (tools, prompts, resources, resource templates), as governance sees them.
+
+Every primitive a model reads has one registry lifecycle (scanned, approved and pinned, re-listed, quarantined on
+change): each is a :class:`ToolRecord` (the name stayed from when there were only tools). Its registry id,
+``exposed_name``, tells the primitive apart without a schema change: a tool's id is its exposed name as before
+(``<server>__<tool>``, never containing ``:``); the others carry a prefix: ``prompt:<exposed prompt name>``,
+``resource:<exposed URI>`` and ``template:<exposed URI template>``. The id is what the store keys, the ledger and
+the audit record, and grants name (docs/design.md section 4).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +19,36 @@ from mcp_steward.domain.money import Micros
 from mcp_steward.domain.names import ExposedName, ServerName
 from mcp_steward.domain.pinning import definition_hash
 from mcp_steward.domain.pricing import Price
+
+
+class Primitive(StrEnum):
+    """What a registry entry is. Resource templates are granted as resources (their family)."""
+
+    TOOL = "tool"
+    PROMPT = "prompt"
+    RESOURCE = "resource"
+    RESOURCE_TEMPLATE = "template"
+
+    @property
+    def family(self) -> Primitive:
+        """The primitive grants name: a template is read as a resource."""
+        return Primitive.RESOURCE if self is Primitive.RESOURCE_TEMPLATE else self
+
+
+def entry_id(kind: Primitive, exposed: str) -> ExposedName:
+    """The registry id of an exposed primitive (the module docstring)."""
+    return ExposedName(exposed if kind is Primitive.TOOL else f"{kind.value}:{exposed}")
+
+
+def split_entry_id(entry: str) -> tuple[Primitive, str]:
+    """The primitive and exposed name (or URI) of a registry id."""
+    head, sep, rest = entry.partition(":")
+    if sep and head in _PREFIXED:
+        return Primitive(head), rest
+    return Primitive.TOOL, entry
+
+
+_PREFIXED = frozenset({Primitive.PROMPT.value, Primitive.RESOURCE.value, Primitive.RESOURCE_TEMPLATE.value})
 
 
 class ServerKind(StrEnum):
@@ -78,6 +116,12 @@ class ServerRecord:
     auth_header: str | None = None
     #: Internal servers: the nested calls one invocation may make through nested governance.
     delegation: DelegationPolicy = NO_DELEGATION
+    #: Whether the server's names are exposed under its own namespace (``<server>__<name>``,
+    #: ``steward://<server>/<uri>``). Only an admin's explicit choice exposes them unprefixed (the conformance
+    #: fixtures do); registration then refuses a name that another server's would collide with.
+    namespaced: bool = True
+    #: The optional server capabilities it declared and governance relies on (``completions``), as last listed.
+    capabilities: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,22 +170,63 @@ class ToolRecord:
         if not self.current_hash:
             object.__setattr__(self, "current_hash", definition_hash(self.definition))
 
+    @property
+    def kind(self) -> Primitive:
+        return split_entry_id(self.exposed_name)[0]
+
+    @property
+    def public_name(self) -> str:
+        """What a client names it by: the exposed tool or prompt name, the exposed URI or URI template."""
+        return split_entry_id(self.exposed_name)[1]
+
     def listing(self) -> dict[str, Any]:
-        """The definition a client sees: the upstream one under the exposed name."""
-        return {**self.definition, "name": self.exposed_name}
+        """The definition a client sees: the upstream one under the exposed name (or URI, or URI template)."""
+        kind, public = split_entry_id(self.exposed_name)
+        if kind is Primitive.RESOURCE:
+            return {**self.definition, "uri": public}
+        if kind is Primitive.RESOURCE_TEMPLATE:
+            return {**self.definition, "uriTemplate": public}
+        return {**self.definition, "name": public}
 
 
 @dataclass(frozen=True, slots=True)
 class Catalog:
-    """A consistent snapshot of the registry: servers by name, tools by exposed name (sorted)."""
+    """A consistent snapshot of the registry: servers by name; tools by exposed name, and the other primitives
+    by their public name (exposed prompt name, URI, URI template), each sorted (pagination relies on it)."""
 
     servers: dict[ServerName, ServerRecord]
     tools: dict[ExposedName, ToolRecord]
+    prompts: dict[str, ToolRecord] = field(default_factory=dict)
+    resources: dict[str, ToolRecord] = field(default_factory=dict)
+    templates: dict[str, ToolRecord] = field(default_factory=dict)
 
     @classmethod
     def build(cls, servers: list[ServerRecord], tools: list[ToolRecord]) -> Catalog:
-        """Index the records; tools in exposed-name order, which pagination relies on."""
+        """Index the records by primitive, each in exposed-name order, which pagination relies on."""
+        by_kind: dict[Primitive, dict[str, ToolRecord]] = {kind: {} for kind in Primitive}
+        for record in sorted(tools, key=lambda tool: tool.exposed_name):
+            by_kind[record.kind][record.public_name] = record
         return cls(
             servers={server.name: server for server in servers},
-            tools={tool.exposed_name: tool for tool in sorted(tools, key=lambda tool: tool.exposed_name)},
+            tools={ExposedName(name): record for name, record in by_kind[Primitive.TOOL].items()},
+            prompts=by_kind[Primitive.PROMPT],
+            resources=by_kind[Primitive.RESOURCE],
+            templates=by_kind[Primitive.RESOURCE_TEMPLATE],
         )
+
+    def entries(self, kind: Primitive) -> dict[str, ToolRecord]:
+        """The entries of one primitive by public name."""
+        match kind:
+            case Primitive.TOOL:
+                return {str(name): record for name, record in self.tools.items()}
+            case Primitive.PROMPT:
+                return self.prompts
+            case Primitive.RESOURCE:
+                return self.resources
+            case Primitive.RESOURCE_TEMPLATE:
+                return self.templates
+
+    def entry(self, entry: str) -> ToolRecord | None:
+        """An entry by registry id."""
+        kind, public = split_entry_id(entry)
+        return self.entries(kind).get(public)

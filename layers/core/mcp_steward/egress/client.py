@@ -3,8 +3,11 @@
 One request is sent the modern way first (2026-07-28: no ``initialize``, ``MCP-Protocol-Version``, ``Mcp-Method``
 and ``Mcp-Name`` headers, the per-request ``_meta``). A vendor that refuses it as a protocol error is spoken to
 in the legacy way (``initialize``, ``notifications/initialized``, then the request with its
-``Mcp-Session-Id`` when one was issued; a 404 on a session re-initializes once). What was learnt (era, session)
-is kept per vendor URL for the sandbox's life. Answers may be JSON or an SSE stream; a vendor that needs the user
+``Mcp-Session-Id`` when one was issued; a 404 on a session re-initializes once). A JSON-RPC error answering the
+request itself (its id, a code other than the protocol's own refusals: a resource not found is ``-32602`` over
+HTTP 400) is the vendor's answer, not a sign of the legacy era. What was learnt (era, session, and a legacy
+vendor's ``initialize`` capabilities, which answer ``server/discover`` for it) is kept per vendor URL for the
+sandbox's life. Answers may be JSON or an SSE stream; a vendor that needs the user
 (a 2026-07-28 ``input_required`` result, or a request of its own in the stream) is refused: Steward has nobody
 to ask.
 
@@ -15,6 +18,7 @@ whose every connection is checked here. The SDK's server is the peer the tests r
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from typing import Any, Final
@@ -31,6 +35,11 @@ CLIENT_INFO: Final = {"name": "mcp-steward-egress", "version": "1"}
 INTERACTIVE: Final = "interactive vendor tools are not supported"
 #: Modern requests a legacy-only server answers with one of these statuses are sent again the legacy way.
 _FALLBACK_STATUSES: Final = frozenset({400, 404, 405, 406, 415, 421})
+#: JSON-RPC errors that refuse the request's framing (parse, invalid request, header mismatch, unsupported
+#: version), not what it asked: with a fallback status they still mean "try the legacy way".
+_ERA_ERROR_CODES: Final = frozenset({-32700, -32600, -32020, -32022})
+#: The request parameter the ``Mcp-Name`` header mirrors, per method (MCP 2026-07-28).
+NAME_BEARING: Final = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
 
 
 class VendorError(Exception):
@@ -58,6 +67,9 @@ class Session:
     era: str
     version: str = MODERN_VERSION
     session_id: str | None = None
+    #: A legacy vendor's ``initialize`` result: its capabilities and serverInfo (objects, or None).
+    capabilities: dict[str, Any] | None = None
+    server_info: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +77,7 @@ class _Reply:
     status: int
     headers: httpx.Headers
     message: dict[str, Any] | None  # the JSON-RPC response to our request, when there was one
+    answered: bool = False  # the message carried our request's id (the vendor dispatched the request)
 
 
 class VendorClient:
@@ -78,7 +91,8 @@ class VendorClient:
         self._next_id = 0
 
     async def request(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        """Send one request (``tools/list``, ``tools/call``); return the vendor's JSON-RPC response message.
+        """Send one request (``tools/call``, a list, ``resources/read``, ``prompts/get``, ``completion/complete``);
+        return the vendor's JSON-RPC response message.
 
         Raises:
             VendorError: no usable answer (unreachable, timeout, HTTP error, garbage, interactive).
@@ -99,6 +113,34 @@ class VendorClient:
             session = await self._initialize()
             return await self._legacy(session, method, params)
 
+    async def discover(self) -> dict[str, Any]:
+        """The vendor's ``server/discover`` response: a modern vendor's own, or for a legacy vendor one made of
+        what its ``initialize`` result said (``{"capabilities", "serverInfo"}``, either possibly not an object).
+
+        Any error to the modern request is a reason to try ``initialize`` (as the SDK's own probe does: a legacy
+        server may answer ``-32601`` with HTTP 200); only when that fails too does the modern error stand.
+
+        Raises:
+            as :meth:`request`.
+        """
+        session = self._sessions.get(self._url)
+        modern_error: dict[str, Any] | None = None
+        if session is None or session.era == "modern":
+            reply = await self._modern("server/discover", {})
+            if reply is not None and "result" in reply:
+                self._sessions[self._url] = Session("modern")
+                return reply
+            modern_error = reply
+        if session is None or session.era != "legacy" or session.capabilities is None:
+            try:
+                session = await self._initialize()
+            except VendorError:
+                if modern_error is not None:
+                    return modern_error  # a modern vendor's own error to server/discover
+                raise
+        result = {"capabilities": session.capabilities, "serverInfo": session.server_info}
+        return {"jsonrpc": "2.0", "id": self._next_id, "result": result}
+
     # -- eras ---------------------------------------------------------------------------------------------
 
     async def _modern(self, method: str, params: dict[str, Any]) -> dict[str, Any] | None:
@@ -109,14 +151,17 @@ class VendorClient:
         }
         body = {**params, "_meta": {**(params.get("_meta") or {}), **meta}}
         headers = {"MCP-Protocol-Version": MODERN_VERSION, "Mcp-Method": method}
-        if method == "tools/call" and isinstance(params.get("name"), str):
-            headers["Mcp-Name"] = params["name"]
+        named = params.get(NAME_BEARING.get(method, ""))
+        if isinstance(named, str):
+            headers["Mcp-Name"] = header_value(named)
         reply = await self._send(method, body, headers)
         if reply.message is not None and "result" in reply.message:
             result = reply.message["result"]
             if isinstance(result, dict) and result.get("resultType") == "input_required":
                 raise VendorError("interactive", INTERACTIVE, sent=True)
             return reply.message
+        if reply.message is not None and reply.answered and _error_code(reply.message) not in _ERA_ERROR_CODES:
+            return reply.message  # the vendor's own answer to the request (a modern server's -32602 is HTTP 400)
         if reply.status in _FALLBACK_STATUSES:
             return None  # not a modern server: try the legacy way
         if reply.message is not None:
@@ -135,7 +180,14 @@ class VendorClient:
         if version not in LEGACY_VERSIONS:
             raise VendorError("unsupported_version", "The vendor speaks no protocol version Steward does.", sent=False)
         session_id = reply.headers.get("mcp-session-id")
-        session = Session("legacy", str(version), session_id if session_id and session_id.isprintable() else None)
+        capabilities, server_info = result.get("capabilities"), result.get("serverInfo")
+        session = Session(
+            "legacy",
+            str(version),
+            session_id if session_id and session_id.isprintable() else None,
+            capabilities if isinstance(capabilities, dict) else None,
+            server_info if isinstance(server_info, dict) else None,
+        )
         headers = self._legacy_headers(session)
         await self._send("notifications/initialized", None, headers, notification=True)
         self._sessions[self._url] = session
@@ -197,21 +249,36 @@ class VendorClient:
         if notification or status == 202:
             return _Reply(status, reply_headers, None)
         found: dict[str, Any] | None
+        answered = False
         if content_type == "text/event-stream":
-            found = _from_event_stream(body, rpc_id)
+            found, answered = _from_event_stream(body, rpc_id), True
         elif content_type == "application/json" or (status >= 400 and body[:1] == b"{"):
-            found = _from_json(body, rpc_id, strict=status < 400)
+            found, answered = _from_json(body, rpc_id, strict=status < 400)
         elif status < 400:
             raise VendorError("malformed_response", "The vendor answered neither JSON nor an event stream.", sent=True)
         else:
             found = None
         if found is not None:
             found = {**found, "id": rpc_id}
-        return _Reply(status, reply_headers, found)
+        return _Reply(status, reply_headers, found, answered)
 
 
 class _SessionExpiredError(Exception):
     """A legacy session the vendor no longer knows (HTTP 404): initialize again."""
+
+
+def header_value(value: str) -> str:
+    """``value`` as an HTTP header value: verbatim when it is printable ASCII without edge whitespace (and does not
+    look like the encoding), else ``=?base64?<UTF-8 base64>?=`` (MCP 2026-07-28; a URI may hold any text)."""
+    plain = value.isascii() and value.isprintable() and value == value.strip()
+    if plain and not (value.startswith("=?base64?") and value.endswith("?=")):
+        return value
+    return f"=?base64?{base64.b64encode(value.encode('utf-8', 'surrogatepass')).decode('ascii')}?="
+
+
+def _error_code(message: dict[str, Any]) -> object:
+    error = message.get("error")
+    return error.get("code") if isinstance(error, dict) else None
 
 
 def _http_error(status: int) -> VendorError:
@@ -230,19 +297,21 @@ def _response_to(message: object, rpc_id: int) -> dict[str, Any] | None:
     return None
 
 
-def _from_json(body: bytes, rpc_id: int, *, strict: bool) -> dict[str, Any] | None:
+def _from_json(body: bytes, rpc_id: int, *, strict: bool) -> tuple[dict[str, Any] | None, bool]:
+    """The response to ``rpc_id`` in a JSON body, and whether it carried that id (an HTTP error's JSON-RPC error
+    without it, such as a legacy server's refusal of a request without a session, is returned too)."""
     try:
         decoded = loads_unicode(body)  # UTF-8 and Unicode text only: a lone surrogate is a malformed answer
     except ValueError:
         if not strict:
-            return None
+            return None, False
         raise VendorError("malformed_response", "The vendor answered invalid JSON.", sent=True) from None
     found = _response_to(decoded, rpc_id)
     if found is None and strict:
         raise VendorError("malformed_response", "The vendor answered a malformed JSON-RPC message.", sent=True)
     if found is None and isinstance(decoded, dict) and isinstance(decoded.get("error"), dict):
-        return {"jsonrpc": "2.0", "id": rpc_id, "error": decoded["error"]}  # an HTTP error with a JSON-RPC error
-    return found
+        return {"jsonrpc": "2.0", "id": rpc_id, "error": decoded["error"]}, False  # an HTTP error's JSON-RPC error
+    return found, found is not None
 
 
 def _from_event_stream(body: bytes, rpc_id: int) -> dict[str, Any]:

@@ -6,18 +6,25 @@ the URL and the secret's name again (the check at call time is the one that coun
 origins it was stored for and refuses a target outside them (rule ``credential_origin``: the URL's origin must be
 one of them, every allowed host one of their hosts; a credential stored without origins goes nowhere), puts it on
 the outbound request only, speaks MCP to the vendor through the pinned transport (which checks each request's
-origin again) within the envelope's deadline, and answers like a tool function.
+origin again) within the envelope's deadline, and answers like an internal server's function: the methods of the
+internal dialect (``server/discover``, ``tools/list``, ``tools/call``, ``resources/list``,
+``resources/templates/list``, ``resources/read``, ``prompts/list``, ``prompts/get``, ``completion/complete``) in
+the same shapes; the lists are followed over the vendor's pages and answered whole.
 
-Failures are ``tools/call`` results with ``isError`` (for ``tools/list``, JSON-RPC errors) whose ``_meta``
-says what happened, so governance can decide who pays and audit it:
+Failures are ``tools/call`` results with ``isError`` (for the other methods, JSON-RPC errors whose ``data``
+carries the same ``reason``, ``rule``) whose ``_meta`` says what happened, so governance can decide who pays and
+audit it:
 
 - ``steward/reason``: ``egress_refused`` (a rule refused the call; ``steward/rule`` names it), ``vendor_timeout``,
   ``vendor_unreachable``, ``vendor_unauthorized``, ``vendor_error``, ``malformed_response``, ``interactive``,
   ``credential_unavailable``;
 - ``steward/sent``: whether the request may have reached the vendor's tool.
 
-Whatever the vendor answers is untrusted: its own ``steward/*`` ``_meta`` keys are dropped, and any occurrence
-of the credential in the answer is redacted.
+Whatever the vendor answers is untrusted: a result not of its method's shape is ``malformed_response``; its own
+``steward/*`` ``_meta`` keys are dropped at every level a result has ``_meta`` (the result, each list item,
+content block, embedded resource, message, contents item) with the modern ``resultType``; a JSON-RPC error of its
+own passes through with its code, its message cut to 500 characters and of its data only a string ``uri``; and any
+occurrence of the credential in the answer is redacted.
 """
 
 from __future__ import annotations
@@ -51,13 +58,26 @@ from mcp_steward.domain.vendor_secrets import StoredCredential
 from mcp_steward.egress.client import Session, VendorClient, VendorError, VendorUnauthorizedError
 from mcp_steward.egress.credentials import CredentialCache, CredentialUnavailableError, UnboundCredentialError
 from mcp_steward.egress.transport import Resolver, pinned_client, system_resolver
+from mcp_steward.protocol.versions import META_SERVER_INFO
 
 MIN_USEFUL_S: Final = 0.25
 MAX_LIST_PAGES: Final = 20
 REDACTED: Final = "[redacted]"
 #: Refusals that happen after the request was sent (the vendor may have run the tool).
 _SENT_RULES: Final = frozenset({"redirect", "response_too_large"})
-_METHODS: Final = frozenset({"tools/list", "tools/call"})
+#: The methods the egress forwards, and for each list method the key its items are listed under.
+LISTS: Final = {
+    "tools/list": "tools",
+    "resources/list": "resources",
+    "resources/templates/list": "resourceTemplates",
+    "prompts/list": "prompts",
+}
+_METHODS: Final = frozenset(
+    {*LISTS, "server/discover", "tools/call", "resources/read", "prompts/get", "completion/complete"}
+)
+MAX_ERROR_MESSAGE_CHARS: Final = 500
+MAX_ERROR_URI_CHARS: Final = 2048
+MAX_COMPLETION_VALUES: Final = 100
 
 _log = logging.getLogger(__name__)
 
@@ -104,6 +124,9 @@ class EgressService:
             server = target.server
             if method not in _METHODS:
                 return _error(rpc_id, -32601, f"Method not found: {str(method)[:64]}")
+            invalid = _invalid_params(str(method), params)
+            if invalid is not None:
+                return _error(rpc_id, -32602, invalid)
             remaining = self._remaining(event)
             destination = check_url(target.url, target.allowed_hosts, self._policy)
             check_literal_host(destination, self._policy)
@@ -216,44 +239,222 @@ class EgressService:
         )
         async with http:
             client = VendorClient(http, target.url, auth, self._sessions)
-            if method == "tools/list":
-                return await _list_all(client, params)
-            response = await client.request(method, {"name": params.get("name"), "arguments": params.get("arguments")})
+            if method in LISTS:
+                return await _list_all(client, method, params)
+            if method == "server/discover":
+                response = await client.discover()
+            else:
+                response = await client.request(method, _forwarded(method, params))
         if "error" in response:
-            return {"error": response["error"]}
+            return {"error": _vendor_error(response["error"])}
         result = response.get("result")
-        if not isinstance(result, dict) or not isinstance(result.get("content"), list):
-            raise VendorError("malformed_response", "The vendor's tools/call result is malformed.", sent=True)
-        return {"result": _untrusted_result(result)}
+        cleaned = _SHAPES[method](result) if isinstance(result, dict) else None
+        if cleaned is None:
+            raise VendorError("malformed_response", f"The vendor's {method} result is malformed.", sent=True)
+        if method == "server/discover":
+            cleaned = _discovered(cleaned, target.server)
+        return {"result": cleaned}
 
 
-async def _list_all(client: VendorClient, params: dict[str, Any]) -> dict[str, Any]:
-    tools: list[Any] = []
+def _invalid_params(method: str, params: dict[str, Any]) -> str | None:
+    """Why the request cannot be forwarded as its method needs (governance checks first; this only keeps the
+    egress from sending what has no ``Mcp-Name``), or None."""
+    if method == "resources/read" and not isinstance(params.get("uri"), str):
+        return "resources/read needs a string uri."
+    if method == "prompts/get" and not isinstance(params.get("name"), str):
+        return "prompts/get needs a string name."
+    if method == "completion/complete" and not (
+        isinstance(params.get("ref"), dict) and isinstance(params.get("argument"), dict)
+    ):
+        return "completion/complete needs a ref and an argument."
+    return None
+
+
+def _forwarded(method: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The request's parameters the vendor is sent (only those of the method: never the caller's ``_meta``)."""
+    if method == "tools/call":
+        return {"name": params.get("name"), "arguments": params.get("arguments")}
+    if method == "resources/read":
+        return {"uri": params["uri"]}
+    if method == "prompts/get":
+        arguments = params.get("arguments")
+        return {"name": params["name"], **({"arguments": arguments} if arguments is not None else {})}
+    context = params.get("context")  # completion/complete
+    return {"ref": params["ref"], "argument": params["argument"], **({"context": context} if context else {})}
+
+
+async def _list_all(client: VendorClient, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Every page of a list (at most :data:`MAX_LIST_PAGES`), as one list under the method's key."""
+    key = LISTS[method]
+    items: list[Any] = []
     cursor = params.get("cursor")
     for _ in range(MAX_LIST_PAGES):
-        response = await client.request("tools/list", {"cursor": cursor} if cursor else {})
+        response = await client.request(method, {"cursor": cursor} if cursor else {})
         if "error" in response:
-            return {"error": response["error"]}
+            return {"error": _vendor_error(response["error"])}
         result = response.get("result")
-        page = result.get("tools") if isinstance(result, dict) else None
-        if not isinstance(page, list):
-            raise VendorError("malformed_response", "The vendor's tools/list result is malformed.", sent=True)
-        tools.extend(page)
+        page = result.get(key) if isinstance(result, dict) else None
+        if not isinstance(page, list) or not all(isinstance(item, dict) for item in page):
+            raise VendorError("malformed_response", f"The vendor's {method} result is malformed.", sent=True)
+        items.extend(_without_steward_meta(item) for item in page)
         cursor = result.get("nextCursor") if isinstance(result, dict) else None
         if not isinstance(cursor, str) or not cursor:
-            return {"result": {"tools": tools}}
-    raise VendorError("malformed_response", f"The vendor listed more than {MAX_LIST_PAGES} pages of tools.", sent=True)
+            return {"result": {key: items}}
+    raise VendorError("malformed_response", f"The vendor listed more than {MAX_LIST_PAGES} pages of {key}.", sent=True)
 
 
-def _untrusted_result(result: dict[str, Any]) -> dict[str, Any]:
-    """The vendor's result without what only Steward may say (its ``steward/*`` meta, the modern framing)."""
-    cleaned = {k: v for k, v in result.items() if k not in ("resultType", "_meta")}
-    meta = result.get("_meta")
+def _without_steward_meta(item: dict[str, Any], *, also: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """``item`` without the ``steward/*`` keys of its ``_meta`` (nor those in ``also``); an emptied ``_meta``, or
+    one that is not an object, goes."""
+    if "_meta" not in item:
+        return item
+    meta = item["_meta"]
+    cleaned = {k: v for k, v in item.items() if k != "_meta"}
     if isinstance(meta, dict):
-        kept = {k: v for k, v in meta.items() if not is_steward_key(k)}
+        kept = {k: v for k, v in meta.items() if not is_steward_key(k) and k not in also}
         if kept:
             cleaned["_meta"] = kept
     return cleaned
+
+
+#: A modern vendor's framing of its results (2026-07-28): not part of the internal dialect's shapes (2025-11-25),
+#: and what Steward's own answers say of caching and of the server is Steward's to say.
+_MODERN_FRAMING: Final = frozenset({"resultType", "ttlMs", "cacheScope"})
+_MODERN_META: Final = frozenset({META_SERVER_INFO})
+
+
+def _untrusted_result(result: dict[str, Any]) -> dict[str, Any]:
+    """The vendor's result without what only Steward may say (its ``steward/*`` meta, the modern framing: the
+    result's ``resultType``, ``ttlMs``, ``cacheScope`` and its ``_meta``'s serverInfo)."""
+    framed = {k: v for k, v in result.items() if k not in _MODERN_FRAMING}
+    return _without_steward_meta(framed, also=_MODERN_META)
+
+
+def _content_block(block: object) -> dict[str, Any] | None:
+    """A content block (any type: governance passes it on) without steward meta, nor its embedded resource's;
+    None when it is not an object."""
+    if not isinstance(block, dict):
+        return None
+    cleaned = _without_steward_meta(block)
+    resource = cleaned.get("resource")
+    if isinstance(resource, dict):
+        cleaned["resource"] = _without_steward_meta(resource)
+    return cleaned
+
+
+def _tool_result(result: dict[str, Any]) -> dict[str, Any] | None:
+    content = result.get("content")
+    if not isinstance(content, list):
+        return None
+    blocks = [_content_block(block) for block in content]
+    if any(block is None for block in blocks):
+        return None
+    return {**_untrusted_result(result), "content": blocks}
+
+
+def _read_result(result: dict[str, Any]) -> dict[str, Any] | None:
+    contents = result.get("contents")
+    if not isinstance(contents, list):
+        return None
+    items = []
+    for item in contents:
+        if not isinstance(item, dict) or not isinstance(item.get("uri"), str):
+            return None
+        if not (isinstance(item.get("text"), str) or isinstance(item.get("blob"), str)):
+            return None
+        items.append(_without_steward_meta(item))
+    return {**_untrusted_result(result), "contents": items}
+
+
+def _prompt_result(result: dict[str, Any]) -> dict[str, Any] | None:
+    messages = result.get("messages")
+    if not isinstance(messages, list):
+        return None
+    cleaned_messages = []
+    for message in messages:
+        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
+            return None
+        content = _content_block(message.get("content"))
+        if content is None:
+            return None
+        cleaned_messages.append({**_without_steward_meta(message), "content": content})
+    return {**_untrusted_result(result), "messages": cleaned_messages}
+
+
+def _completion_result(result: dict[str, Any]) -> dict[str, Any] | None:
+    completion = result.get("completion")
+    if not isinstance(completion, dict):
+        return None
+    values = completion.get("values")
+    if not isinstance(values, list) or len(values) > MAX_COMPLETION_VALUES:
+        return None
+    if not all(isinstance(value, str) for value in values):
+        return None
+    kept: dict[str, Any] = {"values": values}
+    total, has_more = completion.get("total"), completion.get("hasMore")
+    if isinstance(total, int) and not isinstance(total, bool):
+        kept["total"] = total
+    if isinstance(has_more, bool):
+        kept["hasMore"] = has_more
+    return {**_untrusted_result(result), "completion": kept}
+
+
+def _discover_result(result: dict[str, Any]) -> dict[str, Any] | None:
+    capabilities = result.get("capabilities")
+    if not isinstance(capabilities, dict):
+        return None
+    server_info = result.get("serverInfo")
+    if not isinstance(server_info, dict):  # a modern vendor says it in the result's _meta
+        meta = result.get("_meta")
+        server_info = meta.get(META_SERVER_INFO) if isinstance(meta, dict) else None
+    return {"capabilities": capabilities, "serverInfo": server_info}
+
+
+def _discovered(result: dict[str, Any], server: str) -> dict[str, Any]:
+    """The discover answer with a ``serverInfo`` of strings (the registered server's name when the vendor gave
+    none)."""
+    info = result.get("serverInfo")
+    info = info if isinstance(info, dict) else {}
+    name, version = info.get("name"), info.get("version")
+    return {
+        "capabilities": result["capabilities"],
+        "serverInfo": {
+            "name": name if isinstance(name, str) and name else server,
+            "version": version if isinstance(version, str) else "",
+        },
+    }
+
+
+#: Per forwarded method other than the lists: the result it answers, or None when the vendor's is malformed.
+_SHAPES: Final[dict[str, Callable[[dict[str, Any]], dict[str, Any] | None]]] = {
+    "tools/call": _tool_result,
+    "resources/read": _read_result,
+    "prompts/get": _prompt_result,
+    "completion/complete": _completion_result,
+    "server/discover": _discover_result,
+}
+
+
+def _vendor_error(error: object) -> dict[str, Any]:
+    """A vendor's own JSON-RPC error as governance may pass it on: its integer code, its message cut to
+    :data:`MAX_ERROR_MESSAGE_CHARS`, and of its data only a string ``uri`` (an unknown resource's).
+
+    Raises:
+        VendorError: ``malformed_response``: the error is not an object with an integer code.
+    """
+    code = error.get("code") if isinstance(error, dict) else None
+    if not isinstance(error, dict) or not isinstance(code, int) or isinstance(code, bool):
+        raise VendorError("malformed_response", "The vendor answered a malformed JSON-RPC error.", sent=True)
+    message = error.get("message")
+    passed: dict[str, Any] = {
+        "code": code,
+        "message": message[:MAX_ERROR_MESSAGE_CHARS] if isinstance(message, str) else "The vendor answered an error.",
+    }
+    data = error.get("data")
+    uri = data.get("uri") if isinstance(data, dict) else None
+    if isinstance(uri, str) and len(uri) <= MAX_ERROR_URI_CHARS:
+        passed["data"] = {"uri": uri}
+    return passed
 
 
 def _secret_name(secret_id: str) -> str:

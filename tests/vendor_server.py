@@ -5,11 +5,18 @@ The credential is read from ``--token-file`` on every request (so a test can rot
 time, and never written anywhere: ``--log-file`` gets one line per request, ``authorized`` or ``refused``.
 ``--mode`` picks the SDK's transport: ``stateless-json`` (no sessions, JSON answers), ``stateful-sse`` (legacy
 sessions with ``Mcp-Session-Id``, SSE answers).
+
+Besides its tools (``forecast``, ``shout``, and ``weather_map``, whose result is an image, a resource link and an
+embedded resource) it serves the rest of the protocol the egress forwards: the resources ``weather://cities``
+(text) and ``weather://logo.png`` (binary), the template ``weather://forecast/{city}``, the prompts
+``daily_briefing`` (no arguments) and ``plan_trip`` (``city`` required, ``days`` optional), and completion of
+``plan_trip``'s ``city`` from :data:`CITIES`.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import hmac
 import sys
 import threading
@@ -18,7 +25,19 @@ from typing import Any
 
 import uvicorn
 from mcp.server import MCPServer
+from mcp.server.mcpserver.prompts.base import AssistantMessage, Message, UserMessage
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp.types import (
+    Completion,
+    CompletionArgument,
+    CompletionContext,
+    EmbeddedResource,
+    ImageContent,
+    PromptReference,
+    ResourceLink,
+    ResourceTemplateReference,
+    TextResourceContents,
+)
 from pydantic import BaseModel
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -26,6 +45,14 @@ LOOPBACK = TransportSecuritySettings(
     enable_dns_rebinding_protection=True,
     allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*"],
     allowed_origins=["https://127.0.0.1:*", "https://localhost:*", "https://[::1]:*"],
+)
+
+
+#: The cities the vendor knows: the ``weather://cities`` resource, and what completes ``plan_trip``'s ``city``.
+CITIES = ("Bergen", "Berlin", "Bern", "Oslo", "Stockholm")
+#: A 1x1 transparent PNG: the ``weather://logo.png`` resource and ``weather_map``'s image.
+PIXEL_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 )
 
 
@@ -48,7 +75,63 @@ def build_server() -> MCPServer:
         """The text in capitals."""
         return text.upper()
 
+    @server.tool()
+    def weather_map(city: str) -> list[ImageContent | ResourceLink | EmbeddedResource]:
+        """A weather map of a city, a link to its forecast and the forecast itself."""
+        uri = f"weather://forecast/{city}"
+        return [
+            ImageContent(type="image", data=base64.b64encode(PIXEL_PNG).decode(), mime_type="image/png"),
+            ResourceLink(type="resource_link", uri=uri, name=f"forecast-{city}", mime_type="text/plain"),
+            EmbeddedResource(
+                type="resource",
+                resource=TextResourceContents(uri=uri, mime_type="text/plain", text=_forecast_text(city)),
+            ),
+        ]
+
+    @server.resource("weather://cities", name="cities", title="Cities", mime_type="text/plain")
+    def cities() -> str:
+        """The cities this vendor forecasts, one a line."""
+        return "\n".join(CITIES)
+
+    @server.resource("weather://logo.png", name="logo", mime_type="image/png")
+    def logo() -> bytes:
+        """The vendor's logo."""
+        return PIXEL_PNG
+
+    @server.resource("weather://forecast/{city}", name="city_forecast", mime_type="text/plain")
+    def city_forecast(city: str) -> str:
+        """Tomorrow's forecast for a city, as text."""
+        return _forecast_text(city)
+
+    @server.prompt(title="Daily briefing")
+    def daily_briefing() -> str:
+        """Ask for today's weather briefing."""
+        return "Give me today's weather briefing for every city you know."
+
+    @server.prompt(title="Plan a trip")
+    def plan_trip(city: str, days: str = "3") -> list[Message]:
+        """Plan a trip around the weather."""
+        return [
+            UserMessage(f"Plan a {days}-day trip to {city} around the weather."),
+            AssistantMessage(f"Tomorrow in {city}: {_forecast_text(city)}"),
+        ]
+
+    @server.completion()  # type: ignore[untyped-decorator,no-untyped-call]  # the SDK leaves this decorator unannotated
+    async def complete(
+        ref: PromptReference | ResourceTemplateReference,
+        argument: CompletionArgument,
+        context: CompletionContext | None,
+    ) -> Completion | None:
+        if isinstance(ref, PromptReference) and ref.name == "plan_trip" and argument.name == "city":
+            values = [city for city in CITIES if city.lower().startswith(argument.value.lower())]
+            return Completion(values=values, total=len(values), has_more=False)
+        return None
+
     return server
+
+
+def _forecast_text(city: str) -> str:
+    return f"{city}: sunny, high 21 C"
 
 
 class BearerGate:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 from starlette.applications import Starlette
@@ -119,15 +119,22 @@ def build_app(state: VendorState) -> Starlette:
 @contextmanager
 def serve(tls: TlsFiles, state: VendorState) -> Iterator[str]:
     """Serve the fake vendor on a free loopback port over HTTPS; yields its origin ``https://127.0.0.1:PORT``."""
+    with serve_app(tls, build_app(state)) as origin:
+        yield origin
+
+
+@contextmanager
+def serve_app(tls: TlsFiles, app: Any, *, lifespan: Literal["on", "off"] = "off") -> Iterator[str]:
+    """Serve an ASGI app on a free loopback port over HTTPS in a thread; yields its origin."""
     config = uvicorn.Config(
-        build_app(state),
+        app,
         host="127.0.0.1",
         port=0,
         ssl_certfile=str(tls.cert_file),
         ssl_keyfile=str(tls.key_file),
         log_level="error",
         access_log=False,
-        lifespan="off",
+        lifespan=lifespan,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

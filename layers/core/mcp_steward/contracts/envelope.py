@@ -128,3 +128,9 @@ def tools_call(steward: StewardContext, rpc_id: RequestId, name: str, arguments:
 def tools_list(steward: StewardContext, rpc_id: RequestId = 1) -> JsonObject:
     """The encoded envelope of a ``tools/list`` (all tools: the internal dialect has no pagination)."""
     return Envelope(steward, {"jsonrpc": "2.0", "id": rpc_id, "method": "tools/list", "params": {}}).encode()
+
+
+def request(steward: StewardContext, rpc_id: RequestId, method: str, params: JsonObject) -> JsonObject:
+    """The encoded envelope of any internal-dialect request (``prompts/get``, ``resources/read``,
+    ``completion/complete``, the listings...: docs/design.md section 5)."""
+    return Envelope(steward, {"jsonrpc": "2.0", "id": rpc_id, "method": method, "params": params}).encode()

@@ -4,21 +4,26 @@ Arguments are described and validated by one pydantic model built from the funct
 (``additionalProperties: false``; ``Field(description=..., examples=...)`` carried through). Validation is
 pydantic's strict JSON mode, so it accepts what the published schema accepts (``"5"`` is not an integer).
 The return annotation gives the output schema; anything whose schema is not an object is wrapped as
-``{"result": ...}`` so that ``structuredContent`` is always an object.
+``{"result": ...}`` so that ``structuredContent`` is always an object. A tool annotated to return content
+(:class:`~mcp_steward.sdk.content.ToolResult`, a content block class or a union of them, or a list of those)
+has no output schema: its result's ``content`` is what it returns.
 """
 
 from __future__ import annotations
 
+import collections.abc
 import inspect
 import json
+import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 from pydantic.fields import FieldInfo
 
+from mcp_steward.sdk.content import CONTENT_BLOCK_TYPES, ContentBlock, ToolResult
 from mcp_steward.sdk.context import ToolContext
 from mcp_steward.sdk.envelope import JsonObject
 
@@ -46,6 +51,28 @@ class InvalidOutputError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class ContentReturn:
+    """A return annotation that is content: a :class:`ToolResult`, one block, or a list of blocks."""
+
+    kind: Literal["result", "block", "list"]
+    allowed: tuple[type, ...]  # the block classes the annotation names (ToolResult for "result")
+
+    def result(self, value: Any) -> ToolResult:
+        """The returned value as a :class:`ToolResult`.
+
+        Raises:
+            InvalidOutputError: the value is not what the annotation says.
+        """
+        if self.kind == "result" and isinstance(value, ToolResult):
+            return value
+        if self.kind == "block" and isinstance(value, self.allowed):
+            return ToolResult([typing.cast(ContentBlock, value)])
+        if self.kind == "list" and isinstance(value, list | tuple) and all(isinstance(b, self.allowed) for b in value):
+            return ToolResult(value)
+        raise InvalidOutputError(f"expected {self.kind} content, got {type(value).__name__}")
+
+
+@dataclass(frozen=True, slots=True)
 class Signature:
     """A tool function's compiled signature."""
 
@@ -53,9 +80,10 @@ class Signature:
     params: dict[str, str]  # model field name -> parameter name
     arguments_model: type[BaseModel]
     input_schema: JsonObject
-    output_adapter: TypeAdapter[Any]
-    output_schema: JsonObject
+    output_adapter: TypeAdapter[Any] | None
+    output_schema: JsonObject | None  # None when the tool returns content
     wrap_output: bool
+    content_return: ContentReturn | None = None
 
     def parse_arguments(self, arguments: JsonObject) -> dict[str, Any]:
         """Validate ``arguments`` and return them as keyword arguments for the tool function.
@@ -79,6 +107,8 @@ class Signature:
         Raises:
             InvalidOutputError: the value does not match the return annotation.
         """
+        if self.output_adapter is None:
+            raise InvalidOutputError("the tool returns content, not structured output")
         try:
             checked = self.output_adapter.validate_python(value)
         except ValidationError as exc:
@@ -121,6 +151,18 @@ def compile_signature(fn: Callable[..., Any], tool_name: str) -> Signature:
     input_schema = _strip_titles(model.model_json_schema(mode="validation"), model)
 
     returned = hints["return"]
+    content = content_return(returned, tool_name)
+    if content is not None:
+        return Signature(
+            context_param=context_param,
+            params=params,
+            arguments_model=model,
+            input_schema=input_schema,
+            output_adapter=None,
+            output_schema=None,
+            wrap_output=False,
+            content_return=content,
+        )
     adapter: TypeAdapter[Any] = TypeAdapter(returned)
     output_schema = adapter.json_schema(mode="serialization")
     wrap = output_schema.get("type") != "object"
@@ -140,6 +182,47 @@ def compile_signature(fn: Callable[..., Any], tool_name: str) -> Signature:
         output_schema=output_schema,
         wrap_output=wrap,
     )
+
+
+def content_return(annotation: Any, tool_name: str) -> ContentReturn | None:
+    """How a return annotation that is content is checked, or None when it is not content (a typed return).
+
+    Raises:
+        TypeError: the annotation mentions content types in any other form (``TextContent | None``,
+            ``dict[str, ImageContent]``, ``ToolResult | TextContent``).
+    """
+    if annotation is ToolResult:
+        return ContentReturn("result", (ToolResult,))
+    blocks = _block_classes(annotation)
+    if blocks is not None:
+        return ContentReturn("block", blocks)
+    origin = typing.get_origin(annotation)
+    arguments = typing.get_args(annotation)
+    if origin in (list, collections.abc.Sequence) and len(arguments) == 1:
+        listed = _block_classes(arguments[0])
+        if listed is not None:
+            return ContentReturn("list", listed)
+    if _mentions_content(annotation):
+        raise TypeError(
+            f"tool {tool_name}: return ToolResult, a content block class (or a union of them), or a list of them"
+        )
+    return None
+
+
+def _block_classes(annotation: Any) -> tuple[type, ...] | None:
+    if annotation in CONTENT_BLOCK_TYPES:
+        return (annotation,)
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        members = typing.get_args(annotation)
+        if all(member in CONTENT_BLOCK_TYPES for member in members):
+            return tuple(members)
+    return None
+
+
+def _mentions_content(annotation: Any) -> bool:
+    if annotation is ToolResult or annotation in CONTENT_BLOCK_TYPES:
+        return True
+    return any(_mentions_content(argument) for argument in typing.get_args(annotation))
 
 
 def _strip_titles(schema: JsonObject, model: type[BaseModel]) -> JsonObject:

@@ -27,6 +27,7 @@ from mcp_steward.http.guards import HostPolicy
 from mcp_steward.http.identity import AuthorizerIdentity, BearerIdentity, IdentityResolver
 from mcp_steward.services.caching import DEFAULT_TTL_S, CachedGrants, CachedKeys, CachedRegistry, TtlCache
 from mcp_steward.services.calls import CallObserver, CallTool
+from mcp_steward.services.completion import Completion
 from mcp_steward.services.nested import NestedGovernance
 from mcp_steward.services.tools import ToolService
 from mcp_steward.settings import Settings, SettingsError
@@ -155,4 +156,4 @@ def build_endpoint(
             scopes=[settings.oidc_scope] if settings.oidc_scope else [],
         ),
     )
-    return McpEndpoint(tools, call_tool, identity, config)
+    return McpEndpoint(tools, call_tool, identity, config, Completion(tools, ports.invoker))

@@ -166,7 +166,7 @@ def test_ping_answers_an_empty_result(client: TestClient) -> None:
 
 
 def test_an_unknown_method_is_200_with_method_not_found_in_legacy(client: TestClient) -> None:
-    response = legacy(client, "completion/complete")
+    response = legacy(client, "vendor/undefined")
     assert (response.status_code, response.json()["error"]["code"]) == (200, -32601)
 
 
@@ -184,7 +184,8 @@ def test_server_discover_lists_versions_capabilities_and_server_info(client: Tes
     assert "2026-07-28" in result["supportedVersions"] and "2025-11-25" in result["supportedVersions"]
     assert result["capabilities"]["tools"] == {"listChanged": False}
     assert result["_meta"]["io.modelcontextprotocol/serverInfo"]["name"] == "mcp-steward"
-    assert result["cacheScope"] == "public" and result["ttlMs"] > 0
+    # private: the capabilities follow the caller's grants (completions)
+    assert result["cacheScope"] == "private" and result["ttlMs"] > 0
 
 
 def test_initialize_in_the_modern_era_is_404_method_not_found(client: TestClient) -> None:
@@ -192,7 +193,7 @@ def test_initialize_in_the_modern_era_is_404_method_not_found(client: TestClient
     assert (response.status_code, response.json()["error"]["code"]) == (404, -32601)
 
 
-@pytest.mark.parametrize("method", ["ping", "subscriptions/listen", "logging/setLevel", "completion/complete"])
+@pytest.mark.parametrize("method", ["ping", "subscriptions/listen", "logging/setLevel", "vendor/undefined"])
 def test_unknown_modern_methods_are_404(client: TestClient, method: str) -> None:
     response = modern(client, method)
     assert (response.status_code, response.json()["error"]["code"]) == (404, -32601)

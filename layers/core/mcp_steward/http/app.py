@@ -17,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 
 from mcp_steward.domain.identity import IdentityError, Principal
 from mcp_steward.domain.ports import StoreUnavailableError
+from mcp_steward.domain.registry import Primitive
 from mcp_steward.http.discovery import MCP_PATH, WELL_KNOWN_PATH, ProtectedResource, ProtectedResourceMetadata
 from mcp_steward.http.guards import HostPolicy, check_media_types
 from mcp_steward.http.identity import IdentityResolver
@@ -41,17 +42,21 @@ from mcp_steward.protocol.versions import (
     Era,
 )
 from mcp_steward.services.calls import CallRequest, CallTool
+from mcp_steward.services.completion import Completion
 from mcp_steward.services.tools import ToolService
 
 SERVER_NAME: Final = "mcp-steward"
 LIST_TTL_MS: Final = 5_000
 DISCOVER_TTL_MS: Final = 60_000
 _ROUTING_HEADERS: Final = (HEADER_PROTOCOL_VERSION, HEADER_METHOD, HEADER_NAME)
-_EMPTY_LISTS: Final = {
-    "prompts/list": "prompts",
-    "resources/list": "resources",
-    "resources/templates/list": "resourceTemplates",
+_LISTS: Final = {
+    "tools/list": Primitive.TOOL,
+    "prompts/list": Primitive.PROMPT,
+    "resources/list": Primitive.RESOURCE,
+    "resources/templates/list": Primitive.RESOURCE_TEMPLATE,
 }
+#: What ``prompts/get`` and ``resources/read`` use: governed as calls (services/primitives.py).
+_USES: Final = {"prompts/get": Primitive.PROMPT, "resources/read": Primitive.RESOURCE}
 #: Leave the function this much time after the tool's deadline to settle and answer.
 DEADLINE_MARGIN_MS: Final = 1_500
 
@@ -73,20 +78,31 @@ class McpEndpoint:
     """One MCP request in, one JSON answer out. Blocking work runs off the event loop."""
 
     def __init__(
-        self, tools: ToolService, call_tool: CallTool, identity: IdentityResolver, config: EndpointConfig
+        self,
+        tools: ToolService,
+        call_tool: CallTool,
+        identity: IdentityResolver,
+        config: EndpointConfig,
+        complete: Completion | None = None,
     ) -> None:
         self._tools = tools
         self._call_tool = call_tool
         self._identity = identity
         self._config = config
+        self._complete = complete
         self._server_info = {"name": SERVER_NAME, "version": config.version}
-        # Steward governs tools. Prompts and resources are declared and answered as empty lists so that
-        # clients and caches see a complete, honest server (nothing is hidden: there is nothing there).
-        self._capabilities = {
+
+    def _capabilities(self, principal: Principal) -> dict[str, Any]:
+        """Tools, prompts and resources always (each listed as the principal's grants allow); ``completions``
+        only when a server whose prompts or templates the principal may use offers it."""
+        capabilities: dict[str, Any] = {
             "tools": {"listChanged": False},
             "prompts": {"listChanged": False},
             "resources": {"listChanged": False},
         }
+        if self._complete is not None and self._tools.offers_completions(principal):
+            capabilities["completions"] = {}
+        return capabilities
 
     @property
     def config(self) -> EndpointConfig:
@@ -161,51 +177,54 @@ class McpEndpoint:
         self, scope: Mapping[str, Any], principal: Principal, message: Message, era: Era, version: str
     ) -> dict[str, Any]:
         method, params = message.method, message.params
-        if method == "tools/list":
-            listing = self._tools.list_tools(principal, params.get("cursor"))
+        if method in _LISTS:
+            listing = self._tools.list_entries(principal, _LISTS[method], params.get("cursor"))
             if era is Era.MODERN:
                 listing.update(ttlMs=LIST_TTL_MS, cacheScope="private")
             return listing
-        if method == "tools/call":
+        if method == "tools/call" or method in _USES:
             request_id, deadline_ms = _request_clock(scope, self._config.request_timeout_s)
             if message.id is None:  # pragma: no cover - notifications never reach here
-                raise InvalidParamsError("tools/call needs an id")
+                raise InvalidParamsError(f"{method} needs an id")
             meta = params.get("_meta")
+            kind = _USES.get(method, Primitive.TOOL)
+            if kind is Primitive.RESOURCE and not isinstance(params.get("uri"), str):
+                raise InvalidParamsError("resources/read needs params.uri, a string")
+            if kind is Primitive.PROMPT and not isinstance(params.get("name"), str):
+                raise InvalidParamsError("prompts/get needs params.name, a string")
             return self._call_tool(
                 CallRequest(
                     principal=principal,
                     request_id=request_id,
                     rpc_id=message.id,
-                    name=params.get("name"),
-                    arguments=params.get("arguments"),
+                    name=params.get("uri") if kind is Primitive.RESOURCE else params.get("name"),
+                    arguments=None if kind is Primitive.RESOURCE else params.get("arguments"),
                     deadline_ms=deadline_ms,
                     meta=meta if isinstance(meta, dict) else None,
+                    kind=kind,
                 )
             )
-        if method in _EMPTY_LISTS:
-            empty: dict[str, Any] = {_EMPTY_LISTS[method]: []}
-            if era is Era.MODERN:
-                empty.update(ttlMs=LIST_TTL_MS, cacheScope="public")
-            return empty
-        if method == "resources/read":
-            uri = params.get("uri")
-            raise InvalidParamsError("Resource not found", data={"uri": uri} if isinstance(uri, str) else None)
-        if method == "prompts/get":
-            raise InvalidParamsError("Prompt not found")
+        if method == "completion/complete" and self._complete is not None:
+            _, deadline_ms = _request_clock(scope, self._config.request_timeout_s)
+            assert message.id is not None
+            return self._complete(principal, params, message.id, deadline_ms)
         if era is Era.MODERN and method == "server/discover":
             return {
                 "supportedVersions": [*MODERN_VERSIONS, *LEGACY_VERSIONS],
-                "capabilities": self._capabilities,
+                "capabilities": self._capabilities(principal),
                 "serverInfo": self._server_info,
                 "ttlMs": DISCOVER_TTL_MS,
-                "cacheScope": "public",
+                # the capabilities follow the caller's grants (completions)
+                "cacheScope": "private",
             }
         if era is Era.LEGACY and method == "initialize":
             return {
                 "protocolVersion": negotiate_legacy(params.get("protocolVersion")),
-                "capabilities": self._capabilities,
+                "capabilities": self._capabilities(principal),
                 "serverInfo": self._server_info,
-                "instructions": "Tools governed by MCP Steward: only the tools you are granted are listed.",
+                "instructions": (
+                    "Governed by MCP Steward: only the tools, prompts and resources you are granted are listed."
+                ),
             }
         if era is Era.LEGACY and method == "ping":
             return {}

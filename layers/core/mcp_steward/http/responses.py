@@ -31,7 +31,8 @@ def json_answer(request_id: RequestId | None, result: dict[str, Any]) -> Respons
 
 
 def rpc_error(request_id: RequestId | None, error: StewardError, era: Era) -> Response:
-    return Response(_dump(error_message(request_id, error)), status_code=error.rule.status(era), media_type=_JSON)
+    body = error_message(request_id, error, error.code_in(era))
+    return Response(_dump(body), status_code=error.rule.status(era), media_type=_JSON)
 
 
 def http_refusal(refusal: HttpRefusalError) -> Response:

@@ -17,6 +17,8 @@ INVALID_REQUEST: Final = -32600
 METHOD_NOT_FOUND: Final = -32601
 INVALID_PARAMS: Final = -32602
 INTERNAL_ERROR: Final = -32603
+#: The legacy era's "resource not found" (2025-06-18 and 2025-11-25); 2026-07-28 answers -32602 (SEP-2164).
+LEGACY_RESOURCE_NOT_FOUND: Final = -32002
 HEADER_MISMATCH: Final = -32020
 UNSUPPORTED_PROTOCOL_VERSION: Final = -32022
 GOVERNANCE_DENIED: Final = -31000
@@ -32,6 +34,7 @@ DENIAL_REASONS: Final = frozenset(
         "idempotency_result_not_kept",
         "idempotency_key_reused",
         "delegation_invalid",
+        "unsafe_content",
     }
 )
 
@@ -62,6 +65,10 @@ class StewardError(Exception):
     @property
     def code(self) -> int:
         return self.rule.code
+
+    def code_in(self, era: Era) -> int:
+        """The JSON-RPC code in ``era`` (the same in both, but for a resource not found)."""
+        return self.code
 
 
 class ParseError(StewardError):
@@ -100,6 +107,39 @@ class UnknownToolError(StewardError):
 
     def __init__(self, name: object) -> None:
         super().__init__(f"Unknown tool: {name}" if isinstance(name, str) and len(name) <= 128 else "Unknown tool")
+
+
+class UnknownPromptError(StewardError):
+    """Unknown, not granted, disabled or rejected prompt: one answer for all."""
+
+    rule = ErrorRule(INVALID_PARAMS, 200, 200)
+    reason = "unknown_prompt"
+
+    def __init__(self, name: object) -> None:
+        super().__init__(f"Unknown prompt: {name}" if isinstance(name, str) and len(name) <= 128 else "Unknown prompt")
+
+
+class ResourceNotFoundError(StewardError):
+    """Unknown, not granted, disabled or rejected resource (or no template of its server matches the URI): one
+    answer for all. ``-32602`` in 2026-07-28, ``-32002`` in the legacy era; ``data.uri`` names the URI."""
+
+    rule = ErrorRule(INVALID_PARAMS, 200, 200)
+    reason = "resource_not_found"
+
+    def __init__(self, uri: object) -> None:
+        shown = uri if isinstance(uri, str) and len(uri) <= 2048 else None
+        super().__init__("Resource not found", data={"uri": shown} if shown is not None else None)
+
+    def code_in(self, era: Era) -> int:
+        return INVALID_PARAMS if era is Era.MODERN else LEGACY_RESOURCE_NOT_FOUND
+
+
+class UpstreamFailedError(StewardError):
+    """A server failed to answer a resource read, a prompt get or a completion (it ran, or may have): the
+    server's failure, not the endpoint's, so HTTP 200. ``data.reason`` says what happened."""
+
+    rule = ErrorRule(INTERNAL_ERROR, 200, 200)
+    reason = "upstream_failed"
 
 
 class MissingEnvelopeError(StewardError):

@@ -178,8 +178,8 @@ def result_message(request_id: RequestId | None, result: JsonObject) -> JsonObje
     return {"jsonrpc": "2.0", "id": request_id, "result": result}
 
 
-def error_message(request_id: RequestId | None, error: StewardError) -> JsonObject:
-    body: JsonObject = {"code": error.code, "message": error.message}
+def error_message(request_id: RequestId | None, error: StewardError, code: int | None = None) -> JsonObject:
+    body: JsonObject = {"code": error.code if code is None else code, "message": error.message}
     if error.data is not None:
         body["data"] = error.data
     return {"jsonrpc": "2.0", "id": request_id, "error": body}

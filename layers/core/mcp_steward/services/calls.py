@@ -61,8 +61,16 @@ from mcp_steward.domain.ports import (
 )
 from mcp_steward.domain.pricing import Price
 from mcp_steward.domain.records import AuditRecord, Decision, Outcome
-from mcp_steward.domain.registry import DelegationMode, ServerKind, ServerRecord, ToolRecord
-from mcp_steward.protocol.errors import GovernanceDeniedError, InvalidParamsError, StewardError, UnknownToolError
+from mcp_steward.domain.registry import DelegationMode, Primitive, ServerKind, ServerRecord, ToolRecord
+from mcp_steward.protocol.errors import (
+    GovernanceDeniedError,
+    InvalidParamsError,
+    ResourceNotFoundError,
+    StewardError,
+    UnknownPromptError,
+    UnknownToolError,
+)
+from mcp_steward.services import primitives
 from mcp_steward.services.caching import DEFAULT_TTL_S, TtlCache
 from mcp_steward.services.tools import ToolService, envelope_for, tool_error_result, tool_result
 from mcp_steward.services.validation import (
@@ -96,6 +104,9 @@ class CallRequest:
     meta: dict[str, Any] | None = None
     #: A nested call: the verified delegation token it came with (``principal`` is then the token's person).
     delegation: DelegationClaims | None = None
+    #: What is used: a tool (``tools/call``), a prompt (``prompts/get``: ``name`` and its ``arguments``) or a
+    #: resource (``resources/read``: ``name`` is the URI, ``arguments`` unused). Nested calls are tool calls.
+    kind: Primitive = Primitive.TOOL
 
 
 class CallObserver(Protocol):
@@ -150,17 +161,28 @@ class CallTool:
         principal = request.principal
         name = request.name if isinstance(request.name, str) else ""
         try:
-            tool, grants = self._resolve(request)
-        except UnknownToolError:
+            tool, grants, target = self._resolve(request)
+        except (UnknownToolError, UnknownPromptError, ResourceNotFoundError):
             self._deny(request, at, name[:128], "unknown_tool")
             raise
         except Denied as denial:
             self._deny(request, at, name, denial.reason, denial)
             raise _protocol(denial) from None
-        arguments = request.arguments if request.arguments is not None else {}
+        if request.kind is Primitive.RESOURCE:
+            # What the idempotency record binds: the server's own URI (a template is read for many).
+            arguments: object = {"uri": target}
+        else:
+            arguments = request.arguments if request.arguments is not None else {}
         key = _schema_key(tool)
+        schema = (
+            primitives.prompt_arguments_schema(tool.definition)
+            if request.kind is Primitive.PROMPT
+            else tool.definition.get("inputSchema")
+            if request.kind is Primitive.TOOL
+            else {"type": "object"}
+        )
         try:
-            report = validate_arguments(self._validators, key, tool.definition.get("inputSchema"), arguments)
+            report = validate_arguments(self._validators, key, schema, arguments)
         except InvalidSchemaError as invalid:
             # The registered schema cannot check anything (registration should have refused it): fail closed,
             # answered like any refused arguments, never a 5xx; the admin reads why in the audit and the log.
@@ -172,6 +194,8 @@ class CallTool:
             )
         if not report.valid:
             self._deny(request, at, tool.exposed_name, "invalid_arguments")
+            if request.kind is not Primitive.TOOL:
+                raise primitives.invalid_arguments_error(report)
             return invalid_arguments_result(report)
         assert isinstance(arguments, dict)  # validate_arguments refuses anything else
         try:
@@ -227,8 +251,9 @@ class CallTool:
             raise
         if isinstance(held, Replay):
             self._record_replay(request, at, tool.exposed_name, held)
-            return held.result
-        return self._invoke_and_settle(request, tool, server, held, arguments, started)
+            return primitives.answer_of(request.kind, held.result, tool.public_name)
+        result = self._invoke_and_settle(request, tool, server, held, arguments, started, target)
+        return primitives.answer_of(request.kind, result, tool.public_name)
 
     def _record_replay(self, request: CallRequest, at: datetime, tool: str, replay: Replay) -> None:
         """Audit an idempotent repeat as its own decision (not charged), pointing at the call it repeats."""
@@ -239,17 +264,32 @@ class CallTool:
             # The replay costs nothing and changes nothing: answer it, and say the record is missing.
             _log.exception("the audit record of replay %s was not written", request.request_id)
 
-    def _resolve(self, request: CallRequest) -> tuple[ToolRecord, tuple[Grant, ...]]:
-        """The tool and the grants to re-check; a nested call is authorized for the server making it.
+    def _resolve(self, request: CallRequest) -> tuple[ToolRecord, tuple[Grant, ...], str]:
+        """The entry, the grants to re-check and what the server calls it (its upstream tool or prompt name,
+        or its own URI); a nested call is authorized for the server making it.
 
         Raises:
-            UnknownToolError: no such tool, or not granted.
+            UnknownToolError, UnknownPromptError, ResourceNotFoundError: no such entry, or not granted.
             Denied: ``quarantined``; ``delegation_invalid`` for a nested call that would close a cycle, go
                 too deep, or comes from a server that is not registered (``target``).
         """
         nested = request.delegation
+        if request.kind is Primitive.PROMPT:
+            name = request.name
+            entry = self._tools.catalog().prompts.get(name) if isinstance(name, str) else None
+            prompt, grants = self._tools.resolve_entry(request.principal, entry, lambda: UnknownPromptError(name))
+            return prompt, grants, prompt.upstream_name
+        if request.kind is Primitive.RESOURCE:
+            found = self._tools.find_resource(request.name)
+            uri = request.name
+            resource, grants = self._tools.resolve_entry(
+                request.principal, found[0] if found else None, lambda: ResourceNotFoundError(uri)
+            )
+            assert found is not None
+            return resource, grants, found[1]
         if nested is None:
-            return self._tools.resolve(request.principal, request.name)
+            tool, grants = self._tools.resolve(request.principal, request.name)
+            return tool, grants, tool.upstream_name
         caller = self._tools.server_named(nested.caller_server)
         if caller is None or not caller.delegation.enabled:
             raise Denied("delegation_invalid", "The calling server may not make nested calls.", {"why": "target"})
@@ -264,7 +304,7 @@ class CallTool:
         if nested.depth + 1 > nested.max_depth:
             message = f"Nested calls may go {nested.max_depth} servers deep."
             raise Denied("delegation_invalid", message, {"why": "depth"})
-        return tool, grants
+        return tool, grants, tool.upstream_name
 
     def _delegation_token(self, request: CallRequest, server: ServerRecord, deadline_ms: int) -> str | None:
         """The token this invocation may make nested calls with; None when its server may make none (or the
@@ -313,16 +353,21 @@ class CallTool:
         reservation: Reservation,
         arguments: dict[str, Any],
         started: float,
+        target: str,
     ) -> dict[str, Any]:
-        envelope = envelope_for(
-            request.request_id,
-            request.deadline_ms,
-            request.principal,
-            request.rpc_id,
-            tool.upstream_name,
-            arguments,
-            delegation=self._delegation_token(request, server, request.deadline_ms),
-        )
+        delegation = self._delegation_token(request, server, request.deadline_ms)
+        if request.kind is Primitive.TOOL:
+            envelope = envelope_for(
+                request.request_id,
+                request.deadline_ms,
+                request.principal,
+                request.rpc_id,
+                tool.upstream_name,
+                arguments,
+                delegation=delegation,
+            )
+        else:
+            envelope = primitives.envelope_of(request, request.kind, target, arguments, delegation)
         price = tool.price
         result: dict[str, Any]
         reason: str | None = None  # the audit's reason when not the outcome's (an egress refusal, say)
@@ -371,6 +416,9 @@ class CallTool:
         detail: dict[str, Any] = {}
         result: dict[str, Any]
         cost: int
+        if tool.kind is not Primitive.TOOL:
+            read = primitives.read_answer(answer, tool, server)
+            return read.result, read.outcome, read.cost, read.units, read.reason, read.detail
         parsed = tool_result(answer, tool.exposed_name)
         if parsed is not None and not isinstance(parsed.get("isError", False), bool):
             parsed = None  # "isError": "true", 0, null...: not a tools/call result, whatever its truthiness says

@@ -12,10 +12,11 @@ from mcp_steward.contracts import envelope, result_meta
 from mcp_steward.domain.budgets import Denied
 from mcp_steward.domain.grants import Grant, SubjectKind, allows, subjects_of
 from mcp_steward.domain.identity import Principal
-from mcp_steward.domain.names import ExposedName, ServerName
+from mcp_steward.domain.names import ExposedName, ServerName, uri_owner
 from mcp_steward.domain.ports import GrantStore, Registry
-from mcp_steward.domain.registry import ServerRecord, ToolRecord, ToolStatus
-from mcp_steward.protocol.errors import InvalidParamsError, UnknownToolError
+from mcp_steward.domain.registry import Catalog, Primitive, ServerRecord, ToolRecord, ToolStatus
+from mcp_steward.domain.uri_templates import match_template
+from mcp_steward.protocol.errors import InvalidParamsError, StewardError, UnknownToolError
 from mcp_steward.protocol.jsonrpc import is_utf8_json, loads_unicode
 
 PAGE_SIZE: Final = 100
@@ -68,33 +69,80 @@ class ToolService:
         team = self._team_of(user)
         return [(SubjectKind.PRINCIPAL, user), *([(SubjectKind.TEAM, team)] if team else [])]
 
-    def _granted(self, principal: Principal) -> Callable[[str], bool]:
-        """A predicate over exposed names: the principal's grants, and the user's too for an agent key."""
+    def _granted(self, principal: Principal) -> Callable[[ToolRecord], bool]:
+        """A predicate over registry entries: the principal's grants, and the user's too for an agent key."""
         grants = self._grants.grants_for(subjects_of(principal))
         if principal.obo is None:
-            return lambda name: allows(grants, name)
+            return lambda entry: allows(grants, entry.exposed_name, entry.server)
         # An agent acting for a user may call only what both may call: no confused deputy.
         user_grants = self._grants.grants_for(self._user_subjects(principal.obo))
-        return lambda name: allows(grants, name) and allows(user_grants, name)
+        return lambda entry: (
+            allows(grants, entry.exposed_name, entry.server) and allows(user_grants, entry.exposed_name, entry.server)
+        )
 
-    def _visible(self, principal: Principal) -> list[ToolRecord]:
+    def _visible(self, principal: Principal, kind: Primitive = Primitive.TOOL) -> list[ToolRecord]:
         granted = self._granted(principal)
         return [
-            tool
-            for name, tool in self._registry.catalog().tools.items()
-            if tool.status is ToolStatus.APPROVED and granted(name)
+            entry
+            for entry in self._registry.catalog().entries(kind).values()
+            if entry.status is ToolStatus.APPROVED and granted(entry)
         ]
 
     def list_tools(self, principal: Principal, cursor: object = None) -> dict[str, Any]:
-        tools = self._visible(principal)
+        return self.list_entries(principal, Primitive.TOOL, cursor)
+
+    def list_entries(self, principal: Principal, kind: Primitive, cursor: object = None) -> dict[str, Any]:
+        """One page of the approved entries of ``kind`` the principal holds a grant for, in exposed-name order."""
+        entries = self._visible(principal, kind)
         if cursor is not None:
             after = _decode_cursor(cursor)
-            tools = [tool for tool in tools if tool.exposed_name > after]
-        page = tools[: self._page_size]
-        result: dict[str, Any] = {"tools": [tool.listing() for tool in page]}
-        if len(tools) > self._page_size:
-            result["nextCursor"] = _encode_cursor(page[-1].exposed_name)
+            entries = [entry for entry in entries if entry.public_name > after]
+        page = entries[: self._page_size]
+        result: dict[str, Any] = {_LIST_KEYS[kind]: [entry.listing() for entry in page]}
+        if len(entries) > self._page_size:
+            result["nextCursor"] = _encode_cursor(page[-1].public_name)
         return result
+
+    def offers_completions(self, principal: Principal) -> bool:
+        """Whether a server whose prompts or resource templates the principal may use offers completion."""
+        catalog = self._registry.catalog()
+        servers = {entry.server for kind in _COMPLETABLE for entry in self._visible(principal, kind)}
+        return any("completions" in catalog.servers[name].capabilities for name in servers if name in catalog.servers)
+
+    def find_resource(self, uri: object) -> tuple[ToolRecord, str] | None:
+        """The registry entry a resource URI is read through, and the server's own URI for it: a listed resource
+        of that exact URI, else the first (in order) approved template of the URI's server that matches it. The
+        server is the URI's authority (``steward://<server>/``) or, for a URI outside that scheme, one of the
+        servers exposed unprefixed. Nothing about grants is decided here."""
+        if not isinstance(uri, str) or not uri:
+            return None
+        catalog = self._registry.catalog()
+        listed = catalog.resources.get(uri)
+        if listed is not None:
+            return listed, listed.upstream_name
+        owner = uri_owner(uri)
+        for template in _templates_for(catalog, owner[0] if owner else None):
+            original = owner[1] if owner else uri
+            if match_template(template.upstream_name, original) is not None:
+                return template, original
+        return None
+
+    def resolve_entry(
+        self, principal: Principal, entry: ToolRecord | None, unknown: Callable[[], StewardError]
+    ) -> tuple[ToolRecord, tuple[Grant, ...]]:
+        """The prompt or resource entry the principal holds a grant for (as :meth:`resolve` for a tool):
+        ``unknown()`` is raised for an unknown, ungranted, disabled or rejected entry alike."""
+        if entry is None or entry.status in (ToolStatus.DISABLED, ToolStatus.REJECTED):
+            raise unknown()
+        grants = self._person_grants(principal, entry)
+        if grants is None:
+            raise unknown()
+        if entry.status is not ToolStatus.APPROVED:
+            what = f"The {_NOUNS[entry.kind]} {entry.public_name[:200]}"
+            raise Denied(
+                "quarantined", f"{what} is awaiting review and cannot be used now.", {"tool": entry.exposed_name}
+            )
+        return entry, grants
 
     def resolve(
         self, principal: Principal, name: object, *, acting_server: str | None = None, intersect: bool = False
@@ -116,12 +164,12 @@ class ToolService:
         if tool is None or tool.status in (ToolStatus.DISABLED, ToolStatus.REJECTED):
             raise UnknownToolError(name)
         if acting_server is None:
-            grants = self._person_grants(principal, name)
+            grants = self._person_grants(principal, tool)
         else:
-            server_grant = _first_match(self._grants.grants_for([(SubjectKind.SERVER, acting_server)]), name)
+            server_grant = _first_match(self._grants.grants_for([(SubjectKind.SERVER, acting_server)]), tool)
             grants = None if server_grant is None else (server_grant,)
             if grants is not None and intersect:
-                person = self._person_grants(principal, name)
+                person = self._person_grants(principal, tool)
                 grants = None if person is None else (*grants, *person)
         if grants is None:
             raise UnknownToolError(name)
@@ -129,15 +177,19 @@ class ToolService:
             raise Denied("quarantined", f"The tool {name} is awaiting review and cannot be called now.", {"tool": name})
         return tool, grants
 
-    def _person_grants(self, principal: Principal, name: str) -> tuple[Grant, ...] | None:
-        """The principal's grant for ``name`` (and the user's too for an agent acting for a user), or None."""
-        chosen = _first_match(self._grants.grants_for(subjects_of(principal)), name)
+    def _person_grants(self, principal: Principal, entry: ToolRecord) -> tuple[Grant, ...] | None:
+        """The principal's grant for ``entry`` (and the user's too for an agent acting for a user), or None."""
+        chosen = _first_match(self._grants.grants_for(subjects_of(principal)), entry)
         if chosen is None:
             return None
         if principal.obo is None:
             return (chosen,)
-        user = _first_match(self._grants.grants_for(self._user_subjects(principal.obo)), name)
+        user = _first_match(self._grants.grants_for(self._user_subjects(principal.obo)), entry)
         return None if user is None else (chosen, user)
+
+    def catalog(self) -> Catalog:
+        """The registry as cached (≤ 5 s stale)."""
+        return self._registry.catalog()
 
     def server_named(self, name: str) -> ServerRecord | None:
         return self._registry.catalog().servers.get(ServerName(name))
@@ -149,10 +201,42 @@ class ToolService:
         return server
 
 
-def _first_match(grants: list[Grant], name: str) -> Grant | None:
+def _first_match(grants: list[Grant], entry: ToolRecord) -> Grant | None:
     # Principal grants before team grants: the most specific subject is the one re-checked.
     ordered = sorted(grants, key=lambda grant: grant.subject_kind is not SubjectKind.PRINCIPAL)
-    return next((grant for grant in ordered if grant.matches(name)), None)
+    return next((grant for grant in ordered if grant.matches(entry.exposed_name, entry.server)), None)
+
+
+_LIST_KEYS: Final = {
+    Primitive.TOOL: "tools",
+    Primitive.PROMPT: "prompts",
+    Primitive.RESOURCE: "resources",
+    Primitive.RESOURCE_TEMPLATE: "resourceTemplates",
+}
+_NOUNS: Final = {
+    Primitive.TOOL: "tool",
+    Primitive.PROMPT: "prompt",
+    Primitive.RESOURCE: "resource",
+    Primitive.RESOURCE_TEMPLATE: "resource",
+}
+_COMPLETABLE: Final = (Primitive.PROMPT, Primitive.RESOURCE_TEMPLATE)
+
+
+def _templates_for(catalog: Catalog, server: str | None) -> list[ToolRecord]:
+    """The templates a URI may be read through: its server's (namespaced), else the unprefixed
+    servers'. Templates of other servers are never tried: a read routes to its owner, never by guessing."""
+    chosen: list[ToolRecord] = []
+    for template in catalog.templates.values():
+        if template.status in (ToolStatus.DISABLED, ToolStatus.REJECTED):
+            continue
+        owner = catalog.servers.get(template.server)
+        if owner is None:
+            continue
+        if (server is not None and owner.namespaced and template.server == server) or (
+            server is None and not owner.namespaced
+        ):
+            chosen.append(template)
+    return chosen
 
 
 def envelope_for(

@@ -213,7 +213,8 @@ def build_resource(
         raise TypeError(f"{what}: size must be an integer >= 0 (bytes)")
     mime = _mime_type(mime_type)
     text = description if description is not None else inspect.getdoc(fn)
-    definition = _definition(("uri", uri), _display_name(name or fn.__name__, what), title, text, mime, annotations)
+    display = _display_name(fn.__name__ if name is None else name, what)
+    definition = _definition(("uri", uri), display, title, text, mime, annotations)
     if size is not None:
         definition["size"] = size
     checked = checked_meta(meta)
@@ -249,14 +250,14 @@ def build_template(
         )
     mime = _mime_type(mime_type)
     text = description if description is not None else inspect.getdoc(fn)
-    display = _display_name(name or fn.__name__, what)
+    display = _display_name(fn.__name__ if name is None else name, what)
     definition = _definition(("uriTemplate", uri_template), display, title, text, mime, annotations)
     return ResourceTemplate(template, function, mime, definition)
 
 
 def build_prompt(fn: Callable[..., Any], name: str | None, *, title: str | None, description: str | None) -> Prompt:
     """A prompt; each parameter but the context is an argument: ``str``, or ``Annotated[str, "description"]``."""
-    prompt_name = name or getattr(fn, "__name__", "")
+    prompt_name = getattr(fn, "__name__", "") if name is None else name
     if not isinstance(prompt_name, str) or not _PROMPT_NAME.fullmatch(prompt_name):
         raise ValueError(f"invalid prompt name {prompt_name!r}: 1-128 of [A-Za-z0-9_.-]")
     what = f"prompt {prompt_name}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import threading
 import time
@@ -27,6 +28,13 @@ class VendorState:
     sessions: set[str] = field(default_factory=set)
     seen_auth: list[str] = field(default_factory=list)
     initializes: int = 0
+    #: The full vendors (``/full``, ``/full-legacy``): how many pages their lists have, results and JSON-RPC
+    #: errors they answer instead for a method, and each request's method and (modern) ``Mcp-Name`` header.
+    pages: int = 2
+    results: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, Any] = field(default_factory=dict)
+    requests: list[tuple[str, str | None]] = field(default_factory=list)
+    params: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _result(message: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
@@ -35,6 +43,83 @@ def _result(message: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
 
 def _text(text: str) -> dict[str, Any]:
     return {"content": [{"type": "text", "text": text}], "isError": False}
+
+
+#: What a full vendor puts in every ``_meta`` it answers: two keys only Steward may write, one of its own.
+VENDOR_META = {"steward/units": 99, "steward/reason": "egress_refused", "vendor/x": 1}
+MODERN = "2026-07-28"
+_LIST_KEYS = {
+    "tools/list": "tools",
+    "resources/list": "resources",
+    "resources/templates/list": "resourceTemplates",
+    "prompts/list": "prompts",
+}
+_NAMED = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+LEGACY_CAPABILITIES = {"tools": {}, "resources": {"subscribe": False}, "prompts": {}, "completions": {}}
+
+
+def _list_item(method: str, index: int) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "tools/list": {"name": f"tool{index}", "inputSchema": {"type": "object"}},
+        "resources/list": {"uri": f"vendor://r{index}", "name": f"r{index}", "mimeType": "text/plain"},
+        "resources/templates/list": {"uriTemplate": f"vendor://t{index}/{{x}}", "name": f"t{index}"},
+        "prompts/list": {"name": f"p{index}", "arguments": [{"name": "city", "required": True}]},
+    }[method]
+    return {**item, "_meta": dict(VENDOR_META)}
+
+
+def full_answer(state: VendorState, method: str, params: dict[str, Any], auth: str) -> tuple[Any, Any]:
+    """A full vendor's (result, error) for one request: every method of the dialect, ``_meta`` at every level
+    holding :data:`VENDOR_META`, the request's ``Authorization`` echoed in read contents and prompt messages."""
+    if method in state.errors:
+        return None, state.errors[method]
+    if method in state.results:
+        return state.results[method], None
+    meta = dict(VENDOR_META)
+    if method in _LIST_KEYS:
+        cursor = params.get("cursor")
+        index = int(cursor[1:]) if isinstance(cursor, str) else 0
+        page: dict[str, Any] = {_LIST_KEYS[method]: [_list_item(method, index)], "_meta": meta}
+        if index + 1 < state.pages:
+            page["nextCursor"] = f"p{index + 1}"
+        return page, None
+    if method == "resources/read":
+        uri = params.get("uri")
+        if uri == "vendor://missing":
+            data = {"uri": uri, "internal": "stack trace"}
+            return None, {"code": -32602, "message": "Resource not found: " + "x" * 1000, "data": data}
+        contents = [
+            {"uri": uri, "mimeType": "text/plain", "text": f"read with {auth}", "_meta": meta},
+            {"uri": uri, "mimeType": "application/octet-stream", "blob": "AAEC", "_meta": meta},
+        ]
+        return {"contents": contents, "_meta": meta}, None
+    if method == "prompts/get":
+        if params.get("name") == "missing":
+            return None, {"code": -32602, "message": "Unknown prompt: missing", "data": {"name": "missing"}}
+        embedded = {"uri": "vendor://r0", "mimeType": "text/plain", "text": "r0", "_meta": meta}
+        messages = [
+            {"role": "user", "content": {"type": "text", "text": f"prompt with {auth}", "_meta": meta}, "_meta": meta},
+            {"role": "assistant", "content": {"type": "resource", "resource": embedded, "_meta": meta}},
+        ]
+        return {"description": "a prompt", "messages": messages, "_meta": meta}, None
+    if method == "completion/complete":
+        return {"completion": {"values": ["Bergen", "Berlin"], "total": 2, "hasMore": False}, "_meta": meta}, None
+    if method == "tools/call":
+        embedded = {"uri": "vendor://r0", "blob": "AAEC", "_meta": meta}
+        content = [
+            {"type": "image", "data": "AAEC", "mimeType": "image/png", "_meta": meta},
+            {"type": "resource_link", "uri": "vendor://r1", "name": "r1", "_meta": meta},
+            {"type": "resource", "resource": embedded, "annotations": {"priority": 1}, "_meta": meta},
+        ]
+        return {"content": content, "isError": False, "_meta": meta}, None
+    return None, {"code": -32601, "message": f"Method not found: {method}"}
+
+
+def _header_text(value: str | None) -> str | None:
+    """A modern header's value, its ``=?base64?...?=`` form decoded."""
+    if value is not None and value.startswith("=?base64?") and value.endswith("?="):
+        return base64.b64decode(value[9:-2], validate=True).decode("utf-8")
+    return value
 
 
 def build_app(state: VendorState) -> Starlette:
@@ -102,7 +187,64 @@ def build_app(state: VendorState) -> Starlette:
         body = f"event: message\ndata: {json.dumps(_result(message, _text('legacy ok')))}\n\n"
         return Response(body, media_type="text/event-stream")
 
+    async def full(request: Request) -> Response:
+        """A modern-only vendor of every method: checks the modern headers, answers a JSON-RPC error with the
+        SDK's HTTP status for it (-32602 is 400, -32601 404)."""
+        message = json.loads(await request.body())
+        method, params = message["method"], message.get("params") or {}
+        name = request.headers.get("mcp-name")
+        state.requests.append((method, name))
+        state.params.append(params)
+        headers_ok = (
+            request.headers.get("mcp-protocol-version") == MODERN
+            and request.headers.get("mcp-method") == method
+            and (method not in _NAMED or _header_text(name) == params.get(_NAMED[method]))
+        )
+        if not headers_ok:
+            error = {"jsonrpc": "2.0", "id": message.get("id"), "error": {"code": -32020, "message": "Header mismatch"}}
+            return JSONResponse(error, status_code=400)
+        if method == "server/discover" and method not in state.results:
+            info = {"io.modelcontextprotocol/serverInfo": {"name": "full", "version": "9"}}
+            capabilities = {"tools": {}, "resources": {}, "completions": {}}
+            result = {"supportedVersions": [MODERN], "capabilities": capabilities, "resultType": "complete"}
+            return JSONResponse(_result(message, {**result, "_meta": info}))
+        result, error = full_answer(state, method, params, request.headers.get("authorization", ""))
+        if error is not None:
+            status = {-32602: 400, -32601: 404}.get(error.get("code") if isinstance(error, dict) else None, 200)
+            return JSONResponse({"jsonrpc": "2.0", "id": message["id"], "error": error}, status_code=status)
+        return JSONResponse(_result(message, {**result, "resultType": "complete", "ttlMs": 0, "cacheScope": "public"}))
+
+    async def full_legacy(request: Request) -> Response:
+        """A legacy-only vendor of every method, with sessions and SSE answers; its initialize result says its
+        capabilities (:data:`LEGACY_CAPABILITIES`)."""
+        if request.headers.get("mcp-protocol-version") == MODERN:
+            error = {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "Bad Request: no session"}}
+            return JSONResponse(error, status_code=400)
+        message = json.loads(await request.body())
+        method, params = message["method"], message.get("params") or {}
+        state.requests.append((method, None))
+        state.params.append(params)
+        if method == "initialize":
+            state.initializes += 1
+            session = f"session-{state.initializes}"
+            state.sessions.add(session)
+            result = {
+                "protocolVersion": "2025-06-18",
+                "capabilities": LEGACY_CAPABILITIES,
+                "serverInfo": {"name": "full-legacy", "version": "2"},
+            }
+            return JSONResponse(_result(message, result), headers={"Mcp-Session-Id": session})
+        if request.headers.get("mcp-session-id") not in state.sessions:
+            return Response(status_code=404)
+        if "id" not in message:
+            return Response(status_code=202)
+        result, error = full_answer(state, method, params, request.headers.get("authorization", ""))
+        answer = _result(message, result) if error is None else {"jsonrpc": "2.0", "id": message["id"], "error": error}
+        return Response(f"event: message\ndata: {json.dumps(answer)}\n\n", media_type="text/event-stream")
+
     routes = [
+        Route("/full", full, methods=["POST"]),
+        Route("/full-legacy", full_legacy, methods=["POST"]),
         Route("/mcp", modern, methods=["POST"]),
         Route("/echo", echo_secret, methods=["POST"]),
         Route("/redirect", redirect, methods=["POST"]),

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,27 +17,11 @@ from mcp_steward.domain.vendor_secrets import credential_origin, stored_credenti
 from mcp_steward.egress.credentials import CredentialCache
 from mcp_steward.egress.service import EgressService
 from mcp_steward.egress.transport import ssl_context
-from tests.tls import TlsFiles, make_loopback_tls
-from tests.unit.egress.fake_vendor import VendorState, serve
+from tests.tls import TlsFiles
+from tests.unit.egress.fake_vendor import VendorState
 
 PREFIX = "steward-test/vendor/"
 SECRET_ID = f"{PREFIX}fake"
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
-    return make_loopback_tls(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture
-def state() -> VendorState:
-    return VendorState()
-
-
-@pytest.fixture
-def origin(tls: TlsFiles, state: VendorState) -> Iterator[str]:
-    with serve(tls, state) as url:
-        yield url
 
 
 #: Where the tests' credential may be sent besides the fake vendor's own origin (a name resolved in a test).

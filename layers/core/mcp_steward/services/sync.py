@@ -1,11 +1,12 @@
 """Sync: list a registered server again and apply what changed (docs/design.md section 4, issue 4).
 
 Each sync first learns the function's current published version (publishing one when the code changed) and
-lists that version's tools, so the definitions reviewed are those of the code that would run. A changed
-definition (its hash no longer the pinned one) or a new code version of an approved tool puts it in
-``quarantine``; new or renamed tools are ``pending`` (scanned); a tool missing from a successful,
+lists what that version exposes (tools, prompts, resources, resource templates: :mod:`.listing`), so the
+definitions reviewed are those of the code that would run. Every primitive has the tools' lifecycle: a changed
+definition (its hash no longer the pinned one) or a new code version of an approved entry puts it in
+``quarantine``; new or renamed entries are ``pending`` (scanned); an entry missing from a successful,
 non-empty listing for :data:`MISSING_SYNCS_TO_DISABLE` syncs in a row is ``disabled``. A failed listing (or
-version lookup) or an empty listing changes nothing, and a tool that is listed again starts counting from zero.
+version lookup) or an empty listing changes nothing, and an entry that is listed again starts counting from zero.
 """
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
 
-from mcp_steward.domain.names import UPSTREAM_NAME, InvalidNameError, exposed_name
 from mcp_steward.domain.ports import (
     ConcurrentChangeError,
     Registry,
@@ -25,14 +24,9 @@ from mcp_steward.domain.ports import (
     VersionUnavailableError,
 )
 from mcp_steward.domain.records import AuditRecord
-from mcp_steward.domain.registry import ServerRecord, ToolRecord, ToolStatus
-from mcp_steward.services.registration import (
-    RegistrationError,
-    Transition,
-    discover_tools,
-    other_names,
-    reconcile,
-)
+from mcp_steward.domain.registry import ServerRecord, ToolStatus
+from mcp_steward.services.listing import MAX_ENTRIES_PER_SERVER, Listing, too_many
+from mcp_steward.services.registration import RegistrationError, Transition, list_server, plan_entries
 
 MISSING_SYNCS_TO_DISABLE = 3
 #: A sync that lost a race with an admin change (an approval, say) reads again and redoes its work.
@@ -49,7 +43,8 @@ class SyncReport:
     transitions: list[Transition] = field(default_factory=list)
     error: str | None = None
     version: str | None = None
-    skipped: list[str] = field(default_factory=list)  # listed tools whose names break the rules
+    #: Listed entries not recorded, each with why (a name that breaks the rules, an id another server exposes).
+    skipped: list[str] = field(default_factory=list)
 
 
 def sync_server(
@@ -63,9 +58,11 @@ def sync_server(
     try:
         version = resolve_version(server)
         current = replace(server, version=version)
-        listing = discover_tools(invoker, current)
+        listing = list_server(invoker, current)
     except (VersionUnavailableError, RegistrationError) as exc:
         return SyncReport(server=server.name, error=str(exc))
+    if listing.capabilities is not None:
+        current = replace(current, capabilities=listing.capabilities)
     conflict = ""
     for _ in range(CONFLICT_ATTEMPTS):
         try:
@@ -75,40 +72,20 @@ def sync_server(
     return SyncReport(server=server.name, error=f"{conflict} ({CONFLICT_ATTEMPTS} times); nothing changed")
 
 
-def _apply_listing(registry: Registry, server: ServerRecord, listing: list[dict[str, Any]]) -> SyncReport:
-    """Reconcile the recorded tools with ``listing`` and write the changed ones (raises on a conflict)."""
-    version = server.version
+def _apply_listing(registry: Registry, server: ServerRecord, listing: Listing) -> SyncReport:
+    """Reconcile the recorded entries with ``listing`` and write the changed ones (raises on a conflict).
+
+    An entry not listed counts a missing sync only when its primitive was listed this time and the listing is not
+    empty (an empty list is not evidence that anything is gone; an unlisted primitive is not known this time)."""
     recorded = registry.tools_of(server.name)
-    by_upstream = {tool.upstream_name: tool for tool in recorded}
-    others = other_names(
-        (t for t in registry.catalog().tools.values() if t.server != server.name), listing, server.name
-    )
-    transitions: list[Transition] = []
-    skipped: list[str] = []
-    records: list[ToolRecord] = []
-    listed: set[str] = set()
-    for definition in listing:
-        upstream = definition["name"]
-        before = by_upstream.get(upstream)
-        try:
-            if UPSTREAM_NAME.fullmatch(upstream) is None:
-                raise InvalidNameError(upstream)
-            exposed = before.exposed_name if before is not None else exposed_name(server.name, upstream)
-            record, transition = reconcile(
-                before, exposed=exposed, server=server.name, definition=definition, version=version, others=others
-            )
-        except (InvalidNameError, RegistrationError):
-            skipped.append(upstream[:128])
-            continue
-        listed.add(upstream)
-        if record != before:
-            records.append(record)
-        if transition is not None:
-            transitions.append(transition)
+    by_id = {record.exposed_name: record for record in recorded}
+    plan = plan_entries(registry.catalog(), server, listing, recorded, strict=False)
+    transitions = plan.transitions
+    records = [record for record in plan.records if record != by_id.get(record.exposed_name)]
     for tool in recorded:
-        if tool.upstream_name in listed:
+        if tool.exposed_name in plan.listed or tool.kind not in listing.listed:
             continue
-        if not listing:  # an empty list is not evidence that anything is gone
+        if not listing.definitions:
             continue
         missing = tool.missing_syncs + 1
         if missing >= MISSING_SYNCS_TO_DISABLE and tool.status is not ToolStatus.DISABLED:
@@ -118,8 +95,10 @@ def _apply_listing(registry: Registry, server: ServerRecord, listing: list[dict[
             records.append(replace(tool, missing_syncs=missing, status=ToolStatus.DISABLED))
         else:
             records.append(replace(tool, missing_syncs=missing))
+    if len(records) > MAX_ENTRIES_PER_SERVER:
+        return SyncReport(server=server.name, error=too_many(server.name, len(records)) + "; nothing changed")
     registry.put_server(server, records)
-    return SyncReport(server=server.name, transitions=transitions, version=version, skipped=skipped)
+    return SyncReport(server=server.name, transitions=transitions, version=server.version, skipped=plan.skipped)
 
 
 def sync_all(

@@ -2,8 +2,10 @@
 
 Pure domain code (standard library only, but for google-re2, imported by :mod:`mcp_steward.domain.schema_regex` on
 the first regular expression it compiles). ``scan_tool`` walks the name, title, description, annotations and the
-input and output schemas (parameter names, descriptions, defaults, enums, examples, ...) and applies hand-written
-rules for the published tool-poisoning techniques, and checks the schemas' own regular expressions.
+input and output schemas (parameter names, descriptions, defaults, enums, examples, ...), and for prompts, resources
+and resource templates their arguments (names, titles, descriptions), URI or URI template and MIME type (one scanner
+for every primitive a model reads), and applies hand-written rules for the published tool-poisoning techniques, and
+checks the schemas' own regular expressions.
 
 The package is split by concept; this module re-exports its public names:
 

@@ -15,8 +15,21 @@ from mcp_steward.domain.scanning.findings import (
     Severity,
 )
 
-#: Only the members a model may read; other top-level members (``_meta``, ``icons``, ...) are not scanned.
-READABLE_MEMBERS: Final = ("name", "title", "description", "inputSchema", "outputSchema", "annotations")
+#: Only the members a model may read; other top-level members (``_meta``, ``icons``, ...) are not scanned. Tools have
+#: the first six; a prompt's ``arguments`` (names, titles, descriptions), a resource's ``uri`` and a template's
+#: ``uriTemplate`` and their ``mimeType`` are read by a model as well (docs/design.md section 4).
+READABLE_MEMBERS: Final = (
+    "name",
+    "title",
+    "description",
+    "inputSchema",
+    "outputSchema",
+    "annotations",
+    "arguments",
+    "uri",
+    "uriTemplate",
+    "mimeType",
+)
 
 
 @dataclass(frozen=True)

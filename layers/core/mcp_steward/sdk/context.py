@@ -21,7 +21,8 @@ class ToolError(Exception):
 
 
 class ToolContext:
-    """Per-call context handed to a tool through a parameter annotated ``ToolContext``.
+    """Per-call context handed to a tool (or a resource, prompt or completer) through a parameter annotated
+    ``ToolContext``.
 
     Attributes:
         request_id: Governance's request id (put it in your logs).
@@ -29,7 +30,8 @@ class ToolContext:
         deadline_ms: Epoch milliseconds after which governance no longer waits for the answer.
         delegation: The raw delegation token for nested calls (:meth:`call_tool`), or None when this server
             may make none.
-        tool_name: The name of the tool being called.
+        tool_name: The name of the tool being called; for a resource read, the URI read; for a prompt get, the
+            prompt's name; for a completion, the prompt's name or the resource template.
     """
 
     __slots__ = (

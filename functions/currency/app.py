@@ -7,18 +7,19 @@ units of that currency per 1 USD (a decimal string), ``updated_at`` = ISO-8601 U
 
 from __future__ import annotations
 
+import json
 import os
+import re
+from collections.abc import Mapping
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Annotated, Final
 
 import boto3
 from pydantic import BaseModel, Field
 
-from mcp_steward.sdk import ToolContext, ToolError, ToolServer
+from mcp_steward.sdk import ResourceNotFoundError, ToolContext, ToolError, ToolServer
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import KeysAndAttributesUnionTypeDef, ScanInputTypeDef
 
@@ -126,8 +127,42 @@ def build_server(dynamodb: DynamoDBClient, table_name: str) -> ToolServer:
                 return sorted(found, key=lambda rate: rate.code)
             params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    @server.resource("currency://currencies", title="Supported currencies", mime_type="text/plain", name="currencies")
+    def currencies() -> str:
+        """The ISO 4217 codes the converter knows, one per line."""
+        return "\n".join(rate.code for rate in list_currencies()) + "\n"
+
+    @server.resource_template(
+        "currency://rates/{code}", name="rate", title="Rate per US dollar", mime_type="application/json"
+    )
+    def rate_of(code: str) -> str:
+        """One currency's rate per US dollar and when it was updated, as JSON."""
+        if not _CODE.fullmatch(code):
+            raise ResourceNotFoundError
+        rates = load_rates({code})
+        if code not in rates:
+            raise ResourceNotFoundError
+        per_usd, updated_at = rates[code]
+        return json.dumps({"code": code, "per_usd": str(per_usd), "updated_at": updated_at})
+
+    @server.prompt(title="Ask for a conversion")
+    def convert_request(
+        amount: Annotated[str, "The amount, a decimal string."],
+        from_currency: Annotated[str, "The ISO 4217 code to convert from."],
+        to_currency: Annotated[str, "The ISO 4217 code to convert to."] = "USD",
+    ) -> str:
+        """A request to convert an amount, worded for the model."""
+        return f"Convert {amount} {from_currency} to {to_currency} with the currency tools, and show the rate used."
+
+    @server.completion(prompt="convert_request", argument="from_currency")
+    def complete_code(value: str, context: Mapping[str, str]) -> list[str]:
+        prefix = value.upper()
+        return [rate.code for rate in list_currencies() if rate.code.startswith(prefix)]
+
     return server
 
+
+_CODE: Final = re.compile(r"[A-Z]{3}")
 
 # Cold start: one client and the compiled schemas per sandbox; a missing setting fails the init, not a call.
 server = build_server(boto3.client("dynamodb"), os.environ["RATES_TABLE"])

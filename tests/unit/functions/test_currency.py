@@ -119,3 +119,46 @@ def test_convert_is_safe_for_the_demo_seed_every_required_argument_has_examples(
         assert {"examples", "default", "enum"} & set(schema["properties"][name]), name
     assert schema["properties"]["amount"]["type"] == "string"
     assert "pattern" in schema["properties"]["amount"]
+
+
+def _request(server: ToolServer, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    event = {
+        "steward": {
+            "v": 1,
+            "request_id": "r-1",
+            "deadline_ms": 4_102_444_800_000,
+            "principal": {"id": "alice", "team": "finance", "obo": None},
+            "delegation": None,
+        },
+        "message": {"jsonrpc": "2.0", "id": 7, "method": method, "params": params},
+    }
+    answer: dict[str, Any] = server.handler(event)
+    return answer
+
+
+def test_the_currencies_resource_lists_every_code(server: ToolServer) -> None:
+    result = _request(server, "resources/read", {"uri": "currency://currencies"})["result"]
+    assert result["contents"][0]["mimeType"] == "text/plain"
+    assert set(result["contents"][0]["text"].split()) == set(CURRENCY_RATES)
+
+
+def test_the_rate_template_reads_one_currency_and_refuses_unknown_ones(server: ToolServer) -> None:
+    result = _request(server, "resources/read", {"uri": "currency://rates/EUR"})["result"]
+    assert '"per_usd": "' + CURRENCY_RATES["EUR"] + '"' in result["contents"][0]["text"]
+    for uri in ("currency://rates/XXX", "currency://rates/eur", "currency://rates/EURO"):
+        error = _request(server, "resources/read", {"uri": uri})["error"]
+        assert error["code"] == -32602 and error["data"] == {"uri": uri}
+
+
+def test_the_prompt_and_its_completion(server: ToolServer) -> None:
+    listed = _request(server, "prompts/list", {})["result"]["prompts"]
+    assert [argument["name"] for argument in listed[0]["arguments"]] == ["amount", "from_currency", "to_currency"]
+    got = _request(
+        server, "prompts/get", {"name": "convert_request", "arguments": {"amount": "5", "from_currency": "EUR"}}
+    )
+    assert "Convert 5 EUR to USD" in got["result"]["messages"][0]["content"]["text"]
+    params = {
+        "ref": {"type": "ref/prompt", "name": "convert_request"},
+        "argument": {"name": "from_currency", "value": "e"},
+    }
+    assert _request(server, "completion/complete", params)["result"]["completion"]["values"] == ["EUR"]

@@ -59,13 +59,13 @@ LEGACY_CAPABILITIES = {"tools": {}, "resources": {"subscribe": False}, "prompts"
 
 
 def _list_item(method: str, index: int) -> dict[str, Any]:
-    item: dict[str, Any] = {
+    items: dict[str, dict[str, Any]] = {
         "tools/list": {"name": f"tool{index}", "inputSchema": {"type": "object"}},
         "resources/list": {"uri": f"vendor://r{index}", "name": f"r{index}", "mimeType": "text/plain"},
         "resources/templates/list": {"uriTemplate": f"vendor://t{index}/{{x}}", "name": f"t{index}"},
         "prompts/list": {"name": f"p{index}", "arguments": [{"name": "city", "required": True}]},
-    }[method]
-    return {**item, "_meta": dict(VENDOR_META)}
+    }
+    return {**items[method], "_meta": dict(VENDOR_META)}
 
 
 def full_answer(state: VendorState, method: str, params: dict[str, Any], auth: str) -> tuple[Any, Any]:
@@ -205,12 +205,13 @@ def build_app(state: VendorState) -> Starlette:
             return JSONResponse(error, status_code=400)
         if method == "server/discover" and method not in state.results:
             info = {"io.modelcontextprotocol/serverInfo": {"name": "full", "version": "9"}}
-            capabilities = {"tools": {}, "resources": {}, "completions": {}}
+            capabilities: dict[str, Any] = {"tools": {}, "resources": {}, "completions": {}}
             result = {"supportedVersions": [MODERN], "capabilities": capabilities, "resultType": "complete"}
             return JSONResponse(_result(message, {**result, "_meta": info}))
         result, error = full_answer(state, method, params, request.headers.get("authorization", ""))
         if error is not None:
-            status = {-32602: 400, -32601: 404}.get(error.get("code") if isinstance(error, dict) else None, 200)
+            code = error.get("code") if isinstance(error, dict) else None
+            status = {-32602: 400, -32601: 404}.get(code, 200) if isinstance(code, int) else 200
             return JSONResponse({"jsonrpc": "2.0", "id": message["id"], "error": error}, status_code=status)
         return JSONResponse(_result(message, {**result, "resultType": "complete", "ttlMs": 0, "cacheScope": "public"}))
 

@@ -278,7 +278,8 @@ def test_a_result_not_of_its_methods_shape_is_malformed(
     svc: EgressService, origin: str, state: VendorState, method: str, result: dict[str, Any]
 ) -> None:
     state.results[method] = result
-    params = {"resources/read": READ, "prompts/get": GET, "completion/complete": COMPLETE}.get(method, CALL)
+    by_method: dict[str, dict[str, Any]] = {"resources/read": READ, "prompts/get": GET, "completion/complete": COMPLETE}
+    params = by_method.get(method, CALL)
     assert failure(ask(svc, f"{origin}/full", method, params)) == {"reason": "malformed_response"}
 
 

@@ -46,10 +46,10 @@ from mcp_steward.adapters.lambda_versions import published_versions
 from mcp_steward.contracts import state_file as state_contract
 from mcp_steward.contracts import template_ids
 from mcp_steward.domain.egress_policy import EgressPolicy
-from mcp_steward.domain.grants import Grant, SubjectKind
+from mcp_steward.domain.grants import Grant, SubjectKind, grant_pattern
 from mcp_steward.domain.money import parse_credits
 from mcp_steward.domain.pricing import Price
-from mcp_steward.domain.registry import ToolStatus
+from mcp_steward.domain.registry import Primitive, ToolStatus
 from mcp_steward.egress.settings import CA_FILE_VARIABLE, LOCAL_ORIGINS_VARIABLE
 from mcp_steward.local import demo_data, store
 from mcp_steward.local.store import StoreError, StoreLayout
@@ -72,6 +72,9 @@ DEMO_PRINCIPALS = {"alice": ("finance", ()), "bob": ("support", ()), "admin": ("
 DEMO_SERVERS = template_ids.DEMO_SERVERS
 DEMO_GRANTS = [
     Grant(SubjectKind.PRINCIPAL, "alice", "currency__*"),
+    # alice also reads the currency server's resources and gets its prompt (grants name the primitive)
+    Grant(SubjectKind.PRINCIPAL, "alice", grant_pattern(Primitive.PROMPT, "currency__*")),
+    Grant(SubjectKind.PRINCIPAL, "alice", grant_pattern(Primitive.RESOURCE, "currency__*")),
     Grant(SubjectKind.TEAM, "support", "currency__convert"),
     Grant(SubjectKind.PRINCIPAL, "bob", "hr__*"),
     Grant(SubjectKind.PRINCIPAL, "admin", "currency__*"),

@@ -33,7 +33,6 @@ from mcp_steward.domain.budgets import (
     rate_limited,
 )
 from mcp_steward.domain.money import Micros
-from mcp_steward.domain.names import ExposedName
 from mcp_steward.domain.ports import CallConfig, LimitBelowUsageError, StoreRejectedError
 from mcp_steward.domain.records import AuditRecord, LedgerEntry
 from mcp_steward.domain.registry import ToolStatus
@@ -79,7 +78,8 @@ class InMemoryBudgetLedger:
             held = set(self._grants.all())
             if any(grant not in held for grant in request.grants):
                 raise GrantRevoked
-            tool = self._registry.catalog().tools.get(ExposedName(request.tool))
+            # by registry id: a prompt's or resource's reservation re-checks its entry, as DynamoDB's key does
+            tool = self._registry.catalog().entry(request.tool)
             if tool is None or tool.status is not ToolStatus.APPROVED or tool.pinned_hash != request.pin:
                 raise ToolNotCallable
             key = request.idempotency_key

@@ -251,9 +251,9 @@ class CallTool:
             raise
         if isinstance(held, Replay):
             self._record_replay(request, at, tool.exposed_name, held)
-            return primitives.answer_of(request.kind, held.result, tool.public_name)
+            return primitives.answer_of(request.kind, held.result, _public(request, tool))
         result = self._invoke_and_settle(request, tool, server, held, arguments, started, target)
-        return primitives.answer_of(request.kind, result, tool.public_name)
+        return primitives.answer_of(request.kind, result, _public(request, tool))
 
     def _record_replay(self, request: CallRequest, at: datetime, tool: str, replay: Replay) -> None:
         """Audit an idempotent repeat as its own decision (not charged), pointing at the call it repeats."""
@@ -556,6 +556,13 @@ def _allowance(server: ServerRecord) -> NestedAllowance:
     if server.kind is not ServerKind.INTERNAL or not policy.enabled:
         return NO_NESTING
     return NestedAllowance(calls=policy.calls, credit=policy.credit)
+
+
+def _public(request: CallRequest, entry: ToolRecord) -> str:
+    """What the client named: a read's own URI (a template's entry is read for many), else the entry's name."""
+    if request.kind is Primitive.RESOURCE and isinstance(request.name, str):
+        return request.name
+    return entry.public_name
 
 
 def _protocol(denial: Denied) -> GovernanceDeniedError:

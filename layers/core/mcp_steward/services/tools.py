@@ -12,7 +12,7 @@ from mcp_steward.contracts import envelope, result_meta
 from mcp_steward.domain.budgets import Denied
 from mcp_steward.domain.grants import Grant, SubjectKind, allows, subjects_of
 from mcp_steward.domain.identity import Principal
-from mcp_steward.domain.names import ExposedName, ServerName, uri_owner
+from mcp_steward.domain.names import URI_SCHEME, ExposedName, ServerName, uri_owner
 from mcp_steward.domain.ports import GrantStore, Registry
 from mcp_steward.domain.registry import Catalog, Primitive, ServerRecord, ToolRecord, ToolStatus
 from mcp_steward.domain.uri_templates import match_template
@@ -121,6 +121,9 @@ class ToolService:
         if listed is not None:
             return listed, listed.upstream_name
         owner = uri_owner(uri)
+        if owner is None and uri[: len(URI_SCHEME)].lower() == URI_SCHEME:
+            # Steward's own scheme (any case) without a server name: never an unprefixed server's URI.
+            return None
         for template in _templates_for(catalog, owner[0] if owner else None):
             original = owner[1] if owner else uri
             if match_template(template.upstream_name, original) is not None:

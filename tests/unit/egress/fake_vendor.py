@@ -35,6 +35,7 @@ class VendorState:
     errors: dict[str, Any] = field(default_factory=dict)
     requests: list[tuple[str, str | None]] = field(default_factory=list)
     params: list[dict[str, Any]] = field(default_factory=list)
+    elicit: bool = False  # the legacy one asks the user something (an elicitation request) before each answer
 
 
 def _result(message: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
@@ -241,7 +242,11 @@ def build_app(state: VendorState) -> Starlette:
             return Response(status_code=202)
         result, error = full_answer(state, method, params, request.headers.get("authorization", ""))
         answer = _result(message, result) if error is None else {"jsonrpc": "2.0", "id": message["id"], "error": error}
-        return Response(f"event: message\ndata: {json.dumps(answer)}\n\n", media_type="text/event-stream")
+        events = [answer]
+        if state.elicit:  # the vendor asks the user something before answering
+            events.insert(0, {"jsonrpc": "2.0", "id": "s1", "method": "elicitation/create", "params": {}})
+        body = "".join(f"event: message\ndata: {json.dumps(event)}\n\n" for event in events)
+        return Response(body, media_type="text/event-stream")
 
     routes = [
         Route("/full", full, methods=["POST"]),

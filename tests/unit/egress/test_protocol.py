@@ -303,6 +303,18 @@ def test_a_vendor_that_needs_the_user_is_refused_for_every_method(
     assert failure(ask(svc, f"{origin}{path}", method, params)) == {"reason": "interactive"}
 
 
+@pytest.mark.parametrize("how", ["elicitation", "input_required"])
+@pytest.mark.parametrize("method", [m for m in METHODS if m != "server/discover"])  # a legacy one's is initialize
+def test_a_legacy_vendor_that_needs_the_user_is_refused_for_every_method(
+    svc: EgressService, origin: str, state: VendorState, how: str, method: str
+) -> None:
+    if how == "elicitation":
+        state.elicit = True
+    else:
+        state.results[method] = {"resultType": "input_required", "inputRequests": {}}
+    assert failure(ask(svc, f"{origin}/full-legacy", method, READ | GET | COMPLETE)) == {"reason": "interactive"}
+
+
 @pytest.mark.parametrize(
     "method", ["resources/subscribe", "logging/setLevel", "sampling/createMessage", "initialize", "ping", None]
 )

@@ -156,10 +156,7 @@ class VendorClient:
             headers["Mcp-Name"] = header_value(named)
         reply = await self._send(method, body, headers)
         if reply.message is not None and "result" in reply.message:
-            result = reply.message["result"]
-            if isinstance(result, dict) and result.get("resultType") == "input_required":
-                raise VendorError("interactive", INTERACTIVE, sent=True)
-            return reply.message
+            return _complete(reply.message)
         if reply.message is not None and reply.answered and _error_code(reply.message) not in _ERA_ERROR_CODES:
             return reply.message  # the vendor's own answer to the request (a modern server's -32602 is HTTP 400)
         if reply.status in _FALLBACK_STATUSES:
@@ -198,7 +195,7 @@ class VendorClient:
         if reply.status == 404 and session.session_id is not None:
             raise _SessionExpiredError
         if reply.message is not None:
-            return reply.message
+            return _complete(reply.message)
         raise _http_error(reply.status)
 
     @staticmethod
@@ -274,6 +271,19 @@ def header_value(value: str) -> str:
     if plain and not (value.startswith("=?base64?") and value.endswith("?=")):
         return value
     return f"=?base64?{base64.b64encode(value.encode('utf-8', 'surrogatepass')).decode('ascii')}?="
+
+
+def _complete(message: dict[str, Any]) -> dict[str, Any]:
+    """``message``, unless its result asks for the user's input (2026-07-28 ``input_required``; a legacy vendor
+    saying it is refused all the same).
+
+    Raises:
+        VendorError: ``interactive``.
+    """
+    result = message.get("result")
+    if isinstance(result, dict) and result.get("resultType") == "input_required":
+        raise VendorError("interactive", INTERACTIVE, sent=True)
+    return message
 
 
 def _error_code(message: dict[str, Any]) -> object:

@@ -214,6 +214,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="delete the stored state (.steward/store/ next to --state-file: tables, secrets, demo tokens, "
         "published versions) and start empty with a new demo seed",
     )
+    dev.add_argument(
+        "--conformance-fixtures",
+        action="store_true",
+        help="deploy the MCP conformance suite's fixture server (template parameter ConformanceFixtures=true), "
+        "register it unprefixed and approved, and grant it to the principal conformance (team qa)",
+    )
     dev.set_defaults(func=None, dev=True)
     _scan_options(commands)
     _new_server_options(commands)
@@ -405,6 +411,7 @@ def _main(argv: list[str] | None) -> int:
             vendor_origins=tuple(origins),
             vendor_ca_file=ca_file,
             fresh=args.fresh,
+            conformance_fixtures=args.conformance_fixtures,
         )
     if getattr(args, "scan", False):
         from mcp_steward.cli import scan

@@ -9,6 +9,11 @@ The store survives restarts (:mod:`mcp_steward.local.store`): moto snapshots its
 clean stop, and a start restores them; the demo seed runs only on an empty store (the first start, or
 ``--fresh``, which deletes the stored state first). A plane killed with SIGKILL loses what the last snapshot
 did not hold.
+
+``--conformance-fixtures`` (the MCP conformance suite's run, ``tests/e2e/test_conformance.py``) loads the template
+with ``ConformanceFixtures=true`` in the plane and the runner, and makes sure the fixture server ``conformance``
+is registered unprefixed and approved, with the principal ``conformance`` (team ``qa``) granted its tools,
+prompts and resources; on a restored store it adds what is missing. Without the flag nothing of it exists.
 """
 
 from __future__ import annotations
@@ -48,8 +53,9 @@ from mcp_steward.contracts import template_ids
 from mcp_steward.domain.egress_policy import EgressPolicy
 from mcp_steward.domain.grants import Grant, SubjectKind, grant_pattern
 from mcp_steward.domain.money import parse_credits
+from mcp_steward.domain.names import check_server_name
 from mcp_steward.domain.pricing import Price
-from mcp_steward.domain.registry import Primitive, ToolStatus
+from mcp_steward.domain.registry import Primitive, ServerKind, ServerRecord, ToolStatus
 from mcp_steward.egress.settings import CA_FILE_VARIABLE, LOCAL_ORIGINS_VARIABLE
 from mcp_steward.local import demo_data, store
 from mcp_steward.local.store import StoreError, StoreLayout
@@ -59,7 +65,7 @@ from mcp_steward.services.admin.budgets import set_budget
 from mcp_steward.services.admin.grants import add_grant
 from mcp_steward.services.admin.keys_and_teams import NewKey, create_key
 from mcp_steward.services.admin.pricing import set_price
-from mcp_steward.services.registration import RegistrationError, register_internal_server
+from mcp_steward.services.registration import RegistrationError, register_internal_server, register_server
 
 REGION = "us-east-1"
 STACK_NAME = "steward-local"
@@ -81,6 +87,17 @@ DEMO_GRANTS = [
     Grant(SubjectKind.PRINCIPAL, "admin", "hr__*"),
 ]
 METERING_ROLES = ("budgets", "grants", "registry", "ledger", "audit")
+#: ``--conformance-fixtures``: the template parameter that deploys the fixture server, the server's name and
+#: logical ID, and its principal and team.
+CONFORMANCE_PARAMETER = "ConformanceFixtures"
+CONFORMANCE_SERVER = "conformance"
+CONFORMANCE_FUNCTION_ID = "ConformanceFunction"
+CONFORMANCE_PRINCIPAL = ("conformance", "qa")
+#: Everything of the fixture server, whatever its exposed names (``<server>__*`` matches by server).
+CONFORMANCE_GRANTS = tuple(
+    Grant(SubjectKind.PRINCIPAL, CONFORMANCE_PRINCIPAL[0], grant_pattern(primitive, f"{CONFORMANCE_SERVER}__*"))
+    for primitive in (Primitive.TOOL, Primitive.PROMPT, Primitive.RESOURCE)
+)
 #: The directory lookups are priced (the currency tools stay free); each team has a monthly budget.
 DEMO_PRICES = {"hr__find_employee": "0.01", "hr__get_employee": "0.005"}
 DEMO_BUDGETS = {"finance": "100", "support": "25", "platform": "10"}
@@ -208,6 +225,8 @@ class LocalPlane:
     #: The descriptor holding the store's lock (the moto server inherits it).
     store_lock_fd: int | None = None
     snapshot_interval_s: float = SNAPSHOT_INTERVAL_S
+    #: ``--conformance-fixtures``: deploy, register and grant the conformance suite's fixture server.
+    conformance_fixtures: bool = False
     _children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _workdir: Path | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list)
@@ -222,6 +241,16 @@ class LocalPlane:
     @property
     def store(self) -> StoreLayout:
         return StoreLayout.beside(self.state_file)
+
+    @property
+    def parameter_overrides(self) -> dict[str, str]:
+        """The template parameters every process reading the template (the plane, the runner) overrides."""
+        return {CONFORMANCE_PARAMETER: "true"} if self.conformance_fixtures else {}
+
+    def load_template(self) -> LocalTemplate:
+        return LocalTemplate.load(
+            self.template_path, stack_name=STACK_NAME, region=REGION, parameter_overrides=self.parameter_overrides
+        )
 
     def _spawn(
         self, name: str, args: list[str], env: dict[str, str], pass_fds: tuple[int, ...] = ()
@@ -255,7 +284,7 @@ class LocalPlane:
 
     def start(self) -> dict[str, Any]:
         """Start every piece, seed the demo, write the state file; returns the state."""
-        template = LocalTemplate.load(self.template_path, stack_name=STACK_NAME, region=REGION)
+        template = self.load_template()
         self._workdir = Path(tempfile.mkdtemp(prefix="steward-dev-"))
         base_env = child_environment()
 
@@ -306,6 +335,8 @@ class LocalPlane:
         runner_env = {**base_env, store.VERSIONS_DIR_VARIABLE: str(self.store.versions.resolve())}
         runner_args = ["mcp_steward.local.runner", "--template", str(self.template_path), "--port", str(runner_port)]
         runner_args += ["--ready-file", str(runner_ready), "--stack-name", STACK_NAME, "--region", REGION]
+        for key, value in self.parameter_overrides.items():
+            runner_args += ["--parameter", f"{key}={value}"]
         for key, value in {
             **endpoints,
             **_LOCAL_CREDENTIALS,
@@ -325,6 +356,11 @@ class LocalPlane:
             store.write_json_atomically(self.store.principals, {"principals": principals})
         else:
             principals = store.load_principals(self.store.principals)
+        if self.conformance_fixtures:
+            added = self._seed_conformance(template, session, moto_url, lambda_url, principals)
+            if added:
+                principals = {**principals, **added}
+                store.write_json_atomically(self.store.principals, {"principals": principals})
         self._enable_snapshots(moto_url)
 
         # The function's own environment as the template resolves it, with the local plane's identity mode.
@@ -363,7 +399,7 @@ class LocalPlane:
             return
         self._template_stamp = stamp
         try:
-            template = LocalTemplate.load(self.template_path, stack_name=STACK_NAME, region=REGION)
+            template = self.load_template()
             functions = {logical_id: entry.encode() for logical_id, entry in _function_entries(template).items()}
         except (OSError, TemplateError):
             return
@@ -395,9 +431,33 @@ class LocalPlane:
             env[CA_FILE_VARIABLE] = str(self.vendor_ca_file.resolve())
         return env
 
+    @staticmethod
+    def _admin(template: LocalTemplate, dynamodb: Any) -> AdminPorts:
+        """The admin operations over the local tables. The seed's keys, grants, prices and budgets go through
+        them (checked as a command's are); they are the plane's initial state, not an admin's change: nothing is
+        audited."""
+        governance_env = template.functions()[GOVERNANCE_ID].environment
+        tables = {role: governance_env[f"{role.upper()}_TABLE"] for role in METERING_ROLES}
+        return AdminPorts(
+            keys=DynamoDbKeyStore(dynamodb, governance_env["KEYS_TABLE"]),
+            registry=DynamoDbRegistry(dynamodb, governance_env["REGISTRY_TABLE"]),
+            grants=DynamoDbGrantStore(dynamodb, governance_env["GRANTS_TABLE"]),
+            budgets=DynamoDbBudgetLedger.for_tables(dynamodb, tables),
+            audit=_unaudited,
+        )
+
+    def _lambda(self, session: Any, lambda_url: str) -> tuple[LambdaInvoker, Any]:
+        """An invoker of the runner's functions and the resolver of their published versions."""
+
+        def lambda_client(config: Config) -> Any:
+            return session.client("lambda", endpoint_url=lambda_url, config=config)
+
+        invoker = LambdaInvoker(lambda_client)
+        self._closers.append(invoker.close)
+        return invoker, published_versions(lambda_client(Config(read_timeout=60)))
+
     def _seed(self, template: LocalTemplate, session: Any, moto_url: str, lambda_url: str) -> dict[str, Any]:
         functions = template.functions()
-        governance_env = functions[GOVERNANCE_ID].environment
         dynamodb = session.client("dynamodb", endpoint_url=moto_url)
         secretsmanager = session.client("secretsmanager", endpoint_url=moto_url)
         currency_env = functions[DEMO_SERVERS["currency"]].environment
@@ -405,28 +465,14 @@ class LocalPlane:
         demo_data.seed_currency(dynamodb, currency_env["RATES_TABLE"])
         demo_data.seed_hr_directory(dynamodb, secretsmanager, hr_env["DIRECTORY_TABLE"], hr_env["DIRECTORY_SECRET_ARN"])
 
-        registry = DynamoDbRegistry(dynamodb, governance_env["REGISTRY_TABLE"])
-        tables = {role: governance_env[f"{role.upper()}_TABLE"] for role in METERING_ROLES}
-        # The demo's keys, grants, prices and budgets go through the admin operations (checked as a command's
-        # are); they are the plane's initial state, not an admin's change: nothing is audited.
-        admin = AdminPorts(
-            keys=DynamoDbKeyStore(dynamodb, governance_env["KEYS_TABLE"]),
-            registry=registry,
-            grants=DynamoDbGrantStore(dynamodb, governance_env["GRANTS_TABLE"]),
-            budgets=DynamoDbBudgetLedger.for_tables(dynamodb, tables),
-            audit=_unaudited,
-        )
+        admin = self._admin(template, dynamodb)
+        registry = admin.registry
         principals: dict[str, Any] = {}
         for name, (team, roles) in DEMO_PRINCIPALS.items():
             token = create_key(admin, NewKey(name, team, roles)).token
             principals[name] = {"team": team, "token": token, "roles": list(roles)}
 
-        def lambda_client(config: Config) -> Any:
-            return session.client("lambda", endpoint_url=lambda_url, config=config)
-
-        invoker = LambdaInvoker(lambda_client)
-        self._closers.append(invoker.close)
-        versions = published_versions(lambda_client(Config(read_timeout=60)))
+        invoker, versions = self._lambda(session, lambda_url)
         for server, logical_id in DEMO_SERVERS.items():
             spec = functions[logical_id]
             register_internal_server(
@@ -447,6 +493,44 @@ class LocalPlane:
         for team, limit in DEMO_BUDGETS.items():
             set_budget(admin, team, parse_credits(limit))
         return principals
+
+    def _seed_conformance(
+        self, template: LocalTemplate, session: Any, moto_url: str, lambda_url: str, principals: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Make sure the fixture server is registered (unprefixed, approved), its principal has a key and its grants
+        exist; returns the principals added (their tokens go to the store's principals file, as the demo's do).
+
+        Only what is missing is created: on a restored store that already has them, nothing changes. The server is
+        the template's ``ConformanceFunction`` (deployed by ``ConformanceFixtures=true``).
+        """
+        spec = template.functions().get(CONFORMANCE_FUNCTION_ID)
+        if spec is None:
+            raise PlaneError(
+                f"--conformance-fixtures: the template has no {CONFORMANCE_FUNCTION_ID} under "
+                f"{CONFORMANCE_PARAMETER}=true"
+            )
+        admin = self._admin(template, session.client("dynamodb", endpoint_url=moto_url))
+        added: dict[str, Any] = {}
+        name, team = CONFORMANCE_PRINCIPAL
+        if name not in principals:
+            added[name] = {"team": team, "token": create_key(admin, NewKey(name, team, ())).token, "roles": []}
+        if CONFORMANCE_SERVER not in admin.registry.catalog().servers:
+            invoker, versions = self._lambda(session, lambda_url)
+            server = ServerRecord(
+                name=check_server_name(CONFORMANCE_SERVER),
+                kind=ServerKind.INTERNAL,
+                function_name=spec.function_name,
+                function_timeout_s=spec.timeout_s,
+                logical_id=CONFORMANCE_FUNCTION_ID,
+                # The suite calls the fixture's names as they are (test_simple_text, test://static-text).
+                namespaced=False,
+            )
+            register_server(admin.registry, invoker, server, versions=versions, status=ToolStatus.APPROVED)
+        existing = set(admin.grants.all())
+        for grant in CONFORMANCE_GRANTS:
+            if grant not in existing:
+                add_grant(admin, grant)
+        return added
 
     def failed_child(self) -> str | None:
         for name, process in self._children.items():
@@ -496,8 +580,9 @@ def banner(state: dict[str, Any], *, restored: bool = False, store_dir: Path | N
         "",
         "Principals (bearer tokens):",
     ]
+    width = max((len(name) for name in state["principals"]), default=0)
     for name, info in state["principals"].items():
-        lines.append(f"  {name:<6} team {info['team']:<9} {info['token']}")
+        lines.append(f"  {name:<{width}} team {info['team']:<9} {info['token']}")
     cursor = {"mcpServers": {"steward": {"url": url, "headers": {"Authorization": f"Bearer {alice}"}}}}
     lines += [
         "",
@@ -524,6 +609,7 @@ def run_dev(
     vendor_origins: tuple[str, ...] = (),
     vendor_ca_file: Path | None = None,
     fresh: bool = False,
+    conformance_fixtures: bool = False,
 ) -> int:
     busy = port_in_use(host, port)
     if busy is not None:
@@ -557,6 +643,7 @@ def run_dev(
                 vendor_ca_file=vendor_ca_file,
                 store_lock_fd=lock_fd,
                 snapshot_interval_s=snapshot_interval(os.environ.get("STEWARD_SNAPSHOT_INTERVAL_S")),
+                conformance_fixtures=conformance_fixtures,
             ),
             fresh=fresh,
         )

@@ -55,7 +55,7 @@ def test_a_registered_server_is_pending_until_approved_and_granted(plane: dict[s
     assert steward(plane, "tools", "approve", "fx__exchange").returncode == 0
     assert eventually(lambda: tool_names(plane, token)) == ["fx__exchange"]
     grants = json.loads(steward(plane, "grants", "list", "--json").stdout)
-    assert {"subject_kind": "team", "subject": "treasury", "tool": "fx__*"} in grants
+    assert {"subject_kind": "team", "subject": "treasury", "primitive": "tool", "target": "fx__*"} in grants
 
 
 def test_a_revoked_key_stops_working(plane: dict[str, Any]) -> None:

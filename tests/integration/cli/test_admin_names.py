@@ -20,7 +20,7 @@ pytestmark = pytest.mark.moto
 
 
 def grants(plane: Plane) -> set[tuple[str, str, str]]:
-    return {(g["subject_kind"], g["subject"], g["tool"]) for g in plane.json("grants", "list")}
+    return {(g["subject_kind"], g["subject"], g["target"]) for g in plane.json("grants", "list")}
 
 
 @pytest.mark.parametrize(

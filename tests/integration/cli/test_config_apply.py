@@ -330,7 +330,9 @@ def test_a_grant_naming_what_the_plane_does_not_hold_is_refused_with_the_closest
     assert plane.snapshot() == before
     oidc = {**DESIRED, "grants": [{"team": "oidc-team", "tool": "notes__read", "allow_unknown": True}]}
     plane.ok("apply", "-f", write(tmp_path / "oidc.yaml", oidc))
-    assert {"subject_kind": "team", "subject": "oidc-team", "tool": "notes__read"} in plane.json("grants", "list")
+    assert {"subject_kind": "team", "subject": "oidc-team", "primitive": "tool", "target": "notes__read"} in plane.json(
+        "grants", "list"
+    )
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from mcp_steward.cli.target import Target
 from mcp_steward.domain.budgets import MAX_PER_MINUTE, OwnerKind, Period, period_of
 from mcp_steward.domain.money import AmountError, Micros, format_credits, money_fields, parse_credits
 from mcp_steward.domain.pricing import MAX_UNITS, Price
+from mcp_steward.domain.registry import Primitive
 from mcp_steward.services.admin.budgets import known_team, set_budget, set_rate_limit
 from mcp_steward.services.admin.pricing import set_price
 
@@ -109,13 +110,28 @@ def prices_set(target: Target, args: argparse.Namespace) -> None:
     unit_price = _credits(args.unit_price, "--unit-price") if args.unit_price is not None else Micros(0)
     max_units = _count(args.max_units, "--max-units", MAX_UNITS) if args.max_units is not None else 0
     new = Price(price, unit_price, max_units)
-    tool = set_price(ports(target), args.tool, new)
+    named = [(family, name) for family, name in _priced(args) if name is not None]
+    if len(named) != 1:
+        raise UsageError("name one tool (TOOL), --prompt NAME or --resource URI")
+    family, name = named[0]
+    tool = set_price(ports(target), name, new, family)
     metering = (
         f" + {format_credits(new.unit_price)} a unit, up to {new.max_units} units"
         if new.max_units
         else " (no metering)"
     )
-    print(f"priced {tool.exposed_name}: {format_credits(new.price)} credits a call{metering}")
+    what = tool.public_name if tool.kind is Primitive.TOOL else f"{tool.kind.value} {tool.public_name}"
+    unit = {Primitive.TOOL: "call", Primitive.PROMPT: "get"}.get(tool.kind, "read")
+    print(f"priced {what}: {format_credits(new.price)} credits a {unit}{metering}")
+
+
+def _priced(args: argparse.Namespace) -> list[tuple[Primitive, str | None]]:
+    """What ``steward prices set`` names: a tool (positional), a prompt or a resource (or template)."""
+    return [
+        (Primitive.TOOL, args.tool),
+        (Primitive.PROMPT, getattr(args, "prompt", None)),
+        (Primitive.RESOURCE, getattr(args, "resource", None)),
+    ]
 
 
 # --- budgets -------------------------------------------------------------------------------------------------

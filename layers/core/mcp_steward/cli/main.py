@@ -175,6 +175,45 @@ def _config_options(apply_parser: argparse.ArgumentParser, export_parser: argpar
     )
 
 
+type _Sub = Callable[
+    [argparse._SubParsersAction[argparse.ArgumentParser], str, str | None, str], argparse.ArgumentParser
+]
+
+
+def _entry_commands(
+    sub: _Sub,
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    group: str,
+    primitive: str,
+    what: str,
+    named: str,
+) -> None:
+    """``steward tools|prompts|resources list|show|approve|reject|reset|disable``: one lifecycle, one set of
+    commands per primitive (``args.primitive`` tells the command which)."""
+    actions = _actions(commands.add_parser(group, help=f"registered {group}"), f"what to do with {group}")
+
+    def command(name: str, help_: str) -> argparse.ArgumentParser:
+        parser = sub(actions, name, f"admin.tools_{name}", help_)
+        parser.set_defaults(primitive=primitive)
+        return parser
+
+    _json(command("list", f"list {group} and their status"))
+    approve = command("approve", f"approve a {what}: pin its definition and code version")
+    approve.add_argument("name", help=named)
+    approve.add_argument(
+        "--acknowledge", action="append", metavar="RULE", help="a suspicious finding's rule (repeatable)"
+    )
+    for name, help_ in (
+        ("reject", f"reject a {what} (recording who did)"),
+        ("reset", f"return a rejected or disabled {what} to pending"),
+        ("disable", f"disable a {what}"),
+    ):
+        command(name, help_).add_argument("name", help=named)
+    show = command("show", f"a {what}'s definition, status, findings, pins and changes")
+    show.add_argument("name", help=named)
+    _json(show)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = _Parser(prog="steward", description=__doc__)
     parser.add_argument("--version", action=_Version, help="print the version of MCP Steward and exit")
@@ -237,15 +276,25 @@ def build_parser() -> argparse.ArgumentParser:
     _json(sub(keys, "list", "admin.keys_list", "list keys"))
     sub(keys, "revoke", "admin.keys_revoke", "revoke a key").add_argument("key_id", help="the key's id (keys list)")
 
-    grants = _actions(commands.add_parser("grants", help="who may call which tools"), "what to do with grants")
+    grants = _actions(
+        commands.add_parser("grants", help="who may call which tools, get which prompts, read which resources"),
+        "what to do with grants",
+    )
     for action in ("add", "remove"):
         grant = sub(grants, action, f"admin.grants_{action}", f"{action} a grant")
         who = grant.add_mutually_exclusive_group(required=True)
         who.add_argument("--principal", help="the grant is a principal's")
         who.add_argument("--team", help="the grant is a team's (each of its principals)")
         who.add_argument("--server", help="the grant is a tool server's (its nested calls)")
-        grant.add_argument(
-            "--tool", required=True, metavar="NAME|SERVER__*", help="an exposed tool name, or every tool of a server"
+        what = grant.add_mutually_exclusive_group(required=True)
+        what.add_argument("--tool", metavar="NAME|SERVER__*", help="an exposed tool name, or every tool of a server")
+        what.add_argument(
+            "--prompt", metavar="NAME|SERVER__*", help="an exposed prompt name, or every prompt of a server"
+        )
+        what.add_argument(
+            "--resource",
+            metavar="URI|SERVER__*",
+            help="an exposed resource URI or URI template, or every resource and template of a server",
         )
         if action == "add":
             grant.add_argument(
@@ -267,7 +316,16 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument(
         "--alias", action="append", metavar="UPSTREAM=EXPOSED", help="expose the upstream tool under another name"
     )
+    add.add_argument(
+        "--unprefixed",
+        action="store_true",
+        help="expose its names as the server spells them (no SERVER__ prefix, original URIs); refused when one "
+        "is another server's",
+    )
     _json(sub(servers, "list", "admin.servers_list", "list servers"))
+    server_show = sub(servers, "show", "admin.servers_show", "a server and every entry it exposes, with its kind")
+    server_show.add_argument("name", help="a registered server")
+    _json(server_show)
     nested = sub(servers, "delegation", "admin.servers_delegation", "what one invocation may spend on nested calls")
     nested.add_argument("name", help="a registered server")
     nested.add_argument("--calls", type=int, required=True, help="nested calls per invocation (0: none)")
@@ -289,29 +347,27 @@ def build_parser() -> argparse.ArgumentParser:
         )
     )
 
-    tools = _actions(commands.add_parser("tools", help="registered tools"), "what to do with tools")
-    _json(sub(tools, "list", "admin.tools_list", "list tools and their status"))
-    approve = sub(tools, "approve", "admin.tools_approve", "approve a tool: pin its definition and code version")
-    approve.add_argument("name", help="the tool's exposed name")
-    approve.add_argument(
-        "--acknowledge", action="append", metavar="RULE", help="a suspicious finding's rule (repeatable)"
-    )
-    for name, help_ in (
-        ("reject", "reject a tool (recording who did)"),
-        ("reset", "return a rejected or disabled tool to pending"),
-        ("disable", "disable a tool"),
+    for group, primitive, noun, named in (
+        ("tools", "tool", "tool", "the tool's exposed name"),
+        ("prompts", "prompt", "prompt", "the prompt's exposed name"),
+        ("resources", "resource", "resource or resource template", "its exposed URI (with '{': a template's)"),
     ):
-        sub(tools, name, f"admin.tools_{name}", help_).add_argument("name", help="the tool's exposed name")
-    show = sub(tools, "show", "admin.tools_show", "a tool's definition, status, findings, pins and changes")
-    show.add_argument("name", help="the tool's exposed name")
-    _json(show)
+        _entry_commands(sub, commands, group, primitive, noun, named)
 
     teams = _actions(commands.add_parser("teams", help="teams and their principals"), "what to do with teams")
     _json(sub(teams, "list", "budgets.teams_list", "teams, principals and this month's budget"))
 
     prices = _actions(commands.add_parser("prices", help="what tools cost"), "what to do with prices")
-    price = sub(prices, "set", "budgets.prices_set", "price a tool (without the metering options, metering is cleared)")
-    price.add_argument("tool", metavar="TOOL", help="the tool's exposed name")
+    price = sub(
+        prices,
+        "set",
+        "budgets.prices_set",
+        "price a tool, prompt or resource (without the metering options, metering is cleared)",
+    )
+    priced = price.add_mutually_exclusive_group(required=True)
+    priced.add_argument("tool", metavar="TOOL", nargs="?", help="the tool's exposed name")
+    priced.add_argument("--prompt", metavar="NAME", help="price a prompt's gets instead (free by default)")
+    priced.add_argument("--resource", metavar="URI", help="price a resource's (or template's) reads instead")
     price.add_argument("--price", required=True, metavar="CREDITS", help="per call, decimal credits")
     price.add_argument("--unit-price", metavar="CREDITS", help="per reported unit (with --max-units)")
     price.add_argument("--max-units", metavar="N", help="units charged at most per call (with --unit-price)")

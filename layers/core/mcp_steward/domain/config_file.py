@@ -12,8 +12,9 @@ never rounded. What the file can say is what the plane can store:
   the other hosts egress may use), upstream-name aliases, and per exposed tool the pinned definition ``hash``
   (optionally the code ``version``) that approval requires, the rules of a suspicious tool's findings the
   reviewer accepts (``acknowledge``), and its price;
-- ``grants`` (of tools that exist to principals, teams and servers that exist: ``allow_unknown`` admits a
-  principal or team only an OIDC issuer knows), ``budgets`` (a team's monthly limit or a principal's
+- ``grants`` (of tools, prompts or resources that exist, each grant naming exactly one of ``tool``, ``prompt`` or
+  ``resource``, to principals, teams and servers that exist: ``allow_unknown`` admits a principal or team only an
+  OIDC issuer knows), ``budgets`` (a team's monthly limit or a principal's
   monthly cap) and ``limits`` (calls a minute per principal or per tool).
 """
 
@@ -40,11 +41,11 @@ from mcp_steward.domain.budgets import MAX_PER_MINUTE, Owner, OwnerKind, RateSco
 # The egress rules are pure (standard library only, no I/O): the file is checked as 'steward servers add --url'
 # checks a vendor, so a bad URL or header is an error of the file, not a refusal found on one plane.
 from mcp_steward.domain.egress_policy import AuthHeader, EgressPolicy, EgressRefusedError, check_url, normalize_host
-from mcp_steward.domain.grants import Grant, SubjectKind
+from mcp_steward.domain.grants import Grant, SubjectKind, grant_pattern
 from mcp_steward.domain.money import MAX_MICROS, MICROS_PER_CREDIT, AmountError, Micros, format_credits, parse_credits
 from mcp_steward.domain.names import SEPARATOR, InvalidNameError, ServerName, exposed_name
 from mcp_steward.domain.pricing import MAX_UNITS, Price
-from mcp_steward.domain.registry import MAX_NESTED_CALLS, NO_DELEGATION, DelegationMode, DelegationPolicy
+from mcp_steward.domain.registry import MAX_NESTED_CALLS, NO_DELEGATION, DelegationMode, DelegationPolicy, Primitive
 
 API_VERSION: Final = "steward/v1"
 
@@ -94,6 +95,9 @@ VendorUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_v
 HostName = Annotated[str, StringConstraints(max_length=255), AfterValidator(_host)]
 AuthHeaderText = Annotated[str, StringConstraints(max_length=1024), AfterValidator(_auth_header)]
 GrantPattern = Annotated[str, StringConstraints(pattern=r"^(?:[A-Za-z0-9_-]{1,48}|[a-z][a-z0-9-]{0,15}__\*)$")]
+PromptPattern = Annotated[str, StringConstraints(pattern=r"^(?:[A-Za-z0-9_.-]{1,64}|[a-z][a-z0-9-]{0,15}__\*)$")]
+#: An exposed resource URI or URI template (no spaces or control characters), or ``SERVER__*``.
+ResourcePattern = Annotated[str, StringConstraints(pattern=r"^[!-~\u00a0-\U0010ffff]{1,800}$")]
 
 
 def _credits(value: object) -> int:
@@ -197,31 +201,55 @@ class ServerSpec(_Strict):
 
 
 class GrantSpec(_Strict):
-    """``tool`` (an exposed name or ``SERVER__*``) granted to exactly one of a principal, a team or a server.
-    Each must exist on the plane (or in the file) unless ``allow_unknown`` admits a principal or team that only
-    an OIDC issuer knows; a tool or server never."""
+    """Exactly one of ``tool`` (an exposed tool name or ``SERVER__*``), ``prompt`` (an exposed prompt name or
+    ``SERVER__*``) or ``resource`` (an exposed resource URI or URI template, or ``SERVER__*``: resources and
+    templates), granted to exactly one of a principal, a team or a server. Each must exist on the plane (or in the
+    file) unless ``allow_unknown`` admits a principal or team that only an OIDC issuer knows; an entry or server
+    never."""
 
     principal: EntityName | None = None
     team: EntityName | None = None
     server: ServerNameText | None = None
-    tool: GrantPattern
+    tool: GrantPattern | None = None
+    prompt: PromptPattern | None = None
+    resource: ResourcePattern | None = None
     allow_unknown: Annotated[bool, Field(strict=True)] = False
 
     @model_validator(mode="after")
     def _one_subject(self) -> GrantSpec:
         if sum(subject is not None for subject in (self.principal, self.team, self.server)) != 1:
             raise ValueError("a grant names exactly one of principal, team or server")
+        if sum(target is not None for target in (self.tool, self.prompt, self.resource)) != 1:
+            raise ValueError("a grant names exactly one of tool, prompt or resource")
         if self.allow_unknown and self.server is not None:
             raise ValueError("allow_unknown admits a principal or team only an OIDC issuer knows, never a server")
         return self
 
+    @property
+    def target(self) -> tuple[Primitive, str]:
+        """The primitive granted and its pattern as the file writes it."""
+        for primitive, pattern in (
+            (Primitive.TOOL, self.tool),
+            (Primitive.PROMPT, self.prompt),
+            (Primitive.RESOURCE, self.resource),
+        ):
+            if pattern is not None:
+                return primitive, pattern
+        raise AssertionError("_one_subject: a grant names one target")
+
+    @property
+    def key(self) -> str:
+        """The key its target is written under (``tool``, ``prompt`` or ``resource``), for paths."""
+        return self.target[0].value
+
     def grant(self) -> Grant:
+        pattern = grant_pattern(*self.target)
         if self.principal is not None:
-            return Grant(SubjectKind.PRINCIPAL, self.principal, self.tool)
+            return Grant(SubjectKind.PRINCIPAL, self.principal, pattern)
         if self.team is not None:
-            return Grant(SubjectKind.TEAM, self.team, self.tool)
+            return Grant(SubjectKind.TEAM, self.team, pattern)
         assert self.server is not None  # _one_subject
-        return Grant(SubjectKind.SERVER, self.server, self.tool)
+        return Grant(SubjectKind.SERVER, self.server, pattern)
 
 
 class BudgetSpec(_Strict):

@@ -144,12 +144,17 @@ class SetPrice:
         return f"~ price {self.record.exposed_name}: {_price_text(self.record.price)} -> {_price_text(self.price)}"
 
 
+def _granted(grant: Grant) -> str:
+    """``calc__add`` for a tool (as always), ``prompt docs__greet``, ``resource steward://docs/...``."""
+    return grant.target if grant.primitive.value == "tool" else f"{grant.primitive.value} {grant.target}"
+
+
 @dataclass(frozen=True, slots=True)
 class AddGrant:
     grant: Grant
 
     def line(self) -> str:
-        return f"+ grant {self.grant.pattern} to {self.grant.subject_kind.value} {self.grant.subject}"
+        return f"+ grant {_granted(self.grant)} to {self.grant.subject_kind.value} {self.grant.subject}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +162,7 @@ class RemoveGrant:
     grant: Grant
 
     def line(self) -> str:
-        return f"- grant {self.grant.pattern} from {self.grant.subject_kind.value} {self.grant.subject}"
+        return f"- grant {_granted(self.grant)} from {self.grant.subject_kind.value} {self.grant.subject}"
 
 
 def _owner_text(owner: Owner) -> str:

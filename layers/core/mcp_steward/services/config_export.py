@@ -46,7 +46,8 @@ def export_config(state: PlaneState, *, versions: bool = True) -> tuple[StewardF
         "teams": {team: {"principals": principals} for team, principals in teams.items()},
         "servers": servers,
         "grants": [
-            {grant.subject_kind.value: grant.subject, "tool": grant.pattern} | _unknown_subject(grant, state)
+            {grant.subject_kind.value: grant.subject, grant.primitive.value: grant.target}
+            | _unknown_subject(grant, state)
             for grant in sorted(state.grants, key=lambda g: (g.subject_kind, g.subject, g.pattern))
         ],
         "budgets": [

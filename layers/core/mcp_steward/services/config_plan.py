@@ -22,11 +22,12 @@ from mcp_steward.domain.approval import approval_refusal, finding_rules, rejecti
 from mcp_steward.domain.budgets import RateScope
 from mcp_steward.domain.config_file import ServerSpec, StewardFile
 from mcp_steward.domain.egress_policy import DEFAULT_AUTH_HEADER, EgressRefusedError, check_secret_id, normalize_host
-from mcp_steward.domain.grants import SubjectKind
-from mcp_steward.domain.known import closest, unknown, unknown_pattern
+from mcp_steward.domain.grants import Grant, SubjectKind
+from mcp_steward.domain.known import closest, unknown
 from mcp_steward.domain.money import Micros, format_credits
-from mcp_steward.domain.names import SEPARATOR, ExposedName, ServerName, server_of
-from mcp_steward.domain.registry import NO_DELEGATION, ServerKind, ServerRecord, ToolRecord, ToolStatus
+from mcp_steward.domain.names import SEPARATOR, ExposedName, ServerName, server_of, uri_owner
+from mcp_steward.domain.registry import NO_DELEGATION, Primitive, ServerKind, ServerRecord, ToolRecord, ToolStatus
+from mcp_steward.services.admin.grants import unknown_target
 from mcp_steward.services.config_changes import (
     AddGrant,
     AddPrincipal,
@@ -287,12 +288,13 @@ def _grants(desired: StewardFile, state: PlaneState, build: _Builder, prune: boo
         if missing is not None:
             build.refuse(f"{path}.{kind.value}", f"{missing.message()}; {_UNKNOWN_HINT[kind]}")
             continue
-        missing = unknown_pattern(grant.pattern, known.tools, known.servers)
-        if missing is not None and server_of(grant.pattern) in registering:
-            build.deferred.append(Issue(f"{path}.tool", f"checked once {server_of(grant.pattern)} is registered"))
+        missing = unknown_target(grant, known.tools, known.servers)
+        owner = _grant_server(grant)
+        if missing is not None and owner in registering:
+            build.deferred.append(Issue(f"{path}.{spec.key}", f"checked once {owner} is registered"))
             continue
         if missing is not None:
-            build.refuse(f"{path}.tool", f"{missing.message()}; {_UNKNOWN_HINT[missing.kind]}")
+            build.refuse(f"{path}.{spec.key}", f"{missing.message()}; {_UNKNOWN_HINT[missing.kind]}")
             continue
         build.grants.append(AddGrant(grant))
     extra = sorted(state.grants - set(wanted), key=lambda g: (g.subject_kind, g.subject, g.pattern))
@@ -300,6 +302,13 @@ def _grants(desired: StewardFile, state: PlaneState, build: _Builder, prune: boo
         build.grants += [RemoveGrant(grant) for grant in extra]
     elif extra:
         build.unmanaged.append(f"{len(extra)} grants not in the file are kept (--prune removes them)")
+
+
+def _grant_server(grant: Grant) -> str | None:
+    """The server a grant's target belongs to, as its name says (``SERVER__...``, ``steward://SERVER/...``)."""
+    target = grant.target
+    owner = uri_owner(target) if grant.primitive is Primitive.RESOURCE else None
+    return owner[0] if owner is not None else server_of(target)
 
 
 def _like(name: str, known: Collection[str]) -> str:
@@ -314,13 +323,16 @@ _UNKNOWN_HINT = {
     SubjectKind.TEAM: "list it under teams, or allow_unknown: true for a team only an OIDC issuer knows",
     SubjectKind.SERVER: "list it under servers (see 'steward servers list')",
     "tool": "see 'steward tools list'",
+    "prompt": "see 'steward prompts list'",
+    "resource": "see 'steward resources list'",
 }
 
 
 @dataclass(frozen=True, slots=True)
 class _Known:
-    """What exists once the file is applied: the plane's principals, teams, servers and tools, and the file's
-    own (apply registers servers and creates principals before it adds grants)."""
+    """What exists once the file is applied: the plane's principals, teams, servers and registry entries (``tools``:
+    registry ids of every primitive), and the file's own (apply registers servers and creates principals before it
+    adds grants)."""
 
     subjects: dict[SubjectKind, frozenset[str]]
     tools: frozenset[str]
@@ -334,7 +346,7 @@ class _Known:
         listed = frozenset(tool for spec in desired.servers.values() for tool in spec.tools)
         return cls(
             subjects={SubjectKind.PRINCIPAL: principals, SubjectKind.TEAM: teams, SubjectKind.SERVER: servers},
-            tools=frozenset(state.catalog.tools) | listed,
+            tools=frozenset(r.exposed_name for k in Primitive for r in state.catalog.entries(k).values()) | listed,
             servers=servers,
         )
 

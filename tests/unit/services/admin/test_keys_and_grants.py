@@ -83,10 +83,10 @@ def test_a_principal_in_another_team_is_a_conflict(plane: Plane) -> None:
 
 
 def test_a_grant_is_added_audited_and_removed(calc_plane: Plane) -> None:
-    grant = grant_of(tool="calc__*", team="finance")
+    grant = grant_of("calc__*", team="finance")
 
     assert add_grant(calc_plane.ports, grant) is None  # a pattern names no one tool
-    tool = add_grant(calc_plane.ports, grant_of(tool="calc__add", principal="alice"))
+    tool = add_grant(calc_plane.ports, grant_of("calc__add", principal="alice"))
     assert tool is not None and tool.status.value == "pending"
     assert remove_grant(calc_plane.ports, grant)
 
@@ -136,12 +136,12 @@ def test_allow_unknown_admits_a_team_only_an_oidc_issuer_knows(calc_plane: Plane
 
 
 def test_removing_a_grant_there_is_not_names_the_closest(calc_plane: Plane) -> None:
-    add_grant(calc_plane.ports, grant_of(tool="calc__add", team="finance"))
+    add_grant(calc_plane.ports, grant_of("calc__add", team="finance"))
     before = calc_plane.snapshot()
 
     with pytest.raises(AdminRefusedError, match="team finance has no grant calc__mul"):
-        remove_grant(calc_plane.ports, grant_of(tool="calc__mul", team="finance"))
-    assert not remove_grant(calc_plane.ports, grant_of(tool="calc__mul", team="finance"), missing_ok=True)
+        remove_grant(calc_plane.ports, grant_of("calc__mul", team="finance"))
+    assert not remove_grant(calc_plane.ports, grant_of("calc__mul", team="finance"), missing_ok=True)
     assert calc_plane.snapshot() == before
 
 
@@ -153,7 +153,7 @@ def test_the_actor_is_asked_before_any_change(calc_plane: Plane) -> None:
     before = calc_plane.snapshot()
 
     with pytest.raises(RuntimeError):
-        add_grant(calc_plane.ports, grant_of(tool="calc__add", team="finance"))
+        add_grant(calc_plane.ports, grant_of("calc__add", team="finance"))
     with pytest.raises(RuntimeError):
         create_key(calc_plane.ports, NewKey("bob", "support"))
     assert calc_plane.snapshot() == before

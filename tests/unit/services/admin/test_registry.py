@@ -30,7 +30,7 @@ def tool(plane: Plane, name: str) -> ToolRecord:
 
 
 def test_an_internal_server_is_registered_pending_and_audited(plane: Plane) -> None:
-    tools = add_server(plane.ports, InternalServer("calc", "fn-calc", 10, "CalcFunction", {"mul": "times"}))
+    tools = add_server(plane.ports, InternalServer("calc", "fn-calc", 10, "CalcFunction", {"mul": "times"})).records
 
     assert sorted(t.exposed_name for t in tools) == ["calc__add", "calc__times"]
     assert {t.status for t in tools} == {ToolStatus.PENDING}

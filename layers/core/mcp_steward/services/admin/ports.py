@@ -115,6 +115,8 @@ LISTED_IN = {
     SubjectKind.TEAM: "see 'steward teams list'; --allow-unknown admits a team only an OIDC issuer knows",
     SubjectKind.SERVER: "see 'steward servers list'",
     "tool": "see 'steward tools list'",
+    "prompt": "see 'steward prompts list'",
+    "resource": "see 'steward resources list'",
 }
 
 

@@ -1,5 +1,9 @@
-"""Servers and tools: ``steward servers add|delegation|sync``, ``steward tools approve|reject|reset|disable`` and
-the servers, delegation policies and approvals ``steward apply`` makes."""
+"""Servers and their registry entries: ``steward servers add|delegation|sync``, ``steward tools|prompts|resources
+approve|reject|reset|disable`` and the servers, delegation policies and approvals ``steward apply`` makes.
+
+Every primitive has one lifecycle, so each entry operation is written once and takes the primitive (``family``) its
+command administers; a resource command's name with ``{`` is a template's (:func:`~.pricing.kind_of`). Their audit
+actions are the tools' (``tools.approve``...), the record's ``tool`` being the entry's registry id."""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from mcp_steward.domain.ports import ConcurrentChangeError
 from mcp_steward.domain.registry import (
     MAX_NESTED_CALLS,
     DelegationPolicy,
+    Primitive,
     Rejection,
     ServerKind,
     ServerRecord,
@@ -26,13 +31,13 @@ from mcp_steward.domain.registry import (
     ToolStatus,
 )
 from mcp_steward.services.admin.ports import AdminPorts, AdminRefusedError
-from mcp_steward.services.admin.pricing import known_tool
+from mcp_steward.services.admin.pricing import COMMAND, known_entry
 from mcp_steward.services.delegation_policy import set_delegation as _store_delegation
 from mcp_steward.services.registration import (
+    Registration,
     RegistrationError,
     approve,
-    register_internal_server,
-    register_server,
+    register,
     vendor_server,
 )
 from mcp_steward.services.sync import SyncReport, sync_server
@@ -55,6 +60,8 @@ class InternalServer:
     timeout_s: int
     logical_id: str
     aliases: Mapping[str, str] | None = None  # upstream tool name → exposed name
+    #: False: names exposed unprefixed (an admin's explicit choice; registration refuses another server's names).
+    namespaced: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,31 +74,46 @@ class VendorServer:
     secret_id: str | None = None  # the credential's name, never its value
     auth_header: str | None = None
     aliases: Mapping[str, str] | None = None
+    namespaced: bool = True
 
 
-def add_server(ports: AdminPorts, server: InternalServer | VendorServer) -> list[ToolRecord]:
-    """Register (or register again) a server and its tools, scanned and recorded pending; audited as
-    ``servers.add``. A vendor registration the egress refuses (``credential_origin`` or any other egress rule)
-    changes nothing in the registry and is audited as ``servers.add_refused`` with the rule.
+def _registered(registration: Registration, namespaced: bool) -> dict[str, Any]:
+    """The audit detail of what a registration recorded: every entry's status by registry id, how many listed
+    entries were skipped (their names are the server's text: not in the audit), and an unprefixed registration."""
+    detail: dict[str, Any] = {"tools": {record.exposed_name: record.status.value for record in registration.records}}
+    if registration.skipped:
+        detail["skipped"] = len(registration.skipped)
+    if not namespaced:
+        detail["namespaced"] = False
+    return detail
+
+
+def add_server(ports: AdminPorts, server: InternalServer | VendorServer) -> Registration:
+    """Register (or register again) a server and what it exposes (tools, prompts, resources, templates), scanned
+    and recorded pending; audited as ``servers.add``. A vendor registration the egress refuses
+    (``credential_origin`` or any other egress rule) changes nothing in the registry and is audited as
+    ``servers.add_refused`` with the rule.
 
     Raises:
         AdminRefusedError: the name, or a vendor's URL, host, secret name or header, breaks the rules.
-        RegistrationError: the tools could not be listed (or the egress refused).
+        RegistrationError: the server could not be listed (or the egress refused), or one of its exposed ids is
+            another server's (nothing written).
     """
     _server_name(server.name)
     if isinstance(server, VendorServer):
         return _add_vendor(ports, server)
     invoker = ports.tool_invoker()
     ports.acting()
-    tools = register_internal_server(
-        ports.registry,
-        invoker,
-        name=server.name,
+    record = ServerRecord(
+        name=ServerName(server.name),
+        kind=ServerKind.INTERNAL,
         function_name=server.function_name,
         function_timeout_s=server.timeout_s,
         logical_id=server.logical_id,
-        aliases=dict(server.aliases or {}),
-        versions=ports.versions,
+        namespaced=server.namespaced,
+    )
+    registration = register(
+        ports.registry, invoker, record, versions=ports.versions, aliases=dict(server.aliases or {})
     )
     version = ports.registry.catalog().servers[ServerName(server.name)].version
     ports.audit(
@@ -100,13 +122,13 @@ def add_server(ports: AdminPorts, server: InternalServer | VendorServer) -> list
             "server": server.name,
             "function": server.function_name,
             "version": version,
-            "tools": {tool.exposed_name: tool.status.value for tool in tools},
+            **_registered(registration, server.namespaced),
         },
     )
-    return tools
+    return registration
 
 
-def _add_vendor(ports: AdminPorts, spec: VendorServer) -> list[ToolRecord]:
+def _add_vendor(ports: AdminPorts, spec: VendorServer) -> Registration:
     try:
         server = vendor_server(
             spec.name,
@@ -118,6 +140,7 @@ def _add_vendor(ports: AdminPorts, spec: VendorServer) -> list[ToolRecord]:
         )
     except RegistrationError as exc:
         raise AdminRefusedError(str(exc)) from None
+    server = replace(server, namespaced=spec.namespaced)
     invoker = ports.tool_invoker()
     ports.acting()
     detail: dict[str, Any] = {
@@ -128,15 +151,15 @@ def _add_vendor(ports: AdminPorts, spec: VendorServer) -> list[ToolRecord]:
         "secret_id": server.secret_id,  # the reference, never the value
     }
     try:
-        tools = register_server(
+        registration = register(
             ports.registry, invoker, server, versions=ports.versions, aliases=dict(spec.aliases or {})
         )
     except RegistrationError as exc:
         if exc.rule is not None:
             ports.audit("servers.add_refused", {**detail, "rule": exc.rule})
         raise
-    ports.audit("servers.add", {**detail, "tools": {tool.exposed_name: tool.status.value for tool in tools}})
-    return tools
+    ports.audit("servers.add", {**detail, **_registered(registration, spec.namespaced)})
+    return registration
 
 
 def known_server(ports: AdminPorts, name: str) -> ServerRecord:
@@ -200,22 +223,25 @@ def sync_servers(ports: AdminPorts, names: Collection[str] | None = None) -> lis
     return reports
 
 
-# --- tools ---------------------------------------------------------------------------------------------------
+# --- registry entries: tools, prompts, resources and resource templates ---------------------------------------
 
 
-def approve_tool(ports: AdminPorts, name: str, acknowledged: Collection[str] = ()) -> ToolRecord:
-    """Approve a tool, pinning its current definition and its server's code version; audited as
-    ``tools.approve``. A tool with scan findings needs each finding's rule acknowledged. The approved record.
+def approve_tool(
+    ports: AdminPorts, name: str, acknowledged: Collection[str] = (), family: Primitive = Primitive.TOOL
+) -> ToolRecord:
+    """Approve an entry (a tool by default), pinning its current definition and its server's code version; audited
+    as ``tools.approve``. An entry with scan findings needs each finding's rule acknowledged. The approved record.
 
     Raises:
-        AdminRefusedError: no such tool, a rejected tool, or findings not acknowledged.
-        RegistrationError: the tool changed while it was being approved, or its server has no version to pin.
+        AdminRefusedError: no such entry, a rejected one, or findings not acknowledged.
+        RegistrationError: the entry changed while it was being approved, or its server has no version to pin.
     """
     catalog = ports.registry.catalog()
-    tool = known_tool(ports, name)
+    tool = known_entry(ports, name, family)
+    command = COMMAND[tool.kind]
     refusal = approval_refusal(tool, list(acknowledged))
     if refusal is not None and refusal.rejected:
-        raise AdminRefusedError(f"{rejection_refusal(tool)} (see 'steward tools show {name}')")
+        raise AdminRefusedError(f"{rejection_refusal(tool)} (see 'steward {command} show {name}')")
     if refusal is not None:
         raise AdminRefusedError(
             f"{name} has scan findings ({tool.verdict}): approve with --acknowledge for each finding's rule: "
@@ -229,7 +255,7 @@ def approve_tool(ports: AdminPorts, name: str, acknowledged: Collection[str] = (
     except ConcurrentChangeError:
         raise RegistrationError(
             f"{name} changed while it was being approved (a sync ran?): nothing was approved; "
-            f"review 'steward tools show {name}' and approve again"
+            f"review 'steward {command} show {name}' and approve again"
         ) from None
     _audit_approval(ports, tool, approved, rules)
     return approved
@@ -272,20 +298,20 @@ def _put_tool(ports: AdminPorts, tool: ToolRecord, doing: str) -> None:
         ports.registry.put_tool(tool)
     except ConcurrentChangeError:
         raise RegistrationError(
-            f"{tool.exposed_name} changed while it was being {doing} (a sync ran?): nothing changed; "
-            f"review 'steward tools show {tool.exposed_name}' and try again"
+            f"{tool.public_name} changed while it was being {doing} (a sync ran?): nothing changed; "
+            f"review 'steward {COMMAND[tool.kind]} show {tool.public_name}' and try again"
         ) from None
 
 
-def reject_tool(ports: AdminPorts, name: str) -> ToolRecord | None:
-    """Reject a tool, recording who did; audited as ``tools.reject``. None when it was rejected
-    already (nothing changed), else the record before.
+def reject_tool(ports: AdminPorts, name: str, family: Primitive = Primitive.TOOL) -> ToolRecord | None:
+    """Reject an entry (a tool by default), recording who did; audited as ``tools.reject``. None when it was
+    rejected already (nothing changed), else the record before.
 
     Raises:
-        AdminRefusedError: no such tool.
-        RegistrationError: the tool changed while it was being rejected.
+        AdminRefusedError: no such entry.
+        RegistrationError: the entry changed while it was being rejected.
     """
-    tool = known_tool(ports, name)
+    tool = known_entry(ports, name, family)
     if tool.status is ToolStatus.REJECTED:
         return None
     actor = ports.acting()
@@ -303,23 +329,24 @@ _NOT_RESET = {
 }
 
 
-def reset_tool(ports: AdminPorts, name: str) -> ToolRecord:
-    """Return a rejected or disabled tool to pending (unpinned, to be reviewed and approved again); audited as
-    ``tools.reset``. A tool the scan finds malicious stays rejected: only a changed definition (a sync) can free
-    it. The record before.
+def reset_tool(ports: AdminPorts, name: str, family: Primitive = Primitive.TOOL) -> ToolRecord:
+    """Return a rejected or disabled entry (a tool by default) to pending (unpinned, to be reviewed and approved
+    again); audited as ``tools.reset``. An entry the scan finds malicious stays rejected: only a changed definition
+    (a sync) can free it. The record before.
 
     Raises:
         AdminRefusedError: no such tool, a tool rejected by the scan, or one neither rejected nor disabled.
         RegistrationError: the tool changed while it was being reset.
     """
-    tool = known_tool(ports, name)
+    tool = known_entry(ports, name, family)
     if rejected_by_scan(tool):
         raise AdminRefusedError(
             f"{name} was rejected by {rejected_by(tool)}: it stays rejected while its definition is malicious"
         )
     if tool.status not in (ToolStatus.REJECTED, ToolStatus.DISABLED):
+        why = _NOT_RESET[tool.status].replace("steward tools", f"steward {COMMAND[tool.kind]}")
         raise AdminRefusedError(
-            f"{name} is {tool.status.value}: only a rejected or disabled tool is reset; {_NOT_RESET[tool.status]}"
+            f"{name} is {tool.status.value}: only a rejected or disabled {tool.kind.family.value} is reset; {why}"
         )
     ports.acting()
     pending = replace(
@@ -332,13 +359,14 @@ def reset_tool(ports: AdminPorts, name: str) -> ToolRecord:
     return tool
 
 
-def disable_tool(ports: AdminPorts, name: str) -> ToolRecord:
-    """Disable a tool (calls are refused); audited as ``tools.disable``. The record before.
+def disable_tool(ports: AdminPorts, name: str, family: Primitive = Primitive.TOOL) -> ToolRecord:
+    """Disable an entry (a tool by default: calls, reads or gets are refused); audited as ``tools.disable``. The
+    record before.
 
     Raises:
-        AdminRefusedError: no such tool.
+        AdminRefusedError: no such entry.
     """
-    tool = known_tool(ports, name)
+    tool = known_entry(ports, name, family)
     ports.acting()
     ports.registry.set_status(tool, ToolStatus.DISABLED)
     ports.audit("tools.disable", {"previous_status": tool.status.value}, tool=tool.exposed_name)

@@ -71,6 +71,14 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         yield state
 
 
+@pytest.fixture(scope="session")
+def conformance_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The local plane started with ``--conformance-fixtures``: the MCP conformance suite's fixture server exposed
+    unprefixed to the principal ``conformance`` (tests/e2e/test_conformance.py)."""
+    with running_plane(tmp_path_factory.mktemp("conformance-plane") / "local.json", "--conformance-fixtures") as state:
+        yield state
+
+
 def token(plane: dict[str, Any], who: str) -> str:
     return str(plane["principals"][who]["token"])
 

@@ -87,6 +87,8 @@ def default_handler(method: str, params: dict[str, Any]) -> dict[str, Any]:
         return {"result": {"messages": [{"role": "user", "content": {"type": "text", "text": f"Say hello to {who}"}}]}}
     if method == "resources/read":
         return {"result": {"contents": [{"uri": params["uri"], "mimeType": "text/markdown", "text": "# notes"}]}}
+    if method == "tools/call":
+        return {"result": {"content": [{"type": "text", "text": f"called {params['name']}"}]}}
     if method == "completion/complete":
         return {"result": {"completion": {"values": ["alpha", "beta"], "total": 2, "hasMore": False}}}
     return {"error": {"code": -32601, "message": "no"}}

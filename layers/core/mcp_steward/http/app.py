@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from mcp_steward.domain.budgets import Denied
 from mcp_steward.domain.identity import IdentityError, Principal
 from mcp_steward.domain.ports import StoreUnavailableError
 from mcp_steward.domain.registry import Primitive
@@ -29,9 +30,17 @@ from mcp_steward.protocol.errors import (
     MethodNotFoundError,
     ServiceUnavailableError,
     StewardError,
+    UnknownToolError,
 )
 from mcp_steward.protocol.jsonrpc import Message, PostedResponse, parse_body, readable_id, to_message
-from mcp_steward.protocol.negotiation import Headers, check_modern_envelope, detect_era, negotiate_legacy
+from mcp_steward.protocol.negotiation import (
+    Headers,
+    check_modern_envelope,
+    check_param_headers,
+    detect_era,
+    negotiate_legacy,
+    param_headers,
+)
 from mcp_steward.protocol.versions import (
     HEADER_METHOD,
     HEADER_NAME,
@@ -47,6 +56,11 @@ from mcp_steward.services.tools import ToolService
 
 SERVER_NAME: Final = "mcp-steward"
 LIST_TTL_MS: Final = 5_000
+#: A read is a governed decision of its own (granted, charged, audited) and its contents may change at any time:
+#: a client may not reuse it (the caching scenario needs the hint on every read, SEP-2549).
+READ_TTL_MS: Final = 0
+#: The levels ``logging/setLevel`` accepts (RFC 5424 severities, as the specification names them).
+LOG_LEVELS: Final = frozenset({"debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"})
 DISCOVER_TTL_MS: Final = 60_000
 _ROUTING_HEADERS: Final = (HEADER_PROTOCOL_VERSION, HEADER_METHOD, HEADER_NAME)
 _LISTS: Final = {
@@ -92,9 +106,10 @@ class McpEndpoint:
         self._complete = complete
         self._server_info = {"name": SERVER_NAME, "version": config.version}
 
-    def _capabilities(self, principal: Principal) -> dict[str, Any]:
+    def _capabilities(self, principal: Principal, era: Era) -> dict[str, Any]:
         """Tools, prompts and resources always (each listed as the principal's grants allow); ``completions``
-        only when a server whose prompts or templates the principal may use offers it."""
+        only when a server whose prompts or templates the principal may use offers it; ``logging`` in the
+        legacy era (``logging/setLevel`` is answered; Steward sends no log notification, so any level holds)."""
         capabilities: dict[str, Any] = {
             "tools": {"listChanged": False},
             "prompts": {"listChanged": False},
@@ -102,7 +117,19 @@ class McpEndpoint:
         }
         if self._complete is not None and self._tools.offers_completions(principal):
             capabilities["completions"] = {}
+        if era is Era.LEGACY:
+            capabilities["logging"] = {}
         return capabilities
+
+    def _check_mirrored(self, principal: Principal, params: dict[str, Any], mirrored: Mapping[str, list[str]]) -> None:
+        """SEP-2243: the tool's ``x-mcp-header`` arguments against their ``Mcp-Param-*`` headers (400 -32020).
+        The tool is resolved for a grant holder only: for anyone else (or a quarantined tool) the pipeline
+        answers and records the call as it would without headers, so no schema is revealed by them."""
+        try:
+            tool, _ = self._tools.resolve(principal, params.get("name"))
+        except (UnknownToolError, Denied):
+            return
+        check_param_headers(tool.definition.get("inputSchema"), params.get("arguments"), mirrored)
 
     @property
     def config(self) -> EndpointConfig:
@@ -134,11 +161,14 @@ class McpEndpoint:
             params = decoded.get("params") if isinstance(decoded, dict) else None
             era, version = detect_era(routing, params)
             message = to_message(decoded)
+            mirrored: dict[str, list[str]] = {}
             if era is Era.MODERN and isinstance(message, Message) and not message.is_notification:
                 check_modern_envelope(message, routing, version)
+                if message.method == "tools/call":
+                    mirrored = param_headers({name: headers.getlist(name) for name in headers})
         except StewardError as error:
             return rpc_error(readable_id(decoded), error, era)
-        arguments = (request.scope, headers.get("authorization"), message, era, version)
+        arguments = (request.scope, headers.get("authorization"), message, era, version, mirrored)
         if not self._config.offload_blocking:
             return self._dispatch(*arguments)
         return await anyio.to_thread.run_sync(self._dispatch, *arguments)
@@ -150,6 +180,7 @@ class McpEndpoint:
         message: Message | PostedResponse,
         era: Era,
         version: str,
+        mirrored: Mapping[str, list[str]],
     ) -> Response:
         """Identify, then answer one request. Notifications and posted responses are acknowledged (202) only
         for an identified caller: nothing is accepted anonymously. Stores and invokes block: see
@@ -159,7 +190,7 @@ class McpEndpoint:
             principal = self._identity(scope, authorization)
             if isinstance(message, PostedResponse) or message.is_notification:
                 return accepted()
-            result = self._answer(scope, principal, message, era, version)
+            result = self._answer(scope, principal, message, era, version, mirrored)
         except IdentityError as exc:
             return unauthorized(request_id, str(exc), self._config.resource.challenge(scope))
         except StewardError as error:
@@ -174,7 +205,13 @@ class McpEndpoint:
         return json_answer(request_id, result)
 
     def _answer(
-        self, scope: Mapping[str, Any], principal: Principal, message: Message, era: Era, version: str
+        self,
+        scope: Mapping[str, Any],
+        principal: Principal,
+        message: Message,
+        era: Era,
+        version: str,
+        mirrored: Mapping[str, list[str]],
     ) -> dict[str, Any]:
         method, params = message.method, message.params
         if method in _LISTS:
@@ -192,7 +229,9 @@ class McpEndpoint:
                 raise InvalidParamsError("resources/read needs params.uri, a string")
             if kind is Primitive.PROMPT and not isinstance(params.get("name"), str):
                 raise InvalidParamsError("prompts/get needs params.name, a string")
-            return self._call_tool(
+            if era is Era.MODERN and kind is Primitive.TOOL:
+                self._check_mirrored(principal, params, mirrored)
+            result = self._call_tool(
                 CallRequest(
                     principal=principal,
                     request_id=request_id,
@@ -204,6 +243,9 @@ class McpEndpoint:
                     kind=kind,
                 )
             )
+            if era is Era.MODERN and kind is Primitive.RESOURCE:
+                result = {**result, "ttlMs": READ_TTL_MS, "cacheScope": "private"}
+            return result
         if method == "completion/complete" and self._complete is not None:
             _, deadline_ms = _request_clock(scope, self._config.request_timeout_s)
             assert message.id is not None
@@ -211,7 +253,7 @@ class McpEndpoint:
         if era is Era.MODERN and method == "server/discover":
             return {
                 "supportedVersions": [*MODERN_VERSIONS, *LEGACY_VERSIONS],
-                "capabilities": self._capabilities(principal),
+                "capabilities": self._capabilities(principal, era),
                 "serverInfo": self._server_info,
                 "ttlMs": DISCOVER_TTL_MS,
                 # the capabilities follow the caller's grants (completions)
@@ -220,13 +262,17 @@ class McpEndpoint:
         if era is Era.LEGACY and method == "initialize":
             return {
                 "protocolVersion": negotiate_legacy(params.get("protocolVersion")),
-                "capabilities": self._capabilities(principal),
+                "capabilities": self._capabilities(principal, era),
                 "serverInfo": self._server_info,
                 "instructions": (
                     "Governed by MCP Steward: only the tools, prompts and resources you are granted are listed."
                 ),
             }
         if era is Era.LEGACY and method == "ping":
+            return {}
+        if era is Era.LEGACY and method == "logging/setLevel":
+            if params.get("level") not in LOG_LEVELS:
+                raise InvalidParamsError(f"logging/setLevel needs params.level, one of {', '.join(sorted(LOG_LEVELS))}")
             return {}
         raise MethodNotFoundError(f"Method not found: {method[:100]}")
 

@@ -336,3 +336,14 @@ def test_importing_the_module_does_not_import_jsonschema_or_re2() -> None:
     )
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert json.loads(completed.stdout) == []
+
+
+def test_the_governance_pipeline_does_not_import_the_scanner_until_a_prompt_is_got() -> None:
+    # The scanner compiles its rules on import (tens of milliseconds): a cold start must not pay for it.
+    code = (
+        "import json, sys\n"
+        "import mcp_steward.bootstrap, mcp_steward.services.calls, mcp_steward.http.app\n"
+        "print(json.dumps([m for m in sys.modules if m.startswith('mcp_steward.domain.scanning')]))\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert json.loads(completed.stdout) == []

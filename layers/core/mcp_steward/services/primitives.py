@@ -12,13 +12,12 @@ JSON-RPC error.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from mcp_steward.contracts import envelope, result_meta
 from mcp_steward.domain.names import InvalidNameError, exposed_uri
 from mcp_steward.domain.records import Outcome
 from mcp_steward.domain.registry import Primitive, ServerKind, ServerRecord, ToolRecord
-from mcp_steward.domain.scanning import Finding, scan_tool, verdict_of
 from mcp_steward.protocol.errors import (
     GovernanceDeniedError,
     InvalidParamsError,
@@ -28,6 +27,9 @@ from mcp_steward.protocol.errors import (
 )
 from mcp_steward.services.tools import tool_error_result
 from mcp_steward.services.validation import ValidationReport
+
+if TYPE_CHECKING:
+    from mcp_steward.domain.scanning import Finding
 
 #: A prompt argument's value (the specification's arguments are strings).
 MAX_ARGUMENT_CHARS: Final = 16 * 1024
@@ -172,6 +174,9 @@ def _exposed(server: ServerRecord, uri: str) -> str:
 def _unsafe_prompt(result: dict[str, Any], entry: ToolRecord) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """The refusal of a prompt whose messages carry poisoning the scanner calls malicious: a prompt is a
     template the model will obey, so its messages are scanned each time they are got (they are not pinned)."""
+    # The scanner compiles its rules on import (~80 ms): only a prompts/get pays for it, never a cold start.
+    from mcp_steward.domain.scanning import scan_tool, verdict_of
+
     findings: list[Finding] = []
     for message in result["messages"]:
         for text in _texts(message["content"]):

@@ -79,5 +79,7 @@ def tool_function_dirs() -> dict[str, str]:
 
 
 def template_environment(logical_id: str) -> dict[str, str]:
-    """A function's environment as the local plane resolves it from the template (Globals merged)."""
-    return dict(LocalTemplate.load(TEMPLATE).functions()[logical_id].environment)
+    """A function's environment as the local plane resolves it from the template (Globals merged); the
+    conformance fixture function exists only with ConformanceFixtures=true (steward dev --conformance-fixtures)."""
+    template = LocalTemplate.load(TEMPLATE, parameter_overrides={"ConformanceFixtures": "true"})
+    return dict(template.functions()[logical_id].environment)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mcp_steward.contracts.envelope import Envelope, EnvelopeError, Principal, StewardContext, tools_call, tools_list
+from mcp_steward.contracts.envelope import Envelope, EnvelopeError, Principal, StewardContext, request
 from mcp_steward.domain.identity import Principal as DomainPrincipal
 from mcp_steward.domain.identity import PrincipalId, TeamName
 from mcp_steward.services.tools import envelope_for
@@ -27,7 +27,7 @@ contexts = st.builds(
 @settings(max_examples=60, derandomize=True, deadline=None)
 @given(contexts, st.integers(min_value=0, max_value=10**6), texts)
 def test_an_encoded_envelope_decodes_to_the_same_values(steward: StewardContext, rpc_id: int, name: str) -> None:
-    encoded = tools_call(steward, rpc_id, name, {"a": 1})
+    encoded = request(steward, rpc_id, "tools/call", {"name": name, "arguments": {"a": 1}})
     assert Envelope.decode(encoded) == Envelope(steward, encoded["message"])
     assert encoded["message"]["params"] == {"name": name, "arguments": {"a": 1}}
 
@@ -44,7 +44,7 @@ def test_governance_and_registration_write_the_documented_envelope() -> None:
         },
         "message": {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "convert", "arguments": {}}},
     }
-    listing = tools_list(StewardContext("r2", 7, Principal("steward:registry", "steward")))
+    listing = request(StewardContext("r2", 7, Principal("steward:registry", "steward")), 1, "tools/list", {})
     assert listing["message"] == {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
 
 

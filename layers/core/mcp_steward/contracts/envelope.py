@@ -1,8 +1,8 @@
 """The invocation envelope governance sends a tool function (docs/design.md section 5).
 
-Governance encodes it (``services/tools.py`` for ``tools/call``, ``services/registration.py`` for ``tools/list``)
-and the SDK decodes its ``steward`` half (``sdk/server.py``). The contract is fixed at ``v: 1``: later changes add
-keys and never break it, so decoding ignores unknown keys.
+Governance encodes it with :func:`request` (``services/tools.py`` for the calls, ``services/listing.py`` for the
+listings) and the SDK decodes its ``steward`` half (``sdk/server.py``). The contract is fixed at ``v: 1``: later
+changes add keys and never break it, so decoding ignores unknown keys.
 """
 
 from __future__ import annotations
@@ -119,18 +119,7 @@ class Envelope:
         return cls(StewardContext.decode(raw.get("steward")), message)
 
 
-def tools_call(steward: StewardContext, rpc_id: RequestId, name: str, arguments: JsonObject) -> JsonObject:
-    """The encoded envelope of a ``tools/call`` of the upstream tool ``name``."""
-    message = {"jsonrpc": "2.0", "id": rpc_id, "method": "tools/call", "params": {"name": name, "arguments": arguments}}
-    return Envelope(steward, message).encode()
-
-
-def tools_list(steward: StewardContext, rpc_id: RequestId = 1) -> JsonObject:
-    """The encoded envelope of a ``tools/list`` (all tools: the internal dialect has no pagination)."""
-    return Envelope(steward, {"jsonrpc": "2.0", "id": rpc_id, "method": "tools/list", "params": {}}).encode()
-
-
 def request(steward: StewardContext, rpc_id: RequestId, method: str, params: JsonObject) -> JsonObject:
-    """The encoded envelope of any internal-dialect request (``prompts/get``, ``resources/read``,
-    ``completion/complete``, the listings...: docs/design.md section 5)."""
+    """The encoded envelope of an internal-dialect request (``tools/call``, ``prompts/get``, ``resources/read``,
+    ``completion/complete``, the listings: docs/design.md section 5)."""
     return Envelope(steward, {"jsonrpc": "2.0", "id": rpc_id, "method": method, "params": params}).encode()

@@ -30,6 +30,11 @@ class Primitive(StrEnum):
     RESOURCE_TEMPLATE = "template"
 
     @property
+    def noun(self) -> str:
+        """What a person calls it in a message: a template is read as a resource."""
+        return self.family.value
+
+    @property
     def family(self) -> Primitive:
         """The primitive grants name: a template is read as a resource."""
         return Primitive.RESOURCE if self is Primitive.RESOURCE_TEMPLATE else self

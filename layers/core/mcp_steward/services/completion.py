@@ -11,12 +11,9 @@ text shown to a person and maybe a model: at most 100 strings of at most 1,024 c
 
 from __future__ import annotations
 
-import logging
-import time
 import uuid
 from typing import Any, Final
 
-from mcp_steward.contracts import envelope
 from mcp_steward.domain.budgets import Denied
 from mcp_steward.domain.identity import Principal
 from mcp_steward.domain.ports import InvocationError, ToolInvoker
@@ -28,15 +25,13 @@ from mcp_steward.protocol.errors import (
     UnknownPromptError,
     UpstreamFailedError,
 )
-from mcp_steward.services.tools import ToolService
+from mcp_steward.services.tools import ToolService, request_envelope
 
 MAX_VALUES: Final = 100
 MAX_VALUE_CHARS: Final = 1024
 MAX_ARGUMENT_CHARS: Final = 4096
 MAX_CONTEXT_ARGUMENTS: Final = 64
 EMPTY: Final = {"completion": {"values": [], "hasMore": False}}
-
-_log = logging.getLogger(__name__)
 
 
 class Completion:
@@ -61,16 +56,13 @@ class Completion:
         message_params: dict[str, Any] = {"ref": upstream_ref, "argument": argument}
         if context is not None:
             message_params["context"] = {"arguments": context}
-        who = envelope.Principal(principal.id, principal.team, principal.obo)
-        steward = envelope.StewardContext(uuid.uuid4().hex, deadline_ms, who, None)
-        request = envelope.request(steward, rpc_id, "completion/complete", message_params)
-        started = time.perf_counter()
+        request = request_envelope(
+            uuid.uuid4().hex, deadline_ms, principal, rpc_id, "completion/complete", message_params
+        )
         try:
             answer = self._invoker.invoke(server, request, deadline_ms=deadline_ms, version=entry.pinned_version)
         except InvocationError as failure:
             raise UpstreamFailedError(failure.message, data={"reason": failure.reason}) from None
-        finally:
-            _log.debug("completion of %s took %.1f ms", entry.exposed_name, (time.perf_counter() - started) * 1000)
         return _values(answer, entry)
 
     def _resolve(self, principal: Principal, ref: dict[str, Any]) -> tuple[ToolRecord, dict[str, Any]]:

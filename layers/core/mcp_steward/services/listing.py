@@ -110,10 +110,9 @@ def _call(invoker: ToolInvoker, server: ServerRecord, method: str, what: str) ->
     """
     deadline_ms = int(time.time() * 1000) + DISCOVERY_TIMEOUT_MS
     steward = envelope.StewardContext(uuid.uuid4().hex, deadline_ms, SYSTEM_PRINCIPAL)
-    message = {"jsonrpc": "2.0", "id": 1, "method": method, "params": {}}
     try:
         response = invoker.invoke(
-            server, envelope.Envelope(steward, message).encode(), deadline_ms=deadline_ms, version=server.version
+            server, envelope.request(steward, 1, method, {}), deadline_ms=deadline_ms, version=server.version
         )
     except InvocationError as exc:
         raise ListingError(f"could not list the {what} of {server.name}: {exc.message}") from exc

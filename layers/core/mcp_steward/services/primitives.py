@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from mcp_steward.contracts import envelope, result_meta
+from mcp_steward.contracts import result_meta
 from mcp_steward.domain.names import InvalidNameError, exposed_uri
 from mcp_steward.domain.records import Outcome
 from mcp_steward.domain.registry import Primitive, ServerKind, ServerRecord, ToolRecord
@@ -25,7 +25,7 @@ from mcp_steward.protocol.errors import (
     StewardError,
     UpstreamFailedError,
 )
-from mcp_steward.services.tools import tool_error_result
+from mcp_steward.services.tools import request_envelope, tool_error_result
 from mcp_steward.services.validation import ValidationReport
 
 if TYPE_CHECKING:
@@ -38,9 +38,7 @@ MAX_CONTENTS: Final = 256
 _ROLES: Final = frozenset({"user", "assistant"})
 #: The JSON-RPC codes a server says "no such resource" or "bad prompt arguments" with (-32002: legacy).
 _NOT_FOUND_CODES: Final = frozenset({-32602, -32002})
-#: Egress failures that mean the request never reached the vendor (see ``egress/service.py``).
 _METHODS: Final = {Primitive.PROMPT: "prompts/get", Primitive.RESOURCE: "resources/read"}
-_NOUN: Final = {Primitive.PROMPT: "prompt", Primitive.RESOURCE: "resource", Primitive.RESOURCE_TEMPLATE: "resource"}
 
 
 def prompt_arguments_schema(definition: dict[str, Any]) -> dict[str, Any]:
@@ -71,13 +69,12 @@ def envelope_of(
 ) -> dict[str, Any]:
     """The envelope of a ``prompts/get`` (``target``: the upstream name) or ``resources/read`` (the server's
     own URI) for ``request`` (a :class:`~mcp_steward.services.calls.CallRequest`)."""
-    principal = request.principal
-    who = envelope.Principal(principal.id, principal.team, principal.obo)
-    steward = envelope.StewardContext(request.request_id, request.deadline_ms, who, delegation)
     params: dict[str, Any] = {"uri": target} if kind is Primitive.RESOURCE else {"name": target}
     if kind is Primitive.PROMPT:
         params["arguments"] = arguments
-    return envelope.request(steward, request.rpc_id, _METHODS[kind], params)
+    return request_envelope(
+        request.request_id, request.deadline_ms, request.principal, request.rpc_id, _METHODS[kind], params, delegation
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +94,7 @@ def read_answer(answer: dict[str, Any], entry: ToolRecord, server: ServerRecord)
     """A ``prompts/get`` or ``resources/read`` answer as the result to return (never raises for anything the
     server can send: what cannot be read is the server's malformed answer, charged its fixed price)."""
     price = entry.price
-    noun = _NOUN[entry.kind]
+    noun = entry.kind.noun
     if "error" in answer:
         return _error_answer(answer["error"], entry, server)
     result = answer.get("result")

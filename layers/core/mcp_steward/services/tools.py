@@ -141,7 +141,7 @@ class ToolService:
         if grants is None:
             raise unknown()
         if entry.status is not ToolStatus.APPROVED:
-            what = f"The {_NOUNS[entry.kind]} {entry.public_name[:200]}"
+            what = f"The {entry.kind.noun} {entry.public_name[:200]}"
             raise Denied(
                 "quarantined", f"{what} is awaiting review and cannot be used now.", {"tool": entry.exposed_name}
             )
@@ -216,12 +216,6 @@ _LIST_KEYS: Final = {
     Primitive.RESOURCE: "resources",
     Primitive.RESOURCE_TEMPLATE: "resourceTemplates",
 }
-_NOUNS: Final = {
-    Primitive.TOOL: "tool",
-    Primitive.PROMPT: "prompt",
-    Primitive.RESOURCE: "resource",
-    Primitive.RESOURCE_TEMPLATE: "resource",
-}
 _COMPLETABLE: Final = (Primitive.PROMPT, Primitive.RESOURCE_TEMPLATE)
 
 
@@ -252,10 +246,23 @@ def envelope_for(
     delegation: str | None = None,
 ) -> dict[str, Any]:
     """The invocation envelope of docs/design.md section 5 (``delegation``: the token minted for this invocation)."""
+    params = {"name": upstream, "arguments": arguments}
+    return request_envelope(request_id, deadline_ms, principal, rpc_id, "tools/call", params, delegation)
+
+
+def request_envelope(
+    request_id: str,
+    deadline_ms: int,
+    principal: Principal,
+    rpc_id: str | int,
+    method: str,
+    params: dict[str, Any],
+    delegation: str | None = None,
+) -> dict[str, Any]:
+    """The envelope of any internal-dialect request (``tools/call``, ``prompts/get``, ``resources/read``,
+    ``completion/complete``) for ``principal``."""
     who = envelope.Principal(principal.id, principal.team, principal.obo)
-    return envelope.tools_call(
-        envelope.StewardContext(request_id, deadline_ms, who, delegation), rpc_id, upstream, arguments
-    )
+    return envelope.request(envelope.StewardContext(request_id, deadline_ms, who, delegation), rpc_id, method, params)
 
 
 def tool_result(response: dict[str, Any], name: str) -> dict[str, Any] | None:

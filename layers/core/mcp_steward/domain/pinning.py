@@ -15,21 +15,8 @@ from typing import Any
 
 import rfc8785
 
-#: The definition fields the pin covers; absent fields are omitted, other fields are ignored. One list for every
-#: primitive a model reads: tools (schemas, annotations), prompts (``arguments``), resources (``uri``, ``mimeType``)
-#: and resource templates (``uriTemplate``). A tool has none of the later fields, so its hash is what it was.
-PINNED_FIELDS = (
-    "name",
-    "title",
-    "description",
-    "inputSchema",
-    "outputSchema",
-    "annotations",
-    "arguments",
-    "uri",
-    "uriTemplate",
-    "mimeType",
-)
+from mcp_steward.domain.readable import MODEL_READ_FIELDS
+
 SKIPPED_PARTS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
 
 
@@ -39,7 +26,7 @@ class PinningError(ValueError):
 
 def pinned_fields(definition: Mapping[str, Any]) -> dict[str, Any]:
     """The part of a definition the pin covers."""
-    return {key: definition[key] for key in PINNED_FIELDS if key in definition}
+    return {key: definition[key] for key in MODEL_READ_FIELDS if key in definition}
 
 
 def definition_hash(definition: Mapping[str, Any]) -> str:

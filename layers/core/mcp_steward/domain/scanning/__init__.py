@@ -99,7 +99,7 @@ from mcp_steward.domain.scanning.findings import (
 )
 from mcp_steward.domain.scanning.text import escape_invisible
 from mcp_steward.domain.scanning.verdict import STRUCTURAL_RULES, scan_tool, verdict_of
-from mcp_steward.domain.scanning.walk import READABLE_MEMBERS, Readable, pointer_token, readable_strings
+from mcp_steward.domain.scanning.walk import Readable, pointer_token, readable_strings
 
 __all__ = [
     "MAX_DEPTH",
@@ -108,7 +108,6 @@ __all__ = [
     "MAX_OTHER_NAMES",
     "MAX_STRING_CHARS",
     "MAX_TOTAL_CHARS",
-    "READABLE_MEMBERS",
     "REGEX_ANALYSIS_BUDGET",
     "STRUCTURAL_RULES",
     "Finding",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
+from mcp_steward.domain.readable import MODEL_READ_FIELDS
 from mcp_steward.domain.scanning.findings import (
     MAX_DEPTH,
     MAX_NODES,
@@ -13,22 +14,6 @@ from mcp_steward.domain.scanning.findings import (
     MAX_TOTAL_CHARS,
     Finding,
     Severity,
-)
-
-#: Only the members a model may read; other top-level members (``_meta``, ``icons``, ...) are not scanned. Tools have
-#: the first six; a prompt's ``arguments`` (names, titles, descriptions), a resource's ``uri`` and a template's
-#: ``uriTemplate`` and their ``mimeType`` are read by a model as well (docs/design.md section 4).
-READABLE_MEMBERS: Final = (
-    "name",
-    "title",
-    "description",
-    "inputSchema",
-    "outputSchema",
-    "annotations",
-    "arguments",
-    "uri",
-    "uriTemplate",
-    "mimeType",
 )
 
 
@@ -98,7 +83,7 @@ def _walk(walk: _Walk, value: object, path: str, depth: int) -> None:
 def readable_strings(definition: Mapping[str, Any]) -> tuple[list[Readable], list[Finding]]:
     """Every string of ``definition`` a model may read, capped, with the size and nesting findings of the walk."""
     walk = _Walk(strings=[], findings=[])
-    for member in READABLE_MEMBERS:
+    for member in MODEL_READ_FIELDS:
         if member in definition:
             _walk(walk, definition[member], f"/{member}", 1)
     return walk.strings, walk.findings

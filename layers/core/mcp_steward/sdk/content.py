@@ -20,7 +20,7 @@ import copy
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal, TypeAlias
+from typing import Any, ClassVar, Final, Literal, Self, TypeAlias
 
 from mcp_steward.contracts.result_meta import is_steward_key
 from mcp_steward.sdk.envelope import JsonObject
@@ -138,13 +138,14 @@ class TextContent:
 
 
 @dataclass(frozen=True, slots=True)
-class ImageContent:
-    """``{"type": "image", "data": <base64>, "mimeType"}``; ``data`` is the raw bytes (see :meth:`from_base64`)."""
+class _MediaContent:
+    """An image or audio block: ``{"type", "data": <base64>, "mimeType"}``, ``data`` held as the raw bytes."""
 
     data: bytes
     mime_type: str
     annotations: Mapping[str, Any] | None = None
     meta: Mapping[str, Any] | None = None
+    _TYPE: ClassVar[str]
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data", _binary(self.data, "data"))
@@ -160,45 +161,27 @@ class ImageContent:
         *,
         annotations: Mapping[str, Any] | None = None,
         meta: Mapping[str, Any] | None = None,
-    ) -> ImageContent:
-        """An image from data already base64-encoded (strictly checked: ValueError when it does not decode)."""
+    ) -> Self:
+        """A block from data already base64-encoded (strictly checked: ValueError when it does not decode)."""
         return cls(_from_base64(data), mime_type, annotations, meta)
 
     def to_json(self) -> JsonObject:
-        block: JsonObject = {"type": "image", "data": _b64(self.data), "mimeType": self.mime_type}
+        block: JsonObject = {"type": self._TYPE, "data": _b64(self.data), "mimeType": self.mime_type}
         return _finish(block, _plain(self.annotations), _plain(self.meta))
 
 
 @dataclass(frozen=True, slots=True)
-class AudioContent:
+class ImageContent(_MediaContent):
+    """``{"type": "image", "data": <base64>, "mimeType"}``; ``data`` is the raw bytes (see :meth:`from_base64`)."""
+
+    _TYPE: ClassVar[str] = "image"
+
+
+@dataclass(frozen=True, slots=True)
+class AudioContent(_MediaContent):
     """``{"type": "audio", "data": <base64>, "mimeType"}``; ``data`` is the raw bytes (see :meth:`from_base64`)."""
 
-    data: bytes
-    mime_type: str
-    annotations: Mapping[str, Any] | None = None
-    meta: Mapping[str, Any] | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "data", _binary(self.data, "data"))
-        _text(self.mime_type, "mime_type", empty=False)
-        object.__setattr__(self, "annotations", checked_annotations(self.annotations))
-        object.__setattr__(self, "meta", checked_meta(self.meta))
-
-    @classmethod
-    def from_base64(
-        cls,
-        data: str,
-        mime_type: str,
-        *,
-        annotations: Mapping[str, Any] | None = None,
-        meta: Mapping[str, Any] | None = None,
-    ) -> AudioContent:
-        """Audio from data already base64-encoded (strictly checked: ValueError when it does not decode)."""
-        return cls(_from_base64(data), mime_type, annotations, meta)
-
-    def to_json(self) -> JsonObject:
-        block: JsonObject = {"type": "audio", "data": _b64(self.data), "mimeType": self.mime_type}
-        return _finish(block, _plain(self.annotations), _plain(self.meta))
+    _TYPE: ClassVar[str] = "audio"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from mcp_steward.domain.budgets import Denied
 from mcp_steward.domain.identity import IdentityError, Principal
 from mcp_steward.domain.ports import StoreUnavailableError
 from mcp_steward.domain.registry import Primitive
@@ -30,17 +29,9 @@ from mcp_steward.protocol.errors import (
     MethodNotFoundError,
     ServiceUnavailableError,
     StewardError,
-    UnknownToolError,
 )
 from mcp_steward.protocol.jsonrpc import Message, PostedResponse, parse_body, readable_id, to_message
-from mcp_steward.protocol.negotiation import (
-    Headers,
-    check_modern_envelope,
-    check_param_headers,
-    detect_era,
-    negotiate_legacy,
-    param_headers,
-)
+from mcp_steward.protocol.negotiation import Headers, check_modern_envelope, detect_era, negotiate_legacy, param_headers
 from mcp_steward.protocol.versions import (
     HEADER_METHOD,
     HEADER_NAME,
@@ -120,16 +111,6 @@ class McpEndpoint:
         if era is Era.LEGACY:
             capabilities["logging"] = {}
         return capabilities
-
-    def _check_mirrored(self, principal: Principal, params: dict[str, Any], mirrored: Mapping[str, list[str]]) -> None:
-        """SEP-2243: the tool's ``x-mcp-header`` arguments against their ``Mcp-Param-*`` headers (400 -32020).
-        The tool is resolved for a grant holder only: for anyone else (or a quarantined tool) the pipeline
-        answers and records the call as it would without headers, so no schema is revealed by them."""
-        try:
-            tool, _ = self._tools.resolve(principal, params.get("name"))
-        except (UnknownToolError, Denied):
-            return
-        check_param_headers(tool.definition.get("inputSchema"), params.get("arguments"), mirrored)
 
     @property
     def config(self) -> EndpointConfig:
@@ -229,8 +210,6 @@ class McpEndpoint:
                 raise InvalidParamsError("resources/read needs params.uri, a string")
             if kind is Primitive.PROMPT and not isinstance(params.get("name"), str):
                 raise InvalidParamsError("prompts/get needs params.name, a string")
-            if era is Era.MODERN and kind is Primitive.TOOL:
-                self._check_mirrored(principal, params, mirrored)
             result = self._call_tool(
                 CallRequest(
                     principal=principal,
@@ -241,6 +220,8 @@ class McpEndpoint:
                     deadline_ms=deadline_ms,
                     meta=meta if isinstance(meta, dict) else None,
                     kind=kind,
+                    # SEP-2243: checked by the pipeline once it has resolved the tool for a grant holder
+                    mirrored=mirrored if era is Era.MODERN and kind is Primitive.TOOL else None,
                 )
             )
             if era is Era.MODERN and kind is Primitive.RESOURCE:

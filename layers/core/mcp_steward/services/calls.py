@@ -25,7 +25,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol
@@ -70,6 +70,7 @@ from mcp_steward.protocol.errors import (
     UnknownPromptError,
     UnknownToolError,
 )
+from mcp_steward.protocol.negotiation import check_param_headers
 from mcp_steward.services import primitives
 from mcp_steward.services.caching import DEFAULT_TTL_S, TtlCache
 from mcp_steward.services.tools import ToolService, envelope_for, tool_error_result, tool_result
@@ -107,6 +108,9 @@ class CallRequest:
     #: What is used: a tool (``tools/call``), a prompt (``prompts/get``: ``name`` and its ``arguments``) or a
     #: resource (``resources/read``: ``name`` is the URI, ``arguments`` unused). Nested calls are tool calls.
     kind: Primitive = Primitive.TOOL
+    #: A modern tools/call's ``Mcp-Param-*`` headers (SEP-2243), checked against the tool's ``x-mcp-header``
+    #: arguments once the tool is resolved for a grant holder; None: not checked (the legacy era, nested calls).
+    mirrored: Mapping[str, list[str]] | None = None
 
 
 class CallObserver(Protocol):
@@ -168,6 +172,9 @@ class CallTool:
         except Denied as denial:
             self._deny(request, at, name, denial.reason, denial)
             raise _protocol(denial) from None
+        if request.mirrored is not None:
+            # Only a grant holder of an approved tool gets here: the headers reveal no schema to anyone else.
+            check_param_headers(tool.definition.get("inputSchema"), request.arguments, request.mirrored)
         if request.kind is Primitive.RESOURCE:
             # What the idempotency record binds: the server's own URI (a template is read for many).
             arguments: object = {"uri": target}

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from mcp_steward.domain.money import Micros
 from mcp_steward.domain.names import ExposedName, ServerName
@@ -223,7 +223,8 @@ class Catalog:
         """The entries of one primitive by public name."""
         match kind:
             case Primitive.TOOL:
-                return {str(name): record for name, record in self.tools.items()}
+                # ExposedName is str at run time: the same dict, not a copy per tools/list
+                return cast("dict[str, ToolRecord]", self.tools)
             case Primitive.PROMPT:
                 return self.prompts
             case Primitive.RESOURCE:

@@ -81,6 +81,8 @@ def steward(
     finally:
         egress.close()
 
+#: What one registration of the fake vendor (tools only) sends it: server/discover, then tools/list.
+PER_REGISTRATION = 2
 
 def _put_vendor(plane: Plane, tmp_path: Path, token: str, name: str, *origins: str) -> None:
     path = tmp_path / f"token-{uuid.uuid4().hex[:6]}"
@@ -103,7 +105,7 @@ def test_a_credential_paired_with_another_url_is_refused_and_nothing_changes(
     assert "weather__echo  pending" in steward.ok(
         "servers", "add", "weather", "--url", f"{legit}/mcp", "--secret", secret
     )
-    assert len(state.seen_auth) == 1
+    assert len(state.seen_auth) == PER_REGISTRATION
     before = steward.snapshot()
 
     # WHEN an admin registers another server at another origin with weather's credential
@@ -116,7 +118,7 @@ def test_a_credential_paired_with_another_url_is_refused_and_nothing_changes(
     assert f"steward secrets put-vendor weather --origin {other} --value-file FILE" in err
     assert state.token not in out + err
     # AND the other origin received nothing, the registry is unchanged, and the audit records the refusal
-    assert len(state.seen_auth) == 1
+    assert len(state.seen_auth) == PER_REGISTRATION
     assert ServerName("collector") not in steward.target.registry.catalog().servers
     refused = _refusals(steward)
     assert refused == [
@@ -146,14 +148,14 @@ def test_a_credential_paired_with_another_url_is_refused_and_nothing_changes(
         assert code == 1 and "credential_origin" in err, err
     assert "was not stored for localhost" in widened[2]
     assert steward.target.registry.catalog().servers[ServerName("weather")].url == f"{legit}/mcp"
-    assert len(state.seen_auth) == 1
+    assert len(state.seen_auth) == PER_REGISTRATION
     assert [r["rule"] for r in _refusals(steward)] == ["credential_origin"] * 4
 
     # WHEN the credential's holder stores it again for the new origin, the move goes through at once
     _put_vendor(steward, tmp_path, state.token, "weather", "--origin", f"{other}/mcp")
     steward.ok("servers", "add", "weather", "--url", f"{other}/mcp", "--secret", secret)
     assert steward.target.registry.catalog().servers[ServerName("weather")].url == f"{other}/mcp"
-    assert state.seen_auth == [f"Bearer {state.token}"] * 2
+    assert state.seen_auth == [f"Bearer {state.token}"] * 2 * PER_REGISTRATION
 
 
 def test_a_credential_stored_as_a_plain_value_is_refused_until_stored_again(
@@ -177,4 +179,4 @@ def test_a_credential_stored_as_a_plain_value_is_refused_until_stored_again(
     assert ServerName("legacy") not in steward.target.registry.catalog().servers
     _put_vendor(steward, tmp_path, state.token, "legacy", "--origin", url)
     steward.ok("servers", "add", "legacy", "--url", url, "--secret", secret)
-    assert state.seen_auth == [f"Bearer {state.token}"]
+    assert state.seen_auth == [f"Bearer {state.token}"] * PER_REGISTRATION

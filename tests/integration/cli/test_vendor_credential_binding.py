@@ -81,8 +81,10 @@ def steward(
     finally:
         egress.close()
 
+
 #: What one registration of the fake vendor (tools only) sends it: server/discover, then tools/list.
 PER_REGISTRATION = 2
+
 
 def _put_vendor(plane: Plane, tmp_path: Path, token: str, name: str, *origins: str) -> None:
     path = tmp_path / f"token-{uuid.uuid4().hex[:6]}"
